@@ -1,0 +1,3 @@
+"""LoopCRM: an open-source CRM that closes the loop of customer quality."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,112 @@
+"""The one permission layer: which rows of a kind a user may see or change, for API and UI alike.
+
+A role gives, per object type and action, a *scope*: none, own, team, department (with its
+sub-departments) or all. Each protected domain turns a scope into a queryset filter through
+`scope_filter`; a record outside the scope is treated as missing (404), never as forbidden.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from django.conf import settings
+from django.db.models import Q
+
+from loopcrm.accounts.models import Role, User
+
+
+class Scope(IntEnum):
+    NONE = 0
+    OWN = 1
+    TEAM = 2
+    DEPARTMENT = 3
+    ALL = 4
+
+
+N, O, T, D, A = Scope.NONE, Scope.OWN, Scope.TEAM, Scope.DEPARTMENT, Scope.ALL
+
+# role -> object type -> action -> scope. "customer" covers orders and interactions too, which are
+# seen through their customer; "user" and "department" are the directory.
+DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
+    Role.ADMINISTRATOR: {
+        "customer": {"view": A, "change": A, "delete": A, "merge": A},
+        "product": {"view": A, "change": A},
+        "directory": {"view": A, "change": A},
+    },
+    Role.MANAGER: {
+        "customer": {"view": D, "change": D, "delete": D, "merge": D},
+        "product": {"view": A, "change": A},
+        "directory": {"view": A, "change": N},
+    },
+    Role.TEAM_LEAD: {
+        "customer": {"view": D, "change": T, "delete": N, "merge": T},
+        "product": {"view": A, "change": N},
+        "directory": {"view": A, "change": N},
+    },
+    Role.AGENT: {
+        "customer": {"view": D, "change": O, "delete": N, "merge": N},
+        "product": {"view": A, "change": N},
+        "directory": {"view": A, "change": N},
+    },
+    Role.SALES: {
+        "customer": {"view": T, "change": O, "delete": N, "merge": N},
+        "product": {"view": A, "change": N},
+        "directory": {"view": A, "change": N},
+    },
+    Role.MARKETING: {
+        "customer": {"view": A, "change": N, "delete": N, "merge": N},
+        "product": {"view": A, "change": A},
+        "directory": {"view": A, "change": N},
+    },
+    Role.QUALITY_MANAGER: {
+        "customer": {"view": A, "change": N, "delete": N, "merge": N},
+        "product": {"view": A, "change": N},
+        "directory": {"view": A, "change": N},
+    },
+    Role.EXECUTIVE: {
+        "customer": {"view": A, "change": N, "delete": N, "merge": N},
+        "product": {"view": A, "change": N},
+        "directory": {"view": A, "change": N},
+    },
+}
+
+
+def scope_for(user: User, object_type: str, action: str) -> Scope:
+    """The widest scope `user` has for `action` on `object_type` (NONE for anonymous or inactive users)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope.NONE
+    if user.is_superuser:
+        return Scope.ALL
+    table = getattr(settings, "LOOPCRM_SCOPES", None) or DEFAULT_SCOPES
+    return table.get(user.role, {}).get(object_type, {}).get(action, Scope.NONE)
+
+
+def can(user: User, object_type: str, action: str) -> bool:
+    return scope_for(user, object_type, action) > Scope.NONE
+
+
+def scope_filter(
+    user: User, object_type: str, action: str, *, owner: str, department: str
+) -> Q | None:
+    """A Q that keeps the rows `user` may reach, given the lookups of the row's owner and department.
+
+    Returns None when the scope is NONE (the caller answers with nothing). For example, for
+    interactions: `scope_filter(user, "customer", "view", owner="customer__owner",
+    department="customer__department")`.
+    """
+    scope = scope_for(user, object_type, action)
+    if scope == Scope.NONE:
+        return None
+    if scope == Scope.ALL:
+        return Q()
+    if scope == Scope.OWN:
+        return Q(**{owner: user.pk})
+    if scope == Scope.TEAM:
+        team_members = User.objects.filter(teams__members=user).values("pk")
+        return Q(**{owner: user.pk}) | Q(**{f"{owner}__in": team_members})
+    # DEPARTMENT: the user's department and everything below it; rows without a department stay
+    # with their owner.
+    if user.department_id is None:
+        return Q(**{owner: user.pk})
+    path = user.department.path
+    return Q(**{f"{department}__path__startswith": path}) | Q(**{owner: user.pk})

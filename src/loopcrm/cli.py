@@ -1,0 +1,225 @@
+"""The `loopcrm` command: set up, run, and administer a LoopCRM installation."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+
+
+def _setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopcrm.settings")
+    import django
+
+    django.setup()
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=1 if args.verbose else 0)
+    _say("Database is up to date.")
+    return 0
+
+
+def ensure_admin(password: str | None = None) -> tuple[bool, str | None]:
+    """Create the `admin` user when missing. Returns (created, generated password or None)."""
+    from loopcrm.accounts import services
+    from loopcrm.accounts.models import Role, User
+
+    if User.objects.filter(username="admin").exists():
+        return False, None
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    services.create_user(
+        username="admin", password=password, role=Role.ADMINISTRATOR, is_superuser=True,
+        display_name="Administrator", check_password=False,
+    )
+    return True, generated
+
+
+def _serve(host: str, port: int, workers: int) -> int:
+    from django.core.management import call_command
+
+    call_command("collectstatic", interactive=False, verbosity=0)
+    _say(f"LoopCRM is serving on http://{host}:{port}/  (API docs: /api/docs; Ctrl+C stops it)")
+    argv = [
+        sys.executable, "-m", "gunicorn", "loopcrm.wsgi:application",
+        "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
+        "--graceful-timeout", "5", "--timeout", "60",
+    ]
+    os.execv(sys.executable, argv)  # noqa: S606 — replaces this process with the server
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    return _serve(args.host, args.port, args.workers)
+
+
+def cmd_quickstart(args: argparse.Namespace) -> int:
+    from django.conf import settings
+    from django.core.management import call_command
+
+    _say(f"Data folder: {settings.DATA_DIR}")
+    _say("1/4 Applying database migrations…")
+    call_command("migrate", interactive=False, verbosity=0)
+    _say("2/4 Administrator account…")
+    created, generated = ensure_admin(os.environ.get("LOOPCRM_ADMIN_PASSWORD"))
+    if created and generated:
+        print(f"    Created user 'admin' with password: {generated}  (shown once; change it after signing in)",
+              flush=True)
+    elif created:
+        _say("    Created user 'admin' with the password from LOOPCRM_ADMIN_PASSWORD.")
+    else:
+        _say("    User 'admin' exists.")
+    if args.no_demo:
+        _say("3/4 Demo data skipped (--no-demo).")
+    else:
+        from loopcrm.demo import demo_loaded, load_demo
+
+        if demo_loaded():
+            _say("3/4 Demo data is already loaded.")
+        else:
+            _say("3/4 Loading demo data…")
+            load_demo(customers=args.customers, seed=1, progress=_say)
+    _say("4/4 Starting the server…")
+    return _serve(args.host, args.port, args.workers)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from django.core.management import call_command
+
+    call_command("db_worker")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from loopcrm.demo import load_demo
+
+    load_demo(customers=args.customers, seed=args.seed, progress=_say)
+    return 0
+
+
+def cmd_createuser(args: argparse.Namespace) -> int:
+    from loopcrm.accounts import services
+    from loopcrm.accounts.models import Department
+    from loopcrm.core.errors import DomainError
+
+    department = None
+    if args.department:
+        department = Department.objects.filter(code=args.department).first()
+        if department is None:
+            _say(f"No department with code {args.department!r}.")
+            return 2
+    password = args.password or os.environ.get("LOOPCRM_NEW_USER_PASSWORD")
+    generated = None
+    if not password:
+        password = generated = secrets.token_urlsafe(12)
+    try:
+        user = services.create_user(
+            username=args.username, password=password, role=args.role, department=department, email=args.email or "",
+            is_superuser=args.superuser,
+        )
+    except DomainError as error:
+        _say(f"{error.field}: {error.message}" if error.field else error.message)
+        return 2
+    _say(f"Created user {user.username!r} ({user.get_role_display()}).")
+    if generated:
+        print(f"Password: {generated}")
+    return 0
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from loopcrm.accounts import services
+    from loopcrm.accounts.models import User
+
+    user = User.objects.filter(username=args.username, is_active=True).first()
+    if user is None:
+        _say(f"No active user {args.username!r}.")
+        return 2
+    expires = timezone.now() + dt.timedelta(days=args.expires_days) if args.expires_days else None
+    _token, raw = services.create_token(user=user, name=args.name, expires_at=expires)
+    print(raw)
+    return 0
+
+
+def cmd_manage(args: argparse.Namespace) -> int:
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(["loopcrm manage", *args.rest])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from loopcrm.accounts.models import Role
+
+    parser = argparse.ArgumentParser(prog="loopcrm", description="LoopCRM: the CRM that closes the quality loop.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add_server_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--host", default="127.0.0.1")
+        p.add_argument("--port", type=int, default=8000)
+        p.add_argument("--workers", type=int, default=int(os.environ.get("LOOPCRM_WORKERS", "2")))
+
+    p = sub.add_parser("quickstart", help="migrate, create admin, load demo data, and serve")
+    add_server_options(p)
+    p.add_argument("--no-demo", action="store_true", help="do not load demo data")
+    p.add_argument("--customers", type=int, default=2000, help="demo customers to create")
+    p.set_defaults(func=cmd_quickstart)
+
+    p = sub.add_parser("serve", help="serve LoopCRM with gunicorn")
+    add_server_options(p)
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("-v", "--verbose", action="store_true")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("worker", help="run background tasks")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("demo", help="load deterministic demo data")
+    p.add_argument("--customers", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=1)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("createuser", help="create a user")
+    p.add_argument("--username", required=True)
+    p.add_argument("--role", default=Role.AGENT, choices=Role.values)
+    p.add_argument("--department", help="department code")
+    p.add_argument("--email")
+    p.add_argument("--password", help="default: LOOPCRM_NEW_USER_PASSWORD, else generated and printed")
+    p.add_argument("--superuser", action="store_true")
+    p.set_defaults(func=cmd_createuser)
+
+    p = sub.add_parser("token", help="API tokens")
+    token_sub = p.add_subparsers(dest="token_command", required=True)
+    t = token_sub.add_parser("create", help="create a token; prints it on stdout, once")
+    t.add_argument("--username", required=True)
+    t.add_argument("--name", required=True)
+    t.add_argument("--expires-days", type=int)
+    t.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("manage", help="run a Django management command")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_manage)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    _setup_django()
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""API plumbing shared by every router: problem details (RFC 9457) and list envelopes."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Schema
+from pydantic import Field
+
+from loopcrm.core.errors import DomainError
+
+T = TypeVar("T")
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+class Problem(Schema):
+    """An error, as RFC 9457 problem details; `errors` lists each field at fault."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+    errors: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class PageOut(Schema, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as `cursor` to get the next page; null on the last.")
+    limit: int
+
+
+# Status codes every endpoint may answer, declared so clients (and schemathesis) expect them.
+COMMON_ERRORS: dict[int, type[Problem]] = {400: Problem, 401: Problem, 404: Problem, 413: Problem, 422: Problem}
+WRITE_ERRORS: dict[int, type[Problem]] = {**COMMON_ERRORS, 409: Problem}
+
+
+def problem_response(api, request: HttpRequest, *, status: int, title: str, detail: str = "",
+                     errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> HttpResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": errors or []}
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = PROBLEM_CONTENT_TYPE
+    for key, value in (headers or {}).items():
+        response[key] = value
+    return response
+
+
+def domain_error_response(api, request: HttpRequest, error: DomainError) -> HttpResponse:
+    errors = [{"field": error.field, "message": error.message, **error.extra}] if error.field else []
+    return problem_response(api, request, status=error.status, title=error.title, detail=error.message, errors=errors)

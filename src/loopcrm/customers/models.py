@@ -1,0 +1,170 @@
+"""Customers (people and organisations), their contact persons, tags and consent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from loopcrm.core.choices import Channel
+from loopcrm.core.models import TimeStampedModel
+
+
+class Tag(models.Model):
+    name = models.CharField(_("name"), max_length=50, unique=True)
+    color = models.CharField(_("colour"), max_length=7, default="#64748b")
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SourceChannel(models.TextChoices):
+    WEBSITE = "website", _("Website")
+    REFERRAL = "referral", _("Referral")
+    ADVERTISING = "advertising", _("Advertising")
+    STORE = "store", _("Store")
+    EVENT = "event", _("Event")
+    PHONE = "phone", _("Phone")
+    WECHAT = "wechat", _("WeChat")
+    SOCIAL = "social", _("Social media")
+    MARKETPLACE = "marketplace", _("Marketplace")
+    PARTNER = "partner", _("Partner")
+    IMPORT = "import", _("Import")
+    OTHER = "other", _("Other")
+
+
+class Customer(TimeStampedModel):
+    """A person or an organisation we serve. The hub every touch, order and ticket hangs on."""
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("Person")
+        ORGANISATION = "organisation", _("Organisation")
+
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PERSON)
+    name = models.CharField(_("name"), max_length=200)
+    # E.164 ("+8613800138000"); the number as it was given is kept beside it.
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    phone_raw = models.CharField(_("phone as entered"), max_length=64, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True, db_index=True)
+    birthday = models.DateField(_("birthday"), null=True, blank=True)
+    country = models.CharField(_("country"), max_length=2, default="CN", help_text=_("ISO 3166 code"))
+    province = models.CharField(_("province / state"), max_length=50, blank=True)
+    city = models.CharField(_("city"), max_length=50, blank=True)
+    district = models.CharField(_("district"), max_length=50, blank=True)
+    street = models.CharField(_("street address"), max_length=200, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    industry = models.CharField(_("industry"), max_length=100, blank=True)
+    source_channel = models.CharField(
+        _("source"), max_length=20, choices=SourceChannel.choices, blank=True
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_customers",
+        verbose_name=_("owner"),
+    )
+    department = models.ForeignKey(
+        "accounts.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="customers",
+        verbose_name=_("department"),
+    )
+    tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
+    is_vip = models.BooleanField(_("VIP"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+    # Optimistic concurrency: every edit must name the version it read; a stale one is refused (409).
+    version = models.PositiveIntegerField(_("version"), default=1)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged_from",
+        verbose_name=_("merged into"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+        indexes = [
+            models.Index(fields=["department", "-id"], name="customer_dept_idx"),
+            models.Index(fields=["owner", "-id"], name="customer_owner_idx"),
+            models.Index(fields=["province", "city"], name="customer_region_idx"),
+            models.Index(fields=["-updated_at", "-id"], name="customer_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ContactPerson(TimeStampedModel):
+    """A person at an organisation customer whom we deal with."""
+
+    organisation = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("organisation")
+    )
+    name = models.CharField(_("name"), max_length=200)
+    title = models.CharField(_("job title"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    phone_raw = models.CharField(_("phone as entered"), max_length=64, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
+    is_primary = models.BooleanField(_("primary contact"), default=False)
+    notes = models.TextField(_("notes"), blank=True)
+
+    class Meta:
+        verbose_name = _("contact person")
+        verbose_name_plural = _("contact persons")
+        ordering = ["-is_primary", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Consent(models.Model):
+    """One recorded decision of a customer about one purpose on one channel (append-only).
+
+    The newest row per (customer, channel, purpose) is the current state; older rows are the proof.
+    """
+
+    class Purpose(models.TextChoices):
+        SERVICE = "service", _("Service communication")
+        MARKETING = "marketing", _("Marketing")
+        SURVEYS = "surveys", _("Surveys")
+        PROFILING = "profiling", _("Profiling and analytics")
+        THIRD_PARTY = "third_party", _("Sharing with partners")
+
+    class Status(models.TextChoices):
+        GRANTED = "granted", _("Granted")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
+
+    class Method(models.TextChoices):
+        WEB_FORM = "web_form", _("Web form")
+        PAPER = "paper", _("Signed paper")
+        PHONE = "phone", _("By phone")
+        IN_PERSON = "in_person", _("In person")
+        EMAIL = "email", _("By email")
+        API = "api", _("Through the API")
+        IMPORT = "import", _("Imported")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents", verbose_name=_("customer"))
+    channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    at = models.DateTimeField(_("when"))
+    method = models.CharField(_("how"), max_length=20, choices=Method.choices)
+    notice_version = models.CharField(_("privacy notice version"), max_length=50, blank=True)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("recorded by"),
+    )
+
+    class Meta:
+        verbose_name = _("consent record")
+        verbose_name_plural = _("consent records")
+        indexes = [models.Index(fields=["customer", "channel", "purpose", "-at"], name="consent_current_idx")]
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.purpose}/{self.channel}: {self.status}"

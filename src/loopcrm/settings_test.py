@@ -1,0 +1,15 @@
+"""Settings for the test suite: the real settings with fast hashing and no static manifest."""
+
+import os
+
+os.environ.setdefault("LOOPCRM_FAST_PASSWORD_HASHER", "1")
+os.environ.setdefault("LOOPCRM_PLAIN_STATIC", "1")
+os.environ.setdefault("LOOPCRM_IMMEDIATE_TASKS", "1")
+os.environ.setdefault("LOOPCRM_DATA_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "loopcrm-test-data"))
+
+from loopcrm.settings import *  # noqa: E402, F403
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
+
+# Throttling is tested explicitly; elsewhere many logins in a row are normal.
+AXES_ENABLED = os.environ.get("LOOPCRM_TEST_AXES", "0") == "1"
