@@ -1,0 +1,1 @@
+"""Views across domains: the customer 360 bundle. Later domains (tickets, surveys, value) add to it."""
