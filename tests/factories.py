@@ -29,7 +29,11 @@ def department(name: str = "", *, code: str = "", parent: Department | None = No
 
 
 def user(
-    username: str = "", *, role: str = Role.AGENT, department: Department | None = None, teams: list[Team] | None = None,
+    username: str = "",
+    *,
+    role: str = Role.AGENT,
+    department: Department | None = None,
+    teams: list[Team] | None = None,
     **extra,
 ) -> User:
     return account_services.create_user(
@@ -63,7 +67,9 @@ def customer(name: str = "", *, owner: User | None = None, department: Departmen
 
 def product(name: str = "", *, price: str = "99.00", category: ProductCategory | None = None) -> Product:
     n = next(_seq)
-    return Product.objects.create(sku=f"SKU-{n:05d}", name=name or f"Product {n}", price=Decimal(price), category=category)
+    return Product.objects.create(
+        sku=f"SKU-{n:05d}", name=name or f"Product {n}", price=Decimal(price), category=category
+    )
 
 
 def order(customer: Customer, *, lines: list[tuple[Product, int]] = (), placed_at: dt.datetime | None = None,

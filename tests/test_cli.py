@@ -1,0 +1,63 @@
+"""The `loopcrm` command as an administrator uses it, in a fresh data folder (real subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.xdist_group("cli")
+
+
+def loopcrm(*args: str, data_dir, env_extra: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_SETTINGS")}
+    env.pop("DATABASE_URL", None)  # the CLI story is told on the embedded SQLite default
+    env.update({"LOOPCRM_DATA_DIR": str(data_dir), **(env_extra or {})})
+    result = subprocess.run(
+        [sys.executable, "-m", "loopcrm.cli", *args], env=env, capture_output=True, text=True, timeout=180,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"loopcrm {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    path = tmp_path_factory.mktemp("loopcrm-cli")
+    loopcrm("migrate", data_dir=path)
+    return path
+
+
+def test_secret_key_is_generated_once_and_kept_private(data_dir):
+    key_file = data_dir / "secret_key"
+    assert key_file.exists()
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+    first = key_file.read_text()
+    loopcrm("migrate", data_dir=data_dir)
+    assert key_file.read_text() == first
+
+
+def test_token_create_prints_only_the_token(data_dir):
+    loopcrm("createuser", "--username", "integrator", "--role", "administrator", data_dir=data_dir,
+            env_extra={"LOOPCRM_NEW_USER_PASSWORD": "A-long-enough-pass-42"})
+    result = loopcrm("token", "create", "--username", "integrator", "--name", "erp sync", data_dir=data_dir)
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("lcrm_") and len(lines[0]) > 40
+
+
+def test_token_create_for_unknown_user_fails_clearly(data_dir):
+    result = loopcrm("token", "create", "--username", "nobody", "--name", "x", data_dir=data_dir, check=False)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "No active user 'nobody'" in result.stderr
+
+
+def test_createuser_refuses_a_weak_password_and_a_taken_name(data_dir):
+    weak = loopcrm("createuser", "--username", "weakling", "--password", "123", data_dir=data_dir, check=False)
+    assert weak.returncode == 2 and "password" in weak.stderr
+    loopcrm("createuser", "--username", "dup", "--password", "A-long-enough-pass-42", data_dir=data_dir)
+    again = loopcrm("createuser", "--username", "DUP", "--password", "A-long-enough-pass-42", data_dir=data_dir,
+                    check=False)
+    assert again.returncode == 2 and "taken" in again.stderr
