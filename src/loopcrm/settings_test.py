@@ -1,13 +1,14 @@
 """Settings for the test suite: the real settings with fast hashing and no static manifest."""
 
 import os
+import tempfile
 
 os.environ.setdefault("LOOPCRM_FAST_PASSWORD_HASHER", "1")
 os.environ.setdefault("LOOPCRM_PLAIN_STATIC", "1")
 os.environ.setdefault("LOOPCRM_IMMEDIATE_TASKS", "1")
-os.environ.setdefault("LOOPCRM_DATA_DIR", os.path.join(os.environ.get("TMPDIR", "/tmp"), "loopcrm-test-data"))
+os.environ.setdefault("LOOPCRM_DATA_DIR", os.path.join(tempfile.gettempdir(), "loopcrm-test-data"))
 
-from loopcrm.settings import *  # noqa: E402, F403
+from loopcrm.settings import *  # noqa: F403
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 

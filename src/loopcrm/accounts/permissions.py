@@ -23,50 +23,50 @@ class Scope(IntEnum):
     ALL = 4
 
 
-N, O, T, D, A = Scope.NONE, Scope.OWN, Scope.TEAM, Scope.DEPARTMENT, Scope.ALL
+NONE, OWN, TEAM, DEPT, ALL = Scope.NONE, Scope.OWN, Scope.TEAM, Scope.DEPARTMENT, Scope.ALL
 
 # role -> object type -> action -> scope. "customer" covers orders and interactions too, which are
 # seen through their customer; "user" and "department" are the directory.
 DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
     Role.ADMINISTRATOR: {
-        "customer": {"view": A, "change": A, "delete": A, "merge": A},
-        "product": {"view": A, "change": A},
-        "directory": {"view": A, "change": A},
+        "customer": {"view": ALL, "change": ALL, "delete": ALL, "merge": ALL},
+        "product": {"view": ALL, "change": ALL},
+        "directory": {"view": ALL, "change": ALL},
     },
     Role.MANAGER: {
-        "customer": {"view": D, "change": D, "delete": D, "merge": D},
-        "product": {"view": A, "change": A},
-        "directory": {"view": A, "change": N},
+        "customer": {"view": DEPT, "change": DEPT, "delete": DEPT, "merge": DEPT},
+        "product": {"view": ALL, "change": ALL},
+        "directory": {"view": ALL, "change": NONE},
     },
     Role.TEAM_LEAD: {
-        "customer": {"view": D, "change": T, "delete": N, "merge": T},
-        "product": {"view": A, "change": N},
-        "directory": {"view": A, "change": N},
+        "customer": {"view": DEPT, "change": TEAM, "delete": NONE, "merge": TEAM},
+        "product": {"view": ALL, "change": NONE},
+        "directory": {"view": ALL, "change": NONE},
     },
     Role.AGENT: {
-        "customer": {"view": D, "change": O, "delete": N, "merge": N},
-        "product": {"view": A, "change": N},
-        "directory": {"view": A, "change": N},
+        "customer": {"view": DEPT, "change": OWN, "delete": NONE, "merge": NONE},
+        "product": {"view": ALL, "change": NONE},
+        "directory": {"view": ALL, "change": NONE},
     },
     Role.SALES: {
-        "customer": {"view": T, "change": O, "delete": N, "merge": N},
-        "product": {"view": A, "change": N},
-        "directory": {"view": A, "change": N},
+        "customer": {"view": TEAM, "change": OWN, "delete": NONE, "merge": NONE},
+        "product": {"view": ALL, "change": NONE},
+        "directory": {"view": ALL, "change": NONE},
     },
     Role.MARKETING: {
-        "customer": {"view": A, "change": N, "delete": N, "merge": N},
-        "product": {"view": A, "change": A},
-        "directory": {"view": A, "change": N},
+        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE},
+        "product": {"view": ALL, "change": ALL},
+        "directory": {"view": ALL, "change": NONE},
     },
     Role.QUALITY_MANAGER: {
-        "customer": {"view": A, "change": N, "delete": N, "merge": N},
-        "product": {"view": A, "change": N},
-        "directory": {"view": A, "change": N},
+        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE},
+        "product": {"view": ALL, "change": NONE},
+        "directory": {"view": ALL, "change": NONE},
     },
     Role.EXECUTIVE: {
-        "customer": {"view": A, "change": N, "delete": N, "merge": N},
-        "product": {"view": A, "change": N},
-        "directory": {"view": A, "change": N},
+        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE},
+        "product": {"view": ALL, "change": NONE},
+        "directory": {"view": ALL, "change": NONE},
     },
 }
 

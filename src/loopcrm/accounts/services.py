@@ -15,7 +15,7 @@ from loopcrm.accounts.models import ApiToken, Department, Role, Team, User
 from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, RuleViolation
 
-TOKEN_PREFIX = "lcrm_"
+TOKEN_PREFIX = "lcrm_"  # noqa: S105 — a public marker, not a secret
 
 
 def hash_token(raw: str) -> str:
