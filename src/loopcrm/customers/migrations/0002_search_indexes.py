@@ -1,8 +1,62 @@
-"""Search indexes for customers (PostgreSQL: character-bigram GIN and pg_trgm). Filled by the search work."""
+"""Search and list indexes for customers, on PostgreSQL only (a no-op on SQLite).
+
+- `loopcrm_bigrams(text)`: the distinct two-character substrings of lower(text). A GIN index over it
+  answers two-character fragments (`%张伟%`), which pg_trgm cannot: they hold no trigram.
+- pg_trgm GIN on name, phone and email: substrings of three or more characters (ILIKE / LIKE).
+- btree on lower(name) text_pattern_ops: one-character prefix search (a surname: `张%`).
+- btree (name, id) and (created_at, id): the list's sorts by name and by creation, with keyset
+  pagination (`-updated_at` and `-id` already have theirs).
+
+Queries that use them are in customers/search.py; the measurements behind them in bench/README.md.
+Reversing drops the function and the indexes but keeps the pg_trgm extension, which other apps'
+indexes may use.
+"""
 
 from django.db import migrations
+
+FORWARD = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    # IMMUTABLE so that it can be indexed; lower() is immutable too. Not inlinable (aggregate), so the
+    # planner matches the index expression as written.
+    """
+    CREATE OR REPLACE FUNCTION loopcrm_bigrams(value text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+        SELECT coalesce(array_agg(DISTINCT substr(lower(value), i, 2)), '{}'::text[])
+        FROM generate_series(1, char_length(value) - 1) AS i
+    $$
+    """,
+    "SET LOCAL maintenance_work_mem = '256MB'",
+    "CREATE INDEX customer_name_bigram_idx ON customers_customer USING gin (loopcrm_bigrams(name))",
+    "CREATE INDEX customer_name_trgm_idx ON customers_customer USING gin (name gin_trgm_ops)",
+    "CREATE INDEX customer_phone_trgm_idx ON customers_customer USING gin (phone gin_trgm_ops)",
+    "CREATE INDEX customer_email_trgm_idx ON customers_customer USING gin (email gin_trgm_ops)",
+    "CREATE INDEX customer_name_prefix_idx ON customers_customer (lower(name) text_pattern_ops)",
+    "CREATE INDEX customer_name_sort_idx ON customers_customer (name, id)",
+    "CREATE INDEX customer_created_idx ON customers_customer (created_at, id)",
+]
+
+BACKWARD = [
+    "DROP INDEX IF EXISTS customer_created_idx",
+    "DROP INDEX IF EXISTS customer_name_sort_idx",
+    "DROP INDEX IF EXISTS customer_name_prefix_idx",
+    "DROP INDEX IF EXISTS customer_email_trgm_idx",
+    "DROP INDEX IF EXISTS customer_phone_trgm_idx",
+    "DROP INDEX IF EXISTS customer_name_trgm_idx",
+    "DROP INDEX IF EXISTS customer_name_bigram_idx",
+    "DROP FUNCTION IF EXISTS loopcrm_bigrams(text)",
+]
+
+
+def _run(statements):
+    def run(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for statement in statements:
+            schema_editor.execute(statement)
+
+    return run
 
 
 class Migration(migrations.Migration):
     dependencies = [("customers", "0001_initial")]
-    operations = []
+    operations = [migrations.RunPython(_run(FORWARD), _run(BACKWARD), elidable=False)]

@@ -1,0 +1,166 @@
+"""Finding customers by what a person types: part of a name (Chinese or Latin), a phone fragment, an email.
+
+What a term matches (after NFKC, trimming, control characters removed, inner whitespace collapsed):
+- a name containing it, case-insensitively; a term of ONE character matches names that START with
+  it (a surname: 张 finds 张伟 and 张伟明, not 李张). Substring search on one character would return
+  most of the table and no index can serve it;
+- when it looks like a phone number (digits with spaces, dashes, dots, brackets, an optional
+  leading + or 00): the phone, stored in E.164, containing those digits. `+86 138…` matches from
+  the start of the number, and so does `0086 138…` (besides containing 0086138…); a domestic
+  trunk `0` (`010-6552…`) also matches `+8610 6552…` in the default region;
+- when it holds an `@`: only the email (names hold no `@`); other ASCII terms of three or more
+  characters also match the email.
+
+`%`, `_` and `\\` are literal everywhere. An empty term filters nothing.
+
+On PostgreSQL every condition has an index from migration customers/0002_search_indexes:
+two-character fragments use the character-bigram GIN index (`loopcrm_bigrams(name) @> ARRAY[..]`,
+with the ILIKE as the recheck: pg_trgm has no trigram for `%张伟%`), three or more characters and
+phones and emails use pg_trgm GIN (`ILIKE`, which pg_trgm serves; Django's `icontains` emits
+`UPPER(col) LIKE UPPER(..)`, which no index serves), a one-character prefix uses the btree on
+`lower(name) text_pattern_ops`. Case is folded by PostgreSQL's `lower()` on both sides, the same
+function the indexes use, rather than by Python's `casefold()` (which turns ß into ss and would then
+miss a stored ß). On SQLite the same rules run as `LIKE … ESCAPE '\\'`, case-insensitive for ASCII.
+
+Queries bind parameters client-side (the Django default): with server-side prepared statements
+PostgreSQL may switch a LIKE to a generic plan that ignores the pattern (see shared/PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import phonenumbers
+from django.conf import settings
+from django.db import connections
+from django.db.models import F, Lookup, Q, QuerySet
+
+from loopcrm.core.errors import RuleViolation
+
+MAX_TERM_LENGTH = 100
+
+_SPACES = re.compile(r"\s+")
+_PHONE_LIKE = re.compile(r"^(\+|00)?[\d\s\-.()/]*\d[\d\s\-.()/]*$")
+_NOT_DIGIT = re.compile(r"\D")
+
+
+class _ILike(Lookup):
+    """`lhs ILIKE pattern` (PostgreSQL; pg_trgm GIN serves it). The pattern is escaped by the caller."""
+
+    lookup_name = "loopcrm_ilike"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} ILIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+class _Like(Lookup):
+    """`lhs LIKE pattern`, case-sensitive: phones are digits, and the btree `varchar_pattern_ops` serves prefixes."""
+
+    lookup_name = "loopcrm_like"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} LIKE {rhs}", [*lhs_params, *rhs_params]
+
+
+class _LowerLike(Lookup):
+    """`lower(lhs) LIKE lower(pattern)`: a prefix pattern is served by the `lower(name) text_pattern_ops` btree."""
+
+    lookup_name = "loopcrm_lower_like"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"lower({lhs}) LIKE lower({rhs})", [*lhs_params, *rhs_params]
+
+
+class _HasBigram(Lookup):
+    """`loopcrm_bigrams(lhs) @> ARRAY[lower(term)]`: the two-character fragment occurs (bigram GIN index)."""
+
+    lookup_name = "loopcrm_has_bigram"
+    prepare_rhs = False
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"loopcrm_bigrams({lhs}) @> ARRAY[lower({rhs})]::text[]", [*lhs_params, *rhs_params]
+
+
+def normalise_term(term: str | None) -> str:
+    """The term as we search it: NFKC (full-width to half-width), no control characters, single spaces."""
+    if not term:
+        return ""
+    text = unicodedata.normalize("NFKC", term)
+    text = "".join(" " if ch.isspace() else ch for ch in text if ch.isspace() or unicodedata.category(ch)[0] != "C")
+    return _SPACES.sub(" ", text).strip()
+
+
+def escape_like(value: str) -> str:
+    """`value` as a literal inside a LIKE pattern whose escape character is a backslash."""
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def phone_patterns(text: str, *, region: str | None = None) -> tuple[list[str], list[str]]:
+    """(substrings, prefixes) of E.164 phones that a phone-looking term means; both empty otherwise."""
+    if not _PHONE_LIKE.match(text):
+        return [], []
+    digits = _NOT_DIGIT.sub("", text)
+    if text.startswith("+"):
+        return [], [f"+{digits}"]
+    prefixes = []
+    if digits.startswith("00") and len(digits) > 2:
+        # 0086 138… dialled internationally; or just a fragment that happens to start with 00.
+        prefixes.append(f"+{digits[2:]}")
+    elif digits.startswith("0") and len(digits) > 1:
+        # A domestic trunk prefix: 010-6552 1234 is +86 10 6552 1234 in E.164.
+        country_code = phonenumbers.country_code_for_region(region or settings.LOOPCRM_DEFAULT_PHONE_REGION)
+        if country_code:
+            prefixes.append(f"+{country_code}{digits[1:]}")
+    return [digits], prefixes
+
+
+def search_customers(queryset: QuerySet, term: str) -> QuerySet:
+    """Customers of `queryset` whose name, phone or email matches `term` (see the module docstring)."""
+    text = normalise_term(term)
+    if not text:
+        return queryset
+    if len(text) > MAX_TERM_LENGTH:
+        raise RuleViolation(f"A search term has at most {MAX_TERM_LENGTH} characters.", field="q")
+    postgres = connections[queryset.db].vendor == "postgresql"
+    if "@" in text:
+        return queryset.filter(_contains("email", text.lower(), postgres))
+    condition = _name_condition(text, postgres)
+    substrings, prefixes = phone_patterns(text)
+    for digits in substrings:
+        condition |= Q(_Like(F("phone"), f"%{digits}%")) if postgres else Q(phone__contains=digits)
+    for prefix in prefixes:
+        condition |= Q(_Like(F("phone"), f"{escape_like(prefix)}%")) if postgres else Q(phone__startswith=prefix)
+    if len(text) >= 3 and text.isascii() and " " not in text and not substrings:
+        condition |= _contains("email", text.lower(), postgres)
+    return queryset.filter(condition)
+
+
+def _name_condition(text: str, postgres: bool) -> Q:
+    if len(text) == 1:
+        if postgres:
+            return Q(_LowerLike(F("name"), escape_like(text) + "%"))
+        return Q(name__istartswith=text)
+    if not postgres:
+        return Q(name__icontains=text)
+    contains = _ILike(F("name"), f"%{escape_like(text)}%")
+    if len(text) == 2:
+        return Q(_HasBigram(F("name"), text)) & Q(contains)
+    return Q(contains)
+
+
+def _contains(field: str, text: str, postgres: bool) -> Q:
+    if postgres:
+        return Q(_ILike(F(field), f"%{escape_like(text)}%"))
+    return Q(**{f"{field}__icontains": text})
