@@ -1,0 +1,53 @@
+"""The one filter definition of the customer list, parsed by the API list and the htmx list page alike."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ninja import Schema
+from pydantic import Field, field_validator, model_validator
+
+from loopcrm.customers.models import Customer, SourceChannel
+
+MAX_ID = 2**63 - 1
+# Sort keys a client may ask for, each served by an index (see Customer.Meta.indexes); others are a 400.
+SORTS: tuple[str, ...] = ("-id", "id", "name", "-name", "-updated_at", "updated_at", "-created_at")
+DEFAULT_SORT = "-id"
+
+
+class CustomerFilter(Schema):
+    q: str | None = Field(
+        None, max_length=100,
+        description="Part of a name (one character: names starting with it), a phone fragment, or an email.",
+    )
+    kind: Customer.Kind | None = None
+    province: str | None = Field(None, max_length=50)
+    city: str | None = Field(None, max_length=50)
+    department_id: int | None = Field(None, ge=1, le=MAX_ID)
+    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
+    tag: str | None = Field(None, max_length=50, description="A tag name (case-insensitive).")
+    source_channel: SourceChannel | None = None
+    is_vip: bool | None = None
+    sort: str = Field(
+        DEFAULT_SORT, max_length=20,
+        description=f"One of {', '.join(SORTS)}; anything else answers 400.",
+    )
+    cursor: str | None = Field(None, max_length=1000, description="`next_cursor` of the previous page.")
+    limit: int | None = Field(
+        None, ge=1, description="Rows per page: 25 by default, at most 200 (larger values are capped)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _blank_means_unset(cls, data: Any) -> Any:
+        # An HTML form sends every field, empty ones as "": that means "no filter", not a bad value.
+        if isinstance(data, dict):
+            return {key: value for key, value in data.items() if value not in ("", None)}
+        return data
+
+    @field_validator("q", "province", "city", "tag", "cursor", "sort")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        if value is not None and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
