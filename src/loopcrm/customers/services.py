@@ -305,6 +305,21 @@ def _tag_list(tags: Iterable[Tag]) -> list[str]:
 
 # --- customers ----------------------------------------------------------------------------------
 
+def validate_customer(values: Mapping[str, Any], *, customer: Customer | None = None) -> dict[str, Any]:
+    """Clean `values` exactly as create/update would and check duplicates, writing nothing.
+
+    For forms (admin, pages) that want field errors before they call the service; the service checks
+    again inside its transaction.
+    """
+    unknown = sorted(set(values) - EDITABLE)
+    if unknown:
+        raise RuleViolation(f"Unknown or read-only field(s): {', '.join(unknown)}.", field=unknown[0])
+    country = values.get("country") or (customer.country if customer is not None else "CN")
+    cleaned = _clean_customer(values, country=country)
+    check_duplicates(cleaned, exclude_pk=customer.pk if customer is not None else None)
+    return cleaned
+
+
 @transaction.atomic
 def create_customer(
     *,

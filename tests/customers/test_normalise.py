@@ -1,0 +1,186 @@
+"""Phones and emails as people type them (shared/RELIABILITY.md, bad input items 3 and 4)."""
+
+from __future__ import annotations
+
+import random
+
+import phonenumbers
+import pytest
+
+from loopcrm.core.errors import RuleViolation
+from loopcrm.customers.normalise import normalise_email, normalise_phone, parse_phone
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("13800138000", "+8613800138000"),
+        ("+86 138 0013 8000", "+8613800138000"),
+        ("0086 138 0013 8000", "+8613800138000"),
+        ("86 138-0013-8000", "+8613800138000"),
+        ("(+86) 138.0013.8000", "+8613800138000"),
+        ("１３８００１３８０００", "+8613800138000"),  # full-width digits
+        ("＋８６　１３８　００１３　８０００", "+8613800138000"),  # full-width plus and ideographic spaces
+        ("138\u200b0013\u200d8000", "+8613800138000"),  # zero-width characters pasted from a chat
+        ("010-12345678", "+861012345678"),  # Beijing landline with its area code
+        ("(021) 6123 4567", "+862161234567"),
+        ("0755-8765 4321", "+8675587654321"),
+        ("+86 (0)10 12345678", "+861012345678"),
+        ("400-800-1234", "+864008001234"),  # a national hotline is a full number
+        ("+1 650 253 0000", "+16502530000"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+852 2123 4567", "+85221234567"),
+        ("00 44 20 7946 0958", "+442079460958"),
+    ],
+)
+def test_phones_are_stored_in_e164_beside_the_number_as_entered(raw, e164):
+    assert normalise_phone(raw) == (e164, raw.replace("\u200b", "").replace("\u200d", "").strip())
+
+
+@pytest.mark.parametrize(
+    ("raw", "extension"),
+    [
+        ("010-12345678 ext. 123", "123"),
+        ("010-12345678 x123", "123"),
+        ("010 12345678#123", "123"),
+        ("010-12345678转123", "123"),
+        ("0755-8765 4321 分机 88", "88"),
+        ("010-12345678-123", "123"),  # the Chinese way of writing an extension
+    ],
+)
+def test_an_extension_stays_in_the_number_as_entered_and_the_line_is_stored(raw, extension):
+    phone = parse_phone(raw)
+    assert phone.extension == extension
+    assert phone.e164 in {"+861012345678", "+8675587654321"}
+    assert phone.raw == raw
+
+
+def test_a_number_without_country_code_is_read_in_the_given_region():
+    assert normalise_phone("(650) 253-0000", region="US") == ("+16502530000", "(650) 253-0000")
+    assert normalise_phone("+86 138 0013 8000", region="US")[0] == "+8613800138000"
+
+
+def test_blank_phone_is_empty_not_an_error():
+    assert normalise_phone("") == ("", "")
+    assert normalise_phone("   ") == ("", "")
+    assert normalise_phone(None) == ("", "")
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("95588", "short service number"),  # a bank's hotline: decided to refuse, see normalise.py
+        ("10086", "short service number"),
+        ("110", "emergency number"),
+        ("12345678", "needs its area code"),
+        ("138 0013 800", "mobiles have 11 digits"),
+        ("1380013800012", "mobiles have 11 digits"),
+        ("+86 123 4567 8901", "not a valid phone number for country code +86"),
+        ("6502530000", "start with + and the country code"),  # a US number without +1
+        ("+999 1234", "unknown country code"),
+        ("1.38001E+10", "scientific notation"),  # Excel damage: the digits are gone
+        ("call 13800138000", "is not a phone number"),
+        ("abc", "is not a phone number"),
+        ("一三八", "is not a phone number"),
+        ("+", "is not a phone number"),
+        ("1" * 65, "too long"),
+        ("138\x000138000", "NUL"),
+    ],
+)
+def test_bad_phones_get_a_clear_error_naming_the_value(raw, says):
+    with pytest.raises(RuleViolation) as caught:
+        normalise_phone(raw, field="phone")
+    assert says in caught.value.message
+    assert caught.value.field == "phone"
+    if "NUL" not in says and len(raw) < 60:
+        assert repr(raw) in caught.value.message  # the person sees which value is wrong
+
+
+def test_a_huge_value_is_shortened_in_the_message():
+    with pytest.raises(RuleViolation) as caught:
+        normalise_phone("9" * 10_000)
+    assert len(caught.value.message) < 200
+
+
+def test_the_mobile_fast_path_agrees_with_phonenumbers():
+    """PERFORMANCE.md: a precompiled path for mainland mobiles, with no disagreement on a realistic mix."""
+    rng = random.Random(20261123)
+    samples = [f"1{rng.randint(3, 9)}{rng.randrange(10**9):09d}" for _ in range(20_000)]
+    samples += [f"{p}{rng.randrange(10**7):07d}" for p in range(1300, 2000) for _ in range(3)]
+    disagreements = []
+    for number in samples:
+        expected = None
+        try:
+            parsed = phonenumbers.parse(number, "CN")
+        except phonenumbers.NumberParseException:
+            parsed = None
+        if parsed is not None and phonenumbers.is_valid_number(parsed):
+            expected = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        try:
+            got = normalise_phone(number)[0]
+        except RuleViolation:
+            got = None
+        if got != expected:
+            disagreements.append((number, expected, got))
+    assert disagreements == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("Zhang.Wei@Example.COM", "zhang.wei@example.com"),
+        ("  zhang.wei@example.com \n", "zhang.wei@example.com"),
+        ("zhang+crm@example.com", "zhang+crm@example.com"),  # the +tag is part of the address
+        ("ｚｈａｎｇ＠ｅｘａｍｐｌｅ．ｃｏｍ", "zhang@example.com"),  # full-width (NFKC)
+        ("zhang@example。com", "zhang@example.com"),  # the ideographic full stop an IME types
+        ("zhang\u200b@example.com", "zhang@example.com"),
+        ("mailto:zhang@example.com", "zhang@example.com"),
+        ("user@例子.中国", "user@例子.中国"),  # IDN domain, stored in Unicode
+        ("张三@公司.中国", "张三@公司.中国"),  # an internationalised address (RFC 6531)
+        ("info@bücher.de", "info@bücher.de"),
+        ("пример@пример.рф", "пример@пример.рф"),  # one script throughout is fine
+        ("a@qq邮箱.com", "a@qq邮箱.com"),  # Latin with Han is an allowed mix
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_emails_are_normalised(raw, stored):
+    assert normalise_email(raw) == stored
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("zhang.example.com", "has no @"),
+        ("a@@example.com", "more than one @"),
+        ("@example.com", "nothing before the @"),
+        ("zhang@", "nothing after the @"),
+        ("zhang@localhost", "needs a dot"),
+        ("zhang@example..com", "needs a dot and no empty parts"),
+        ("zhang wei@example.com", "contains a space"),
+        ("zhang..wei@example.com", "misplaced dot"),
+        (".zhang@example.com", "misplaced dot"),
+        ("zh<ang@example.com", "not allowed"),
+        ("zhang@[10.0.0.1]", "IP literal"),
+        ("zhang@-example.com", "is not allowed"),
+        ("zhang@example.123", "ends in a number"),
+        ("zhang@ex😀mple.com", "not allowed"),
+        ("zhang@exаmple.com", "mixes alphabets"),  # Cyrillic а: a homoglyph domain
+        ("zhang@pаypal.com", "mixes alphabets"),
+        ("a" * 65 + "@example.com", "over 64 characters"),
+        ("a@" + "b" * 250 + ".com", "too long"),
+        ("zhang\x00@example.com", "NUL"),
+    ],
+)
+def test_bad_emails_get_a_clear_error(raw, says):
+    with pytest.raises(RuleViolation) as caught:
+        normalise_email(raw, field="email")
+    assert says in caught.value.message
+    assert caught.value.field == "email"
+
+
+def test_non_text_input_is_refused_not_crashed():
+    with pytest.raises(RuleViolation):
+        normalise_email(12345)
+    with pytest.raises(RuleViolation):
+        normalise_phone(13800138000)
