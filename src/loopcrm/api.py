@@ -16,6 +16,7 @@ from loopcrm.core.api import domain_error_response, problem_response
 from loopcrm.core.errors import DomainError
 from loopcrm.customers.api import router as customers_router
 from loopcrm.interactions.api import router as interactions_router
+from loopcrm.overview.api import router as overview_router
 
 api = NinjaAPI(
     title="LoopCRM API",
@@ -32,6 +33,7 @@ api.add_router("/v1/", accounts_router, tags=["directory"])
 api.add_router("/v1/customers", customers_router, tags=["customers"])
 api.add_router("/v1/", commerce_router, tags=["commerce"])
 api.add_router("/v1/interactions", interactions_router, tags=["interactions"])
+api.add_router("/v1/customers", overview_router, tags=["customers"])
 
 
 @api.exception_handler(DomainError)

@@ -16,6 +16,7 @@ from loopcrm.core.errors import NotFound
 from loopcrm.customers.models import Customer
 
 # Orders that are money the customer actually spent and kept: what "spend" and "orders" count.
+CENT = Decimal("0.01")
 SPENDING_STATUSES = (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVERED)
 
 
@@ -39,6 +40,13 @@ def get_order_for(user: User, order_id: int, action: str = "view", *, with_lines
     if order is None:
         raise NotFound("No such order.", field="order_id")
     return order
+
+
+def recent_orders(customer: Customer | int, *, limit: int = 10) -> list[Order]:
+    """The customer's newest orders (the caller has checked it may see the customer)."""
+    customer_id = customer.pk if isinstance(customer, Customer) else customer
+    return list(Order.objects.filter(customer_id=customer_id).select_related("customer")
+                .order_by("-placed_at", "-id")[:limit])
 
 
 def products_for(user: User) -> QuerySet[Product]:
@@ -94,14 +102,16 @@ def customer_order_summary(customer: Customer | int) -> OrderSummary:
     )
     if not rows:
         return OrderSummary()
-    main = rows[0]
+    # SQLite sums decimals with a float's worth of places; money has two.
+    spend = {row["currency"]: (row["spend"] or Decimal(0)).quantize(CENT) for row in rows}
+    main = rows[0]["currency"]
     return OrderSummary(
         count=sum(row["n"] for row in rows),
-        total_spend=main["spend"] or Decimal("0.00"),
-        currency=main["currency"],
+        total_spend=spend[main],
+        currency=main,
         first_at=min(row["first"] for row in rows),
         last_at=max(row["last"] for row in rows),
-        spend_by_currency={row["currency"]: row["spend"] for row in rows},
+        spend_by_currency=spend,
     )
 
 
