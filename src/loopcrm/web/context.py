@@ -2,15 +2,60 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
-# (url name, label, icon). Later domains add their entries here.
+# (url name, label, icon[, section]). Later domains add their entries here; an entry whose URL does
+# not exist yet is left out of the menu instead of breaking every page. The icon is the id of a
+# symbol in web/templates/web/_icons.html; the section groups entries under a heading.
 NAVIGATION = [
     ("web:home", _("Home"), "home"),
-    ("web:customer_list", _("Customers"), "users"),
-    ("web:order_list", _("Orders"), "cart"),
+    ("web:customer_list", _("Customers"), "users", _("Customers")),
+    ("web:interaction_list", _("Interactions"), "chat", _("Customers")),
+    ("web:order_list", _("Orders"), "cart", _("Commerce")),
 ]
 
 
+@dataclass(frozen=True)
+class NavItem:
+    url: str
+    label: str
+    icon: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class NavSection:
+    label: str
+    items: list[NavItem]
+
+
+def build_navigation(path: str) -> list[NavSection]:
+    """NAVIGATION resolved for one request: URLs reversed, the entry for the current page marked."""
+    sections: list[NavSection] = []
+    resolved = []
+    for entry in NAVIGATION:
+        url_name, label, icon = entry[:3]
+        section = entry[3] if len(entry) > 3 else ""
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        resolved.append((url, label, icon, section))
+    # The longest URL that prefixes the current path is the active entry ("/" only on the home page).
+    candidates = [url for url, *_rest in resolved if url == path or (url != "/" and path.startswith(url))]
+    active_url = max(candidates, key=len) if candidates else None
+    by_label: dict[str, NavSection] = {}
+    for url, label, icon, section in resolved:
+        item = NavItem(url=url, label=str(label), icon=icon, active=url == active_url)
+        if str(section) not in by_label:
+            by_label[str(section)] = NavSection(label=str(section), items=[])
+            sections.append(by_label[str(section)])
+        by_label[str(section)].items.append(item)
+    return sections
+
+
 def navigation(request):
-    return {"navigation": NAVIGATION}
+    return {"navigation": build_navigation(request.path)}

@@ -1,5 +1,7 @@
+"""Every page URL lives in the "web" namespace: the shell's own pages and each domain's pages."""
+
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from loopcrm.web import views
 
@@ -7,6 +9,12 @@ app_name = "web"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # Each domain's pages, with their full paths; their URL names join this namespace
+    # (web:customer_list, web:customer_detail, web:order_list…).
+    path("", include("loopcrm.customers.urls")),
+    path("", include("loopcrm.overview.urls")),
+    path("", include("loopcrm.interactions.urls")),
+    path("", include("loopcrm.commerce.urls")),
 ]
 
 # Sign-in pages live outside the "web" namespace so LOGIN_URL = "login" works everywhere.
