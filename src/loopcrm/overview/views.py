@@ -1,0 +1,40 @@
+"""The customer 360° page (thin): one bundle from overview.queries.customer_360, rendered."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from loopcrm.accounts.permissions import can
+from loopcrm.customers.forms import ConsentForm, ContactForm
+from loopcrm.customers.queries import consent_history, customers_for
+from loopcrm.customers.views import domain_pages
+from loopcrm.interactions.forms import InteractionForm
+from loopcrm.overview.queries import customer_360
+
+CONSENT_HISTORY_SHOWN = 50
+
+
+@login_required
+@domain_pages
+@require_http_methods(["GET", "HEAD"])
+def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
+    bundle = customer_360(request.user, customer_id)
+    customer = bundle.customer
+    can_change = customers_for(request.user, "change").filter(pk=customer.pk).exists()
+    context = {
+        "bundle": bundle,
+        "customer": customer,
+        "contacts": bundle.contacts,
+        "consents": bundle.consents,
+        "consent_history": list(consent_history(customer).order_by("-at", "-id")[:CONSENT_HISTORY_SHOWN]),
+        "timeline": bundle.recent_interactions,
+        "can_change": can_change,
+        "consent_form": ConsentForm() if can_change else None,
+        "contact_form": ContactForm() if can_change else None,
+        # Logging a touch needs only to see the customer and a role that is not read-only.
+        "log_form": InteractionForm(contacts=bundle.contacts) if can(request.user, "customer", "change") else None,
+    }
+    return render(request, "customers/customer_360.html", context)
