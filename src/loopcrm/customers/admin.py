@@ -58,7 +58,7 @@ class CustomerAdminForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
+        if self.instance.pk and "phone" in self.fields:  # (a view-only form has no fields)
             self.fields["tag_names"].initial = ", ".join(tag.name for tag in self.instance.tags.all())
             self.fields["phone"].help_text = _("Stored in E.164; as entered: %(raw)s") % {
                 "raw": self.instance.phone_raw or "—"
@@ -184,21 +184,25 @@ class CustomerAdmin(admin.ModelAdmin):
             super().save_formset(request, form, formset, change)
             return
         deleted = set(formset.deleted_forms)
+        # The admin's history message reads these, as ModelFormSet.save() would have set them.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for contact_form in formset.forms:
             instance = contact_form.instance
             if contact_form in deleted:
                 if instance.pk:
                     services.delete_contact(instance, by=request.user)
+                    formset.deleted_objects.append(instance)
                 continue
             if not contact_form.has_changed():
                 continue
             data = {name: contact_form.cleaned_data.get(name) for name in ContactInlineForm.Meta.fields}
             data = {key: ("" if value is None and key != "is_primary" else value) for key, value in data.items()}
             if instance.pk is None:
-                services.add_contact(form.instance, by=request.user, **data)
+                formset.new_objects.append(services.add_contact(form.instance, by=request.user, **data))
             else:
                 changes = {name: data[name] for name in contact_form.changed_data if name in data}
                 services.update_contact(instance, by=request.user, changes=changes)
+                formset.changed_objects.append((instance, list(changes)))
 
     def delete_model(self, request: HttpRequest, obj: Customer) -> None:
         services.delete_customer(obj, by=request.user)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ninja import Schema
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from loopcrm.customers.models import Customer, SourceChannel
 
@@ -37,13 +37,13 @@ class CustomerFilter(Schema):
         None, ge=1, description="Rows per page: 25 by default, at most 200 (larger values are capped)."
     )
 
-    @model_validator(mode="before")
+    @field_validator("*", mode="before")
     @classmethod
-    def _blank_means_unset(cls, data: Any) -> Any:
+    def _blank_means_unset(cls, value: Any, info: ValidationInfo) -> Any:
         # An HTML form sends every field, empty ones as "": that means "no filter", not a bad value.
-        if isinstance(data, dict):
-            return {key: value for key, value in data.items() if value not in ("", None)}
-        return data
+        if value == "":
+            return DEFAULT_SORT if info.field_name == "sort" else None
+        return value
 
     @field_validator("q", "province", "city", "tag", "cursor", "sort")
     @classmethod
