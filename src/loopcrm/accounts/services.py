@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import ProtectedError
 from django.utils import timezone
 
 from loopcrm.accounts.models import ApiToken, Department, Role, Team, User
 from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, RuleViolation
+from loopcrm.core.text import clean_line
 
 TOKEN_PREFIX = "lcrm_"  # noqa: S105 — a public marker, not a secret
 
@@ -23,10 +28,28 @@ def hash_token(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
+_DEPARTMENT_CODE = re.compile(r"^[-a-zA-Z0-9_]+$")
+
+
+def _department_name(name: str) -> str:
+    return clean_line(name, field="name", max_length=100, required=True)
+
+
+def _department_code(code: str, *, exclude_pk: int | None = None) -> str:
+    code = clean_line(code, field="code", max_length=50, required=True)
+    if not _DEPARTMENT_CODE.match(code):
+        raise RuleViolation("A code uses letters, digits, '-' and '_' only.", field="code")
+    taken = Department.objects.filter(code__iexact=code)
+    if exclude_pk is not None:
+        taken = taken.exclude(pk=exclude_pk)
+    if taken.exists():
+        raise Conflict(f"A department with code {code!r} exists.", field="code")
+    return code
+
+
 @transaction.atomic
 def create_department(*, name: str, code: str, parent: Department | None = None, by: User | None = None) -> Department:
-    if Department.objects.filter(code=code).exists():
-        raise Conflict(f"A department with code {code!r} exists.", field="code")
+    name, code = _department_name(name), _department_code(code)
     department = Department.objects.create(name=name, code=code, parent=parent)
     department.path = f"{parent.path if parent else '/'}{department.pk}/"
     department.save(update_fields=["path"])
@@ -49,6 +72,51 @@ def move_department(department: Department, *, parent: Department | None, by: Us
     department.save(update_fields=["parent", "updated_at"])
     audit.record(action="update", obj=department, by=by, changes={"parent": parent})
     return department
+
+
+@transaction.atomic
+def update_department(department: Department, *, by: User | None, changes: Mapping[str, Any]) -> Department:
+    """Rename a department, change its code, or move it (with everything below it) under another parent."""
+    unknown = sorted(set(changes) - {"name", "code", "parent"})
+    if unknown:
+        raise RuleViolation(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
+    department = Department.objects.select_for_update().get(pk=department.pk)
+    before = audit.snapshot(department, ["name", "code"])
+    if "name" in changes:
+        department.name = _department_name(changes["name"])
+    if "code" in changes:
+        department.code = _department_code(changes["code"], exclude_pk=department.pk)
+    changed = audit.diff(before, audit.snapshot(department, ["name", "code"]))
+    if changed:
+        department.save(update_fields=[*changed, "updated_at"])
+        audit.record(action="update", obj=department, by=by, changes=changed)
+    if "parent" in changes and changes["parent"] != department.parent:
+        department = move_department(department, parent=changes["parent"], by=by)
+    return department
+
+
+@transaction.atomic
+def delete_department(department: Department, *, by: User | None) -> None:
+    """Remove an empty department. One that still has people, sub-departments, teams or customers stays."""
+    department = Department.objects.select_for_update().get(pk=department.pk)
+    holding = {
+        "users": department.members.count(),
+        "departments": department.children.count(),
+        "teams": department.teams.count(),
+        "customers": department.customers.count(),
+    }
+    left = {kind: count for kind, count in holding.items() if count}
+    if left:
+        listed = ", ".join(f"{count} {kind}" for kind, count in left.items())
+        raise Conflict(f"The department {department.name!r} still has {listed}; move them first.",
+                       field="department_id", extra={"remaining": left})
+    audit.record(action="delete", obj=department, by=by, changes={"name": department.name, "code": department.code})
+    try:
+        with transaction.atomic():
+            department.delete()
+    except ProtectedError as error:  # something newer points at it (a queue, a policy…)
+        raise Conflict(f"The department {department.name!r} is still in use; move what refers to it first.",
+                       field="department_id") from error
 
 
 @transaction.atomic
@@ -97,24 +165,32 @@ def deactivate_user(user: User, *, by: User | None = None) -> User:
     return user
 
 
+@transaction.atomic
 def create_token(
     *, user: User, name: str, expires_at: dt.datetime | None = None, by: User | None = None
 ) -> tuple[ApiToken, str]:
     """A new API token for `user`. Returns the row and the raw token, which is never stored."""
-    if not name.strip():
-        raise RuleViolation("A token needs a name.", field="name")
+    name = clean_line(name, field="name", max_length=100, required=True)
+    if expires_at is not None:
+        if timezone.is_naive(expires_at):
+            expires_at = timezone.make_aware(expires_at)
+        if expires_at <= timezone.now():
+            raise RuleViolation("The expiry time has already passed.", field="expires_at")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name.strip()[:100], prefix=raw[:12], token_hash=hash_token(raw), expires_at=expires_at
+        user=user, name=name, prefix=raw[:12], token_hash=hash_token(raw), expires_at=expires_at
     )
     audit.record(action="create", obj=token, by=by or user, changes={"name": token.name})
     return token, raw
 
 
+@transaction.atomic
 def revoke_token(token: ApiToken, *, by: User, at: dt.datetime | None = None) -> ApiToken:
-    token.revoked_at = at or timezone.now()
-    token.save(update_fields=["revoked_at"])
-    audit.record(action="update", obj=token, by=by, changes={"revoked": True})
+    """Stop a token from working. Revoking a revoked token changes nothing (it keeps its first time)."""
+    when = at or timezone.now()
+    if ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=when):
+        audit.record(action="update", obj=token, by=by, changes={"revoked": True})
+    token.refresh_from_db(fields=["revoked_at"])
     return token
 
 
