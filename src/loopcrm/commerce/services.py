@@ -155,6 +155,40 @@ def _save_product(product: Product, **kwargs: Any) -> None:
         raise Conflict(f"The SKU {product.sku!r} is already used by another product.", field="sku") from error
 
 
+PRODUCT_FIELDS = ("sku", "name", "price", "currency", "category_id", "is_active", "description")
+
+
+def validate_product(values: Mapping[str, Any], *, product: Product | None = None) -> dict[str, Any]:
+    """The cleaned catalogue fields of `values` (a subset of PRODUCT_FIELDS), or RuleViolation/Conflict.
+
+    Used by the writes below, and by forms that want the same answers before they save.
+    """
+    unknown = sorted(set(values) - set(PRODUCT_FIELDS))
+    if unknown:
+        raise RuleViolation(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
+    cleaned: dict[str, Any] = {}
+    for key, value in values.items():
+        if key == "sku":
+            cleaned["sku"] = _sku(value)
+            _check_sku_free(cleaned["sku"], exclude_pk=product.pk if product is not None else None)
+        elif key == "name":
+            cleaned["name"] = clean_line(value, field="name", max_length=200, required=True)
+        elif key == "price":
+            cleaned["price"] = money(value, field="price")
+        elif key == "currency":
+            cleaned["currency"] = currency_code(value)
+        elif key == "category_id":
+            category = _category(value)
+            cleaned["category_id"] = category.pk if category is not None else None
+        elif key == "is_active":
+            if not isinstance(value, bool):
+                raise RuleViolation("Give true or false.", field="is_active")
+            cleaned["is_active"] = value
+        elif key == "description":
+            cleaned["description"] = clean_text(value, field="description", max_length=MAX_NOTES)
+    return cleaned
+
+
 @transaction.atomic
 def create_product(
     *, by: User, sku: str, name: str, price: Any, currency: str = "CNY", category_id: int | None = None,
@@ -162,16 +196,10 @@ def create_product(
 ) -> Product:
     """Add a product to the catalogue. SKUs are unique, compared without regard to case."""
     _require_product_change(by)
-    product = Product(
-        sku=_sku(sku),
-        name=clean_line(name, field="name", max_length=200, required=True),
-        price=money(price, field="price"),
-        currency=currency_code(currency),
-        category=_category(category_id),
-        is_active=bool(is_active),
-        description=clean_text(description, field="description", max_length=MAX_NOTES),
-    )
-    _check_sku_free(product.sku)
+    product = Product(**validate_product({
+        "sku": sku, "name": name, "price": price, "currency": currency, "category_id": category_id,
+        "is_active": is_active, "description": description,
+    }))
     _save_product(product)
     audit.record(
         action="create", obj=product, by=by,
@@ -180,36 +208,15 @@ def create_product(
     return product
 
 
-PRODUCT_FIELDS = ("sku", "name", "price", "currency", "category_id", "is_active", "description")
-
-
 @transaction.atomic
 def update_product(product: Product, *, by: User, changes: Mapping[str, Any]) -> Product:
     """Change catalogue fields of a product. Orders already placed keep the prices they were sold at."""
     _require_product_change(by)
-    unknown = sorted(set(changes) - set(PRODUCT_FIELDS))
-    if unknown:
-        raise RuleViolation(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
     product = Product.objects.select_for_update().get(pk=product.pk)
+    cleaned = validate_product(changes, product=product)
     before = audit.snapshot(product, PRODUCT_FIELDS)
-    for key, value in changes.items():
-        if key == "sku":
-            product.sku = _sku(value)
-            _check_sku_free(product.sku, exclude_pk=product.pk)
-        elif key == "name":
-            product.name = clean_line(value, field="name", max_length=200, required=True)
-        elif key == "price":
-            product.price = money(value, field="price")
-        elif key == "currency":
-            product.currency = currency_code(value)
-        elif key == "category_id":
-            product.category = _category(value)
-        elif key == "is_active":
-            if not isinstance(value, bool):
-                raise RuleViolation("Give true or false.", field="is_active")
-            product.is_active = value
-        elif key == "description":
-            product.description = clean_text(value, field="description", max_length=MAX_NOTES)
+    for key, value in cleaned.items():
+        setattr(product, key, value)
     changed = audit.diff(before, audit.snapshot(product, PRODUCT_FIELDS))
     if changed:
         fields = [("category" if name == "category_id" else name) for name in changed]
@@ -221,28 +228,69 @@ def update_product(product: Product, *, by: User, changes: Mapping[str, Any]) ->
 _CODE = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 
-@transaction.atomic
-def create_category(*, by: User, name: str, code: str, parent_id: int | None = None) -> ProductCategory:
-    """A product category (categories may nest). Codes are unique."""
-    _require_product_change(by)
-    name = clean_line(name, field="name", max_length=100, required=True)
-    code = clean_line(code, field="code", max_length=50, required=True)
-    if not _CODE.match(code):
-        raise RuleViolation("A code uses letters, digits, '-' and '_' only.", field="code")
-    parent = None
-    if parent_id is not None:
-        parent = ProductCategory.objects.filter(pk=_object_id(parent_id, field="parent_id")).first()
+def validate_category(values: Mapping[str, Any], *, category: ProductCategory | None = None) -> dict[str, Any]:
+    """The cleaned fields (name, code, parent_id) of a category, or RuleViolation/Conflict."""
+    unknown = sorted(set(values) - {"name", "code", "parent_id"})
+    if unknown:
+        raise RuleViolation(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
+    cleaned: dict[str, Any] = {}
+    if "name" in values:
+        cleaned["name"] = clean_line(values["name"], field="name", max_length=100, required=True)
+    if "code" in values:
+        code = clean_line(values["code"], field="code", max_length=50, required=True)
+        if not _CODE.match(code):
+            raise RuleViolation("A code uses letters, digits, '-' and '_' only.", field="code")
+        taken = ProductCategory.objects.filter(code__iexact=code)
+        if category is not None:
+            taken = taken.exclude(pk=category.pk)
+        if taken.exists():
+            raise Conflict(f"A product category with code {code!r} exists.", field="code")
+        cleaned["code"] = code
+    if values.get("parent_id") is not None:
+        parent = ProductCategory.objects.filter(pk=_object_id(values["parent_id"], field="parent_id")).first()
         if parent is None:
-            raise RuleViolation(f"No product category with id {parent_id}.", field="parent_id")
-    if ProductCategory.objects.filter(code__iexact=code).exists():
-        raise Conflict(f"A product category with code {code!r} exists.", field="code")
-    category = ProductCategory(name=name, code=code, parent=parent)
+            raise RuleViolation(f"No product category with id {values['parent_id']}.", field="parent_id")
+        ancestor: ProductCategory | None = parent
+        while category is not None and ancestor is not None:  # categories are few and shallow
+            if ancestor.pk == category.pk:
+                raise RuleViolation("A category cannot be placed below itself.", field="parent_id")
+            ancestor = ancestor.parent
+        cleaned["parent_id"] = parent.pk
+    elif "parent_id" in values:
+        cleaned["parent_id"] = None
+    return cleaned
+
+
+def _save_category(category: ProductCategory, **kwargs: Any) -> None:
     try:
         with transaction.atomic():
-            category.save()
+            category.save(**kwargs)
     except IntegrityError as error:
-        raise Conflict(f"A product category with code {code!r} exists.", field="code") from error
-    audit.record(action="create", obj=category, by=by, changes={"name": name, "code": code, "parent": parent})
+        raise Conflict(f"A product category with code {category.code!r} exists.", field="code") from error
+
+
+@transaction.atomic
+def create_category(*, by: User, name: str, code: str, parent_id: int | None = None) -> ProductCategory:
+    """A product category (categories may nest). Codes are unique, compared without regard to case."""
+    _require_product_change(by)
+    category = ProductCategory(**validate_category({"name": name, "code": code, "parent_id": parent_id}))
+    _save_category(category)
+    audit.record(action="create", obj=category, by=by, changes=audit.snapshot(category, ["name", "code", "parent_id"]))
+    return category
+
+
+@transaction.atomic
+def update_category(category: ProductCategory, *, by: User, changes: Mapping[str, Any]) -> ProductCategory:
+    _require_product_change(by)
+    category = ProductCategory.objects.select_for_update().get(pk=category.pk)
+    cleaned = validate_category(changes, category=category)
+    before = audit.snapshot(category, ["name", "code", "parent_id"])
+    for key, value in cleaned.items():
+        setattr(category, key, value)
+    changed = audit.diff(before, audit.snapshot(category, ["name", "code", "parent_id"]))
+    if changed:
+        _save_category(category, update_fields=[("parent" if name == "parent_id" else name) for name in changed])
+        audit.record(action="update", obj=category, by=by, changes=changed)
     return category
 
 
