@@ -224,6 +224,23 @@ def test_an_edit_may_not_take_another_customers_phone(org, agents_customer):
     assert state() == before
 
 
+def test_the_same_number_typed_differently_changes_only_the_original(org, agents_customer):
+    customer = services.update_customer(agents_customer, by=org.agent, version=1,
+                                        changes={"phone": "+86 138-0013-8000"})
+    assert (customer.phone, customer.phone_raw, customer.version) == ("+8613800138000", "+86 138-0013-8000", 2)
+    [entry] = audit_of(customer, "update")
+    assert entry.changes == {"phone_raw": ["138 0013 8000", "+86 138-0013-8000"]}
+
+
+def test_an_organisation_with_contacts_cannot_become_a_person(org, acme):
+    services.add_contact(acme, by=org.agent, name="王经理")
+    before = state()
+    with pytest.raises(RuleViolation) as caught:
+        services.update_customer(acme, by=org.agent, version=1, changes={"kind": "person"})
+    assert caught.value.field == "kind"
+    assert state() == before
+
+
 def test_unknown_or_read_only_fields_are_refused(org, agents_customer):
     with pytest.raises(RuleViolation) as caught:
         services.update_customer(agents_customer, by=org.agent, version=1, changes={"version": 7, "merged_into": 1})

@@ -30,8 +30,9 @@ from loopcrm.customers.schemas import (
 
 router = Router()
 
-# Writes on a record the user may see but not change that way (a read-only role, a colleague's customer): 403.
-CHANGE_ERRORS = {**WRITE_ERRORS, 403: Problem}
+# Writes on a record the user may see but not change that way (a read-only role, a colleague's customer): 403;
+# a database that stays busy past its timeout (SQLite under many writers): 503 with Retry-After.
+CHANGE_ERRORS = {**WRITE_ERRORS, 403: Problem, 503: Problem}
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d{1,10})"?\s*$')
 
 

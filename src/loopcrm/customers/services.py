@@ -28,7 +28,7 @@ from typing import Any
 
 import phonenumbers
 from django.db import IntegrityError, connection, models, transaction
-from django.db.models import F, Q
+from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone
 
 from loopcrm.accounts.models import Department, User
@@ -387,7 +387,14 @@ def update_customer(
     values = _clean_customer(changes, country=changes.get("country") or current.country)
     tag_names = values.pop("tags", None)
     changed = {key: value for key, value in values.items() if _value_of(current, key) != _value_of_input(value)}
-    diff: dict[str, Any] = {key: [_value_of(current, key), new] for key, new in changed.items() if key != "phone_raw"}
+    # The number as entered is part of the phone: audited on its own only when the E.164 form stays.
+    diff: dict[str, Any] = {key: [_value_of(current, key), new] for key, new in changed.items()
+                            if key != "phone_raw" or "phone" not in changed}
+    if changed.get("kind") == Customer.Kind.PERSON and current.contacts.exists():
+        raise RuleViolation(
+            f"Customer #{current.pk} has contact persons, which only organisations have; remove them first.",
+            field="kind",
+        )
     old_tags = new_tags = None
     if tag_names is not None:
         old_tags = list(current.tags.all())
@@ -460,7 +467,11 @@ def delete_customer(customer: Customer, *, by: User | None, version: int | None 
         )
     snapshot = audit.snapshot(current, ["name", "kind", "phone", "email", "external_id", "owner", "department"])
     audit.record(action="delete", obj=current, by=by, changes={**snapshot, "deleted_with": cascaded})
-    current.delete()
+    try:
+        current.delete()
+    except (ProtectedError, RestrictedError) as error:  # a protecting row arrived since the check above
+        raise Conflict(f"Customer #{current.pk} gained records that protect it; it cannot be deleted.",
+                       field="customer_id") from error
 
 
 @transaction.atomic
