@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import random
+import re
 
 import phonenumbers
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.normalise import normalise_email, normalise_phone, parse_phone
@@ -75,6 +78,7 @@ def test_blank_phone_is_empty_not_an_error():
         ("12345678", "needs its area code"),
         ("138 0013 800", "mobiles have 11 digits"),
         ("1380013800012", "mobiles have 11 digits"),
+        ("15453244221", "no network assigns numbers starting 154"),
         ("+86 123 4567 8901", "not a valid phone number for country code +86"),
         ("6502530000", "start with + and the country code"),  # a US number without +1
         ("+999 1234", "unknown country code"),
@@ -184,3 +188,31 @@ def test_non_text_input_is_refused_not_crashed():
         normalise_email(12345)
     with pytest.raises(RuleViolation):
         normalise_phone(13800138000)
+
+
+E164 = re.compile(r"\+[1-9]\d{6,14}")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=80))
+def test_any_text_is_a_valid_e164_phone_or_a_rule_violation(text):
+    try:
+        e164, raw = normalise_phone(text)
+    except RuleViolation as error:
+        assert error.field == "phone" and error.message
+        return
+    assert e164 == "" or E164.fullmatch(e164)
+    assert len(raw) <= 64 and "\x00" not in raw
+    assert e164 == "" or normalise_phone(e164)[0] == e164  # the stored form reads back as itself
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.emails().map(lambda e: f"  {e.upper()} ")))
+def test_any_text_is_a_normalised_email_or_a_rule_violation(text):
+    try:
+        email = normalise_email(text)
+    except RuleViolation as error:
+        assert error.field == "email" and error.message
+        return
+    assert email == "" or (email.count("@") == 1 and email == email.lower() and email.strip() == email)
+    assert normalise_email(email) == email  # idempotent: stored values compare equal when typed again

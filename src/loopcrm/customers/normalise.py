@@ -186,6 +186,8 @@ def _why_invalid(original: str, text: str, region: str) -> str:
         return f"{shown} needs its area code, like 010-12345678 or 021-61234567."
     if number.country_code == 86 and national.startswith("1") and len(national) != 11:
         return f"{shown} is not a valid mainland mobile number: mobiles have 11 digits starting with 1."
+    if number.country_code == 86 and national.startswith("1") and national[1] != "0":
+        return f"{shown} is not a mainland mobile number in use: no network assigns numbers starting {national[:3]}."
     where = phonenumbers.region_code_for_country_code(number.country_code)
     if text.startswith("+") or text.startswith("00"):
         return f"{shown} is not a valid phone number for country code +{number.country_code} ({where})."
