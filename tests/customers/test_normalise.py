@@ -79,7 +79,8 @@ def test_blank_phone_is_empty_not_an_error():
         ("138 0013 800", "mobiles have 11 digits"),
         ("1380013800012", "mobiles have 11 digits"),
         ("15453244221", "no network assigns numbers starting 154"),
-        ("+86 123 4567 8901", "not a valid phone number for country code +86"),
+        ("+86 123 4567 8901", "no network assigns numbers starting 123"),
+        ("+86 21 1234", "not a valid phone number for country code +86"),
         ("6502530000", "start with + and the country code"),  # a US number without +1
         ("+999 1234", "unknown country code"),
         ("1.38001E+10", "scientific notation"),  # Excel damage: the digits are gone
