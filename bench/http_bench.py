@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         return "/api/v1/customers?" + urllib.parse.urlencode({"q": term})
 
     wrk = shutil.which("wrk") and not args.python
+    load_before = os.getloadavg()
     concurrencies = [int(c) for c in args.concurrency.split(",")]
     results: list[dict] = []
     with Server(env, args.port, args.workers) as server:
@@ -368,7 +369,8 @@ def main(argv: list[str] | None = None) -> int:
             f"≤ {goal} {'met' if cell['p95_ms'] <= goal else 'MISSED'}")
         print(f"| {cell['scenario']} | {cell['concurrency']} | {cell['p50_ms']:.2f} | {cell['p95_ms']:.2f} | "
               f"{cell['p99_ms']:.2f} | {cell['rps']:.0f} | {cell['errors']} | {verdict} |")
-    print(f"\nServer peak RSS (MB): {', '.join(f'{k} {v:.0f}' for k, v in peaks.items())}")
+    print(f"\nLoad average (1, 5, 15 min) before {load_before}, after {os.getloadavg()}")
+    print(f"Server peak RSS (MB): {', '.join(f'{k} {v:.0f}' for k, v in peaks.items())}")
     for note in notes:
         print("NOTE:", note)
     out = HERE / "results" / f"http-{stamp}.json"
@@ -378,7 +380,8 @@ def main(argv: list[str] | None = None) -> int:
         "load_generator": "wrk" if wrk else "python",
         "workers": args.workers, "seconds_per_cell": args.seconds, "customers": customers[0],
         "postgres": versions[0], "shared_buffers": versions[1], "cpus": os.cpu_count(),
-        "server_peak_rss_mb": peaks, "notes": notes, "terms_sampled": {k: len(v) for k, v in terms.items()},
+        "server_peak_rss_mb": peaks, "load_average_before_after": [load_before, os.getloadavg()],
+        "notes": notes, "terms_sampled": {k: len(v) for k, v in terms.items()},
         "results": results,
     }, ensure_ascii=False, indent=2))
     print(f"Written {out.relative_to(HERE.parent)}")

@@ -1,7 +1,9 @@
 """Search and list indexes for customers, on PostgreSQL only (a no-op on SQLite).
 
-- `loopcrm_bigrams(text)`: the distinct two-character substrings of lower(text). A GIN index over it
-  answers two-character fragments (`%张伟%`), which pg_trgm cannot: they hold no trigram.
+- `loopcrm_bigrams(text)`: the distinct two-character substrings of lower(text), kept in the stored
+  generated column `customers_customer.name_bigrams` (not a model field: the database maintains it
+  on every insert and update, COPY included). Its GIN index answers two-character fragments
+  (`%张伟%`), which pg_trgm cannot: they hold no trigram.
 - pg_trgm GIN on name, phone and email: substrings of three or more characters (ILIKE / LIKE).
 - btree on lower(name) text_pattern_ops: one-character prefix search (a surname: `张%`).
 - btree (name, id) and (created_at, id): the list's sorts by name and by creation, with keyset
@@ -26,7 +28,12 @@ FORWARD = [
     $$
     """,
     "SET LOCAL maintenance_work_mem = '256MB'",
-    "CREATE INDEX customer_name_bigram_idx ON customers_customer USING gin (loopcrm_bigrams(name))",
+    # Stored, not just indexed: a plan that walks the primary key for a common fragment then tests a
+    # stored array (~0.3 µs a row) instead of calling the function (~7 µs), and ANALYZE keeps
+    # element statistics on the column, so the planner's row estimates are right.
+    "ALTER TABLE customers_customer ADD COLUMN name_bigrams text[] "
+    "GENERATED ALWAYS AS (loopcrm_bigrams(name)) STORED",
+    "CREATE INDEX customer_name_bigram_idx ON customers_customer USING gin (name_bigrams)",
     "CREATE INDEX customer_name_trgm_idx ON customers_customer USING gin (name gin_trgm_ops)",
     "CREATE INDEX customer_phone_trgm_idx ON customers_customer USING gin (phone gin_trgm_ops)",
     "CREATE INDEX customer_email_trgm_idx ON customers_customer USING gin (email gin_trgm_ops)",
@@ -43,6 +50,7 @@ BACKWARD = [
     "DROP INDEX IF EXISTS customer_phone_trgm_idx",
     "DROP INDEX IF EXISTS customer_name_trgm_idx",
     "DROP INDEX IF EXISTS customer_name_bigram_idx",
+    "ALTER TABLE customers_customer DROP COLUMN IF EXISTS name_bigrams",
     "DROP FUNCTION IF EXISTS loopcrm_bigrams(text)",
 ]
 
