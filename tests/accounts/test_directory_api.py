@@ -38,6 +38,7 @@ def test_an_agent_finds_colleagues_by_role_department_and_name(api_as, org):
     problem(agent.get("users", role="wizard"), 422, "role")
     problem(agent.get("users", sort="password"), 400, "sort")
     problem(agent.get("users", department_id=10**20), 422, "department_id")
+    problem(agent.get("users", q="王\x00"), 422, "q")
 
 
 def test_users_page_with_a_cursor_and_cost_the_same_queries_for_few_or_many(api_as, org):

@@ -142,6 +142,7 @@ def test_a_stale_version_answers_409_with_the_current_one(api_as, shop):
         ({"lines": [{"product_id": 1, "unit_price": "1e400"}]}, "lines.0.unit_price"),
         ({"lines": [{"product_id": 987654}]}, "lines.0.product_id"),
         ({"lines": [{"sku": "NO-SUCH"}]}, "lines.0.sku"),
+        ({"lines": [{"sku": "MUG\x00"}]}, "lines.0.sku"),
         ({"notes": "before\x00after"}, "notes"),
         ({"number": "SO\x001"}, "number"),
         ({"placed_at": "2099-01-01T00:00:00+08:00"}, "placed_at"),
@@ -273,3 +274,10 @@ def test_money_is_exact_over_the_api(api_as, shop):
     ]}), 201)
     assert created["total"] == "0.30"
     assert Order.objects.get(pk=created["id"]).total == Decimal("0.30")
+
+
+def test_a_nul_in_a_search_term_is_a_422_not_a_database_error(api_as, shop):
+    agent = api_as("agent")
+    problem(agent.get("orders", q="SO\x00"), 422, "q")
+    problem(agent.get("products", q="杯\x00"), 422, "q")
+    problem(agent.get("orders", cursor="\x00"), 400, "cursor")

@@ -24,6 +24,7 @@ from loopcrm.accounts.schemas import (
 from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS, PageOut, Problem
 from loopcrm.core.errors import NotFound, PermissionDenied
 from loopcrm.core.pagination import Page, paginate
+from loopcrm.core.text import clean_line
 
 router = Router()
 
@@ -50,8 +51,7 @@ def list_users(request, filters: Query[UserFilter]):
         users = users.filter(department_id=filters.department_id)
     if filters.is_active is not None:
         users = users.filter(is_active=filters.is_active)
-    if filters.q and filters.q.strip():
-        term = filters.q.strip()
+    if term := clean_line(filters.q, field="q", max_length=100):
         users = users.filter(Q(username__icontains=term) | Q(display_name__icontains=term) | Q(email__icontains=term)
                              | Q(first_name__icontains=term) | Q(last_name__icontains=term))
     return _page(paginate(users, sort=filters.sort, allowed=USER_SORTS, cursor=filters.cursor, limit=filters.limit))

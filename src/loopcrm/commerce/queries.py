@@ -13,6 +13,7 @@ from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import can, scope_filter
 from loopcrm.commerce.models import Order, OrderLine, Product, ProductCategory
 from loopcrm.core.errors import NotFound
+from loopcrm.core.text import clean_line
 from loopcrm.customers.models import Customer
 
 # Orders that are money the customer actually spent and kept: what "spend" and "orders" count.
@@ -116,8 +117,8 @@ def customer_order_summary(customer: Customer | int) -> OrderSummary:
 
 
 def search_orders(queryset: QuerySet[Order], term: str) -> QuerySet[Order]:
-    """Orders whose number contains `term`, without regard to case."""
-    term = term.strip()
+    """Orders whose number contains `term`, without regard to case (RuleViolation for a NUL in it)."""
+    term = clean_line(term, field="q", max_length=64)
     return queryset.filter(number__icontains=term) if term else queryset
 
 
@@ -151,8 +152,8 @@ def filter_orders(
 def filter_products(
     queryset: QuerySet[Product], *, q: str | None = None, category_id: int | None = None, is_active: bool | None = None
 ) -> QuerySet[Product]:
-    if q and q.strip():
-        term = q.strip()
+    term = clean_line(q, field="q", max_length=100)
+    if term:
         queryset = queryset.filter(Q(name__icontains=term) | Q(sku__icontains=term))
     if category_id is not None:
         queryset = queryset.filter(category_id=category_id)

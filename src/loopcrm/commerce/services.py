@@ -324,9 +324,9 @@ def _price_lines(
         if product_id is not None:
             ids.add(_object_id(product_id, field=f"{where}.product_id"))
         elif sku is not None:
-            if not isinstance(sku, str) or not sku.strip():
-                raise RuleViolation("A SKU is non-empty text.", field=f"{where}.sku")
-            skus.add(sku.strip())
+            if not isinstance(sku, str):
+                raise RuleViolation("A SKU is text.", field=f"{where}.sku")
+            skus.add(clean_line(sku, field=f"{where}.sku", max_length=64, required=True))
 
     found = list(Product.objects.filter(Q(pk__in=ids) | Q(sku__in=skus))) if ids or skus else []
     by_id = {product.pk: product for product in found}
@@ -335,7 +335,8 @@ def _price_lines(
     if currency is not None:
         currency = currency_code(currency)
     else:  # the currency of the first line that names a product
-        named = (by_id.get(line.get("product_id")) or by_sku.get((line.get("sku") or "").strip()) for line in lines)
+        named = (by_id.get(line.get("product_id")) or by_sku.get(clean_line(line.get("sku"), field="sku"))
+                 for line in lines)
         first = next((product for product in named if product is not None), None)
         currency = first.currency if first is not None else "CNY"
 
@@ -349,7 +350,7 @@ def _price_lines(
             if product is None:
                 raise RuleViolation(f"No product with id {line['product_id']}.", field=f"{where}.product_id")
         elif line.get("sku") is not None:
-            product = by_sku.get(line["sku"].strip())
+            product = by_sku.get(clean_line(line["sku"], field=f"{where}.sku"))
             if product is None:
                 raise RuleViolation(f"No product with SKU {line['sku']!r}.", field=f"{where}.sku")
 
