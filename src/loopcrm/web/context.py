@@ -12,8 +12,8 @@ from django.utils.translation import gettext_lazy as _
 # symbol in web/templates/web/_icons.html; the section groups entries under a heading.
 NAVIGATION = [
     ("web:home", _("Home"), "home"),
-    ("web:customer_list", _("Customers"), "users", _("Customers")),
-    ("web:interaction_list", _("Interactions"), "chat", _("Customers")),
+    ("web:customer_list", _("Customers"), "users", _("Customer management")),
+    ("web:interaction_list", _("Interactions"), "chat", _("Customer management")),
     ("web:order_list", _("Orders"), "cart", _("Commerce")),
 ]
 

@@ -35,7 +35,7 @@ def money(amount, currency: str | None = "CNY") -> str:
         return "—"
     # Grouped by thousands with a comma in both languages: how prices are written in China too.
     text = f"{Decimal(amount):,.2f}"
-    currency = currency or ""
+    currency = currency or "CNY"  # no orders yet: nothing was spent, in the house currency
     symbol = CURRENCY_SYMBOLS.get(currency)
     return f"{symbol}{text}" if symbol else f"{currency} {text}".strip()
 
