@@ -90,6 +90,7 @@ class Order(TimeStampedModel):
             models.Index(fields=["customer", "-placed_at"], name="order_customer_idx"),
             models.Index(fields=["-placed_at", "-id"], name="order_placed_idx"),
             models.Index(fields=["status", "-placed_at"], name="order_status_idx"),
+            models.Index(fields=["channel", "-placed_at"], name="order_channel_idx"),
         ]
 
     def __str__(self) -> str:

@@ -48,6 +48,8 @@ class Interaction(models.Model):
             models.Index(fields=["customer", "-occurred_at"], name="interaction_timeline_idx"),
             models.Index(fields=["-occurred_at", "-id"], name="interaction_recent_idx"),
             models.Index(fields=["channel", "-occurred_at"], name="interaction_channel_idx"),
+            models.Index(fields=["touchpoint", "-occurred_at"], name="interaction_touchpoint_idx"),
+            models.Index(fields=["journey_stage", "-occurred_at"], name="interaction_stage_idx"),
         ]
 
     def __str__(self) -> str:
