@@ -519,26 +519,30 @@ def _move_relations(keep: Customer, duplicate: Customer) -> dict[str, int]:
     moved: dict[str, int] = {}
     for rel in _relations():
         label = rel.related_model._meta.label_lower
-        if rel.many_to_many:
-            through = rel.through
-            mine, other = rel.field.m2m_reverse_field_name(), rel.field.m2m_field_name()
-            already = through._base_manager.filter(**{mine: keep}).values(other)
-            through._base_manager.filter(**{mine: duplicate, f"{other}__in": already}).delete()
-            count = through._base_manager.filter(**{mine: duplicate}).update(**{mine: keep})
-        else:
-            try:
-                with transaction.atomic():  # a savepoint: a unique clash becomes a clear Conflict
-                    count = rel.related_model._base_manager.filter(**{rel.field.name: duplicate}).update(
-                        **{rel.field.name: keep}
-                    )
-            except IntegrityError as error:
-                raise Conflict(
-                    f"Both customers have {_relation_label(rel)} that cannot exist twice for one customer; "
-                    "resolve that first, then merge.", field="duplicate_id",
-                ) from error
+        try:
+            with transaction.atomic():  # a savepoint: a unique clash becomes a clear Conflict
+                count = _move_relation(rel, keep, duplicate)
+        except IntegrityError as error:
+            raise Conflict(
+                f"Both customers have {_relation_label(rel)} that cannot exist twice for one customer; "
+                "resolve that first, then merge.", field="duplicate_id",
+            ) from error
         if count:
             moved[label] = moved.get(label, 0) + count
     return moved
+
+
+def _move_relation(rel: models.ForeignObjectRel, keep: Customer, duplicate: Customer) -> int:
+    if not rel.many_to_many:
+        manager = rel.related_model._base_manager
+        return manager.filter(**{rel.field.name: duplicate}).update(**{rel.field.name: keep})
+    # Another model's many-to-many to customers (a segment's members, say): move the links, dropping
+    # those the kept customer already has.
+    through = rel.through._base_manager
+    mine, other = rel.field.m2m_reverse_field_name(), rel.field.m2m_field_name()
+    already = rel.through._base_manager.filter(**{mine: keep}).values(other)
+    through.filter(**{mine: duplicate, f"{other}__in": already}).delete()
+    return through.filter(**{mine: duplicate}).update(**{mine: keep})
 
 
 def _fill_from(keep: Customer, duplicate: Customer) -> dict[str, tuple[Any, Any]]:
