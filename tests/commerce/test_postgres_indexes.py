@@ -16,7 +16,8 @@ pytestmark = [
 
 
 def test_the_order_number_search_can_use_its_index(org):
-    queryset = filter_orders(orders_for(org.admin), q="0042").order_by("-placed_at", "-id")[:25]
+    # Whether the index CAN serve the condition (at scale the planner weighs it against the sort index).
+    queryset = filter_orders(orders_for(org.admin), q="0042").order_by()
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
     plan = queryset.explain()
