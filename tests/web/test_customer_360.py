@@ -175,3 +175,14 @@ def test_script_in_names_and_notes_is_escaped_on_the_page_and_in_fragments(org, 
         assert response.status_code == 200
         assert evil not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_the_page_of_a_merged_customer_leads_to_the_customer_it_was_merged_into(org, browser_as):
+    from loopcrm.customers import services
+
+    keep = factories.customer("张伟明", owner=org.agent)
+    duplicate = factories.customer("张伟明（重复）", owner=org.agent)
+    services.merge_customers(keep=keep, duplicate=duplicate, by=org.admin)
+    response = browser_as("agent").get(page_of(duplicate), follow=True)
+    assert response.redirect_chain == [(page_of(keep), 302)]
+    assert f"#{duplicate.pk}" in response.content.decode()

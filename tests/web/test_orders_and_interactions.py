@@ -107,7 +107,8 @@ def test_interaction_list_filters_and_scope(org, browser_as):
     assert subjects({"channel": "phone"}) == ["电话咨询"]
     assert subjects({"journey_stage": "loyalty", "touchpoint": ""}) == ["微信回访"]
     assert subjects({"to": (now - dt.timedelta(days=3)).date().isoformat()}) == ["电话咨询"]
-    assert subjects({"customer_id": hidden.pk}) == []
+    assert subjects({"customer_id": mine.pk}) == ["微信回访", "电话咨询"]
+    assert client.get(INTERACTIONS, {"customer_id": hidden.pk}).status_code == 400  # out of scope: not listed
     assert client.get(INTERACTIONS, {"channel": "pigeon"}).status_code == 400
     fragment = client.get(INTERACTIONS, {"channel": "wechat"}, **htmx("list-results")).content.decode()
     assert "<html" not in fragment and "微信回访" in fragment

@@ -104,3 +104,18 @@ def test_500_template_renders_without_a_request():
 
     html = render_to_string("500.html")
     assert "500" in html and "loopcrm.css" in html
+
+
+def test_state_changes_need_the_csrf_token_that_htmx_sends_as_a_header(org):
+    customer = factories.customer("来电客户", owner=org.agent)
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(org.agent)
+    page = client.get(reverse("web:customer_detail", args=[customer.pk]))
+    token = page.context["csrf_token"]
+    url = reverse("web:interaction_create", args=[customer.pk])
+    data = {"channel": "phone", "direction": "inbound", "subject": "测试"}
+    assert client.post(url, data, HTTP_HX_REQUEST="true").status_code == 403
+    assert customer.interactions.count() == 0
+    response = client.post(url, data, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="log-form", HTTP_X_CSRFTOKEN=str(token))
+    assert response.status_code == 200
+    assert customer.interactions.count() == 1

@@ -167,9 +167,11 @@ class CustomerFilterForm(forms.Form):
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
-        owners = users_for(user).filter(is_active=True).order_by("display_name", "username")
-        self.fields["owner_id"].choices = [("", _("Anyone")), (str(user.pk), _("Me")),
-                                           *((str(u.pk), str(u)) for u in owners if u.pk != user.pk)]
+        owners = users_for(user).filter(is_active=True).exclude(pk=user.pk).order_by("display_name", "username")
+        # A callable: the users are only read when the select is drawn, not for an htmx fragment.
+        self.fields["owner_id"].choices = lambda: [
+            ("", _("Anyone")), (str(user.pk), _("Me")), *((str(u.pk), str(u)) for u in owners)
+        ]
 
     def filter_fields(self):
         return [self[name] for name in self.FILTERS]

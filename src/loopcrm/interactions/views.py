@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from loopcrm.core.errors import DomainError, RuleViolation
+from loopcrm.core.errors import DomainError, NotFound, RuleViolation
 from loopcrm.core.pagination import paginate
 from loopcrm.customers.forms import add_domain_error
 from loopcrm.customers.models import Customer
@@ -88,10 +88,12 @@ def interaction_list(request: HttpRequest) -> HttpResponse:
     """Every touch with the customers the user may see, newest first, filtered like the API list."""
     params = query_params(request, FILTER_NAMES)
     form = InteractionFilterForm(request.GET or None)
-    page = problem = None
+    page = problem = customer = None
     end_of_day(params, "to")
     try:
         filters = InteractionFilter(**params)
+        if filters.customer_id is not None:
+            customer = get_customer_for(request.user, filters.customer_id)
         rows = filter_interactions(
             interactions_for(request.user), customer_id=filters.customer_id, channel=filters.channel,
             touchpoint=filters.touchpoint, journey_stage=filters.journey_stage,
@@ -101,9 +103,11 @@ def interaction_list(request: HttpRequest) -> HttpResponse:
     except pydantic.ValidationError as error:
         problem = bad_filters_message(error, {"from": _("From"), "to": _("To"),
                                               **{name: f.label for name, f in form.fields.items()}})
+    except NotFound:
+        problem = _("That customer does not exist or is outside what you may see.")
     except DomainError as error:
         problem = _("This page of the list cannot be shown: %(reason)s") % {"reason": error.message}
-    context = {"form": form, "page": page, "problem": problem,
+    context = {"form": form, "page": page, "problem": problem, "customer": customer,
                "is_filtered": any(key not in ("sort", "cursor") for key in params)}
     status = 400 if problem else 200
     target = htmx_target(request)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from loopcrm.accounts.permissions import can
+from loopcrm.core.errors import NotFound
 from loopcrm.customers.forms import ConsentForm, ContactForm
 from loopcrm.customers.queries import consent_history, customers_for
 from loopcrm.customers.views import domain_pages
@@ -21,7 +24,14 @@ CONSENT_HISTORY_SHOWN = 50
 @domain_pages
 @require_http_methods(["GET", "HEAD"])
 def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
-    bundle = customer_360(request.user, customer_id)
+    try:
+        bundle = customer_360(request.user, customer_id)
+    except NotFound as error:
+        # A customer merged into another lives on there: follow it, as a browser follows a move.
+        if merged_into := error.extra.get("merged_into"):
+            messages.info(request, _("Customer #%(old)s was merged into this customer.") % {"old": customer_id})
+            return redirect("web:customer_detail", merged_into)
+        raise
     customer = bundle.customer
     can_change = customers_for(request.user, "change").filter(pk=customer.pk).exists()
     context = {
