@@ -16,7 +16,7 @@ from tests import factories
 
 
 def test_deploy_check_is_clean_with_production_settings(tmp_path):
-    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_SETTINGS")}
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_SETTINGS", "DJANGO_ALLOW"))}
     env.update({"LOOPCRM_DATA_DIR": str(tmp_path), "LOOPCRM_HTTPS": "1", "DEBUG": "0",
                 "SECRET_KEY": "x" * 20 + "production-grade-secret-key-with-entropy-9f8e7d6c5b4a"})
     env.pop("DATABASE_URL", None)

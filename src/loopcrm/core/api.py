@@ -18,6 +18,8 @@ PROBLEM_CONTENT_TYPE = "application/problem+json"
 class Problem(Schema):
     """An error, as RFC 9457 problem details; `errors` lists each field at fault."""
 
+    model_config = {"extra": "allow"}
+
     type: str = "about:blank"
     title: str
     status: int
@@ -32,13 +34,18 @@ class PageOut(Schema, Generic[T]):
 
 
 # Status codes every endpoint may answer, declared so clients (and schemathesis) expect them.
-COMMON_ERRORS: dict[int, type[Problem]] = {400: Problem, 401: Problem, 404: Problem, 413: Problem, 422: Problem}
+COMMON_ERRORS: dict[int, type[Problem]] = {
+    400: Problem, 401: Problem, 403: Problem, 404: Problem, 413: Problem, 422: Problem, 429: Problem, 503: Problem,
+}
 WRITE_ERRORS: dict[int, type[Problem]] = {**COMMON_ERRORS, 409: Problem}
 
 
 def problem_response(api, request: HttpRequest, *, status: int, title: str, detail: str = "",
-                     errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> HttpResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, "errors": errors or []}
+                     errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+                     extensions: dict[str, Any] | None = None) -> HttpResponse:
+    # RFC 9457 extension members (e.g. existing_id of a duplicate) sit beside the standard ones.
+    body = {**(extensions or {}), "type": "about:blank", "title": title, "status": status, "detail": detail,
+            "errors": errors or []}
     response = api.create_response(request, body, status=status)
     response["Content-Type"] = PROBLEM_CONTENT_TYPE
     for key, value in (headers or {}).items():
@@ -48,4 +55,5 @@ def problem_response(api, request: HttpRequest, *, status: int, title: str, deta
 
 def domain_error_response(api, request: HttpRequest, error: DomainError) -> HttpResponse:
     errors = [{"field": error.field, "message": error.message, **error.extra}] if error.field else []
-    return problem_response(api, request, status=error.status, title=error.title, detail=error.message, errors=errors)
+    return problem_response(api, request, status=error.status, title=error.title, detail=error.message, errors=errors,
+                            extensions=error.extra)

@@ -147,7 +147,9 @@ class Consent(models.Model):
         API = "api", _("Through the API")
         IMPORT = "import", _("Imported")
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="consents", verbose_name=_("customer"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="consents", verbose_name=_("customer")
+    )
     channel = models.CharField(_("channel"), max_length=20, choices=Channel.choices)
     purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
