@@ -128,6 +128,10 @@ def load_organisation(loader: Loader, *, customers: int, seed: int) -> Staff:
     departments: dict[str, Department] = {}
     for code, parent, name in DEPARTMENTS:
         departments[code] = account_services.create_department(name=name, code=code, parent=departments.get(parent))
+    # The organisation predates the two years of history the demo shows.
+    founded = loader.calendar.at(loader.calendar.today - dt.timedelta(days=2400), 9)
+    Department.objects.filter(pk__in=[d.pk for d in departments.values()]).update(created_at=founded,
+                                                                                 updated_at=founded)
 
     rows = staff_rows(customers=customers, seed=seed)
     encoded = make_password(demo_password())  # one hash for all: Argon2 costs ~50 ms each
