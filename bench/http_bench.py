@@ -84,6 +84,31 @@ def lua_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+TICK_MS = 1000 / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ms(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (ms)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total * TICK_MS
+
+
+def backend_pids(url: str) -> list[int]:
+    """PostgreSQL backends serving the benchmark (the server's persistent connections)."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' "
+            "AND pid <> pg_backend_pid()"
+        ).fetchall()
+    return [pid for (pid,) in rows]
+
+
 class Server:
     def __init__(self, env: dict, port: int, workers: int) -> None:
         self.env, self.port, self.workers = env, port, workers
@@ -104,6 +129,10 @@ class Server:
                 time.sleep(0.2)
         self.__exit__(None, None, None)
         raise SystemExit("The server did not start within 30 s.")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [int(p) for p in children.read_text().split()] if children.exists() else []
 
     def peak_rss_mb(self) -> dict[str, float]:
         """VmHWM (peak resident memory) of the master and each worker."""
@@ -348,27 +377,39 @@ def main(argv: list[str] | None = None) -> int:
                                 .replace("{TID_COUNTER}", "thread_counter"))
                         scripts.append(Path(script.name))
                     run_wrk(scripts[0], args.port, concurrency, 2)
+                    app, db = server.worker_pids(), backend_pids(args.database_url)
+                    app_before, db_before = cpu_ms(app), cpu_ms(db)
                     cell = run_wrk(scripts[1], args.port, concurrency, args.seconds)
+                    app_cpu, db_cpu = cpu_ms(app) - app_before, cpu_ms(db) - db_before
                     for script_path in scripts:
                         script_path.unlink()
                 else:
                     run_python(paths, method, token, args.port, concurrency, 2, next(phone_blocks))
+                    app, db = server.worker_pids(), backend_pids(args.database_url)
+                    app_before, db_before = cpu_ms(app), cpu_ms(db)
                     cell = run_python(paths, method, token, args.port, concurrency, args.seconds, next(phone_blocks))
-                cell.update(scenario=name, concurrency=concurrency, goal_p95_ms=GOALS_MS.get(name))
+                    app_cpu, db_cpu = cpu_ms(app) - app_before, cpu_ms(db) - db_before
+                # CPU spent by the server's workers and their database backends per request: what a
+                # request costs when it has the machine to itself (latency under load adds waiting).
+                cell.update(scenario=name, concurrency=concurrency, goal_p95_ms=GOALS_MS.get(name),
+                            app_cpu_ms=round(app_cpu / max(cell["requests"], 1), 2),
+                            db_cpu_ms=round(db_cpu / max(cell["requests"], 1), 2))
                 results.append(cell)
                 print(f"{name:<16} c={concurrency:<2} p50 {cell['p50_ms']:7.2f} ms  p95 {cell['p95_ms']:7.2f} ms  "
-                      f"p99 {cell['p99_ms']:7.2f} ms  {cell['rps']:8.1f} req/s  errors {cell['errors']}", flush=True)
+                      f"p99 {cell['p99_ms']:7.2f} ms  {cell['rps']:8.1f} req/s  errors {cell['errors']}  "
+                      f"cpu/req app {cell['app_cpu_ms']:.2f} + db {cell['db_cpu_ms']:.2f} ms", flush=True)
         peaks = server.peak_rss_mb()
 
     print()
-    print("| scenario | c | p50 ms | p95 ms | p99 ms | req/s | errors | goal p95 (c=1) |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| scenario | c | p50 ms | p95 ms | p99 ms | req/s | errors | CPU ms/req app + db | goal p95 (c=1) |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for cell in results:
         goal = cell["goal_p95_ms"]
         verdict = "" if cell["concurrency"] != 1 or goal is None else (
             f"≤ {goal} {'met' if cell['p95_ms'] <= goal else 'MISSED'}")
         print(f"| {cell['scenario']} | {cell['concurrency']} | {cell['p50_ms']:.2f} | {cell['p95_ms']:.2f} | "
-              f"{cell['p99_ms']:.2f} | {cell['rps']:.0f} | {cell['errors']} | {verdict} |")
+              f"{cell['p99_ms']:.2f} | {cell['rps']:.0f} | {cell['errors']} | "
+              f"{cell['app_cpu_ms']:.2f} + {cell['db_cpu_ms']:.2f} | {verdict} |")
     print(f"\nLoad average (1, 5, 15 min) before {load_before}, after {os.getloadavg()}")
     print(f"Server peak RSS (MB): {', '.join(f'{k} {v:.0f}' for k, v in peaks.items())}")
     for note in notes:
