@@ -185,3 +185,15 @@ def test_phone_patterns_read_the_term():
     assert phone_patterns("010-6552", region="CN") == (["0106552"], ["+86106552"])
     assert phone_patterns("张伟") == ([], [])
     assert phone_patterns("--") == ([], [])
+
+
+def test_a_renamed_customer_is_found_by_the_new_name_only(people):
+    # On PostgreSQL the bigrams are a stored generated column: the database must keep them current.
+    Customer.objects.filter(pk=people["王芳"].pk).update(name="赵丽颖")
+    assert found("王芳") == set()
+    assert found("丽颖") == {"赵丽颖"}
+    customer = people["张伟"]
+    customer.name = "孙悟空"
+    customer.save()
+    assert found("悟空") == {"孙悟空"}
+    assert found("张伟") == {"张伟明"}

@@ -14,15 +14,16 @@ What a term matches (after NFKC, trimming, control characters removed, inner whi
 `%`, `_` and `\\` are literal everywhere. An empty term filters nothing.
 
 On PostgreSQL every condition has an index from migration customers/0002_search_indexes:
-two-character fragments use the character-bigram GIN index (`name_bigrams @> ARRAY[..]`, the stored
-`loopcrm_bigrams(name)`:
-pg_trgm has no trigram for `%张伟%`; for two characters containment is exact, so no LIKE recheck is
-added, which keeps the planner's row estimate right), three or more characters and
-phones and emails use pg_trgm GIN (`ILIKE`, which pg_trgm serves; Django's `icontains` emits
-`UPPER(col) LIKE UPPER(..)`, which no index serves), a one-character prefix uses the btree on
-`lower(name) text_pattern_ops`. Case is folded by PostgreSQL's `lower()` on both sides, the same
-function the indexes use, rather than by Python's `casefold()` (which turns ß into ss and would then
-miss a stored ß). On SQLite the same rules run as `LIKE … ESCAPE '\\'`, case-insensitive for ASCII.
+- two characters: the character-bigram GIN index, `name_bigrams @> ARRAY[lower(term)]` (the stored
+  column `loopcrm_bigrams(name)`); pg_trgm has no trigram for `%张伟%`. For two characters the
+  containment is exact, so no LIKE recheck is added: the planner would multiply the two
+  selectivities, expect one row where there are thousands, and pick a bad join;
+- three or more characters, phones, emails: pg_trgm GIN, with `ILIKE` (which pg_trgm serves;
+  Django's `icontains` emits `UPPER(col) LIKE UPPER(..)`, which no index serves);
+- one character: the btree on `lower(name) text_pattern_ops`.
+Case is folded by PostgreSQL's `lower()` on both sides, the function the indexes use, rather than
+by Python's `casefold()` (which turns ß into ss and would then miss a stored ß). On SQLite the same
+rules run as `LIKE … ESCAPE '\\'`, case-insensitive for ASCII only.
 
 Queries bind parameters client-side (the Django default): with server-side prepared statements
 PostgreSQL may switch a LIKE to a generic plan that ignores the pattern (see shared/PERFORMANCE.md).
