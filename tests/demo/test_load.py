@@ -15,7 +15,7 @@ from decimal import Decimal
 import phonenumbers
 import pytest
 from django.db import transaction
-from django.db.models import Count, Sum
+from django.db.models import Count, Min, Sum
 
 from loopcrm.accounts.models import Department, Role, Team, User
 from loopcrm.commerce.models import Order, OrderLine
@@ -147,6 +147,24 @@ def test_interactions_cover_every_channel_in_the_customers_language(demo):
     delivered = Interaction.objects.filter(journey_stage="delivery", order__isnull=False)
     assert delivered.exists()
     assert Interaction.objects.filter(journey_stage="service", channel="phone", user__role="agent").exists()
+
+
+def test_awareness_and_consideration_come_before_the_first_order(demo):
+    first_orders = dict(Customer.objects.annotate(first=Min("orders__placed_at")).values_list("pk", "first"))
+    early = Interaction.objects.filter(journey_stage__in=["awareness", "consideration"])
+    assert early.exists()
+    for customer_id, occurred_at in early.values_list("customer_id", "occurred_at"):
+        first = first_orders[customer_id]
+        assert first is None or occurred_at < first
+
+
+def test_marketing_reaches_only_customers_who_agreed_on_that_channel(demo):
+    campaigns = Interaction.objects.filter(journey_stage="loyalty", user__role="marketing")
+    assert campaigns.exists()
+    for touch in campaigns:
+        decisions = Consent.objects.filter(customer=touch.customer, purpose="marketing", channel=touch.channel,
+                                           at__lte=touch.occurred_at).order_by("-at")
+        assert decisions and decisions[0].status == "granted", touch.subject
 
 
 def test_bulk_writes_leave_audit_rows(demo):

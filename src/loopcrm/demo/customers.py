@@ -127,7 +127,7 @@ def _weighted(rng: random.Random, table: dict) -> str:
 class CustomerMaker:
     """Makes customers one by one from seeded random streams; the same seed makes the same people."""
 
-    def __init__(self, *, seed: int, count: int, calendar: DemoCalendar, staff: Staff, tags: dict[str, Tag]):
+    def __init__(self, *, seed: int, count: int, calendar: DemoCalendar, staff: Staff) -> None:
         self.rng = random.Random(f"{seed}/customers")
         self.fake_zh, self.fake_en = Faker("zh_CN"), Faker("en_US")
         self.fake_zh.seed_instance(seed * 104729 + 11)
@@ -136,7 +136,6 @@ class CustomerMaker:
         self.emails: set[str] = set()
         self.calendar = calendar
         self.staff = staff
-        self.tags = tags
         self.kinds = exact_mix(self.rng, count, KINDS)
         self.segments = exact_mix(self.rng, count, {key: value[0] for key, value in SEGMENTS.items()})
         self.city_weights = [city.weight for city in CITIES]

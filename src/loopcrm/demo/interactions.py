@@ -74,21 +74,23 @@ class TimelineMaker:
         self.staff = staff
         self.hotline = staff.team("hotline")
         self.online = staff.team("online")
-        self.english_service = [user for user in self.online if user.language == "en"] or self.online
+        # English-speaking customers are served by the agents who speak it, on any channel.
+        self.english_service = [user for user in self.hotline + self.online if user.language == "en"] or self.online
         self.marketing = staff.by_role(Role.MARKETING)
         self.improved_at = calendar.at(calendar.days[HISTORY_DAYS - IMPROVEMENT_DAYS_AGO])
 
     # — helpers —
 
     def _touch(self, plan: Plan, rows: list[Interaction], story: str, how, at: dt.datetime, *,
-               user: User | None = None, order: PlacedOrder | None = None, **values) -> bool:
-        """Add one interaction unless `at` is not in the past; returns whether it was added."""
+               user: User | None = None, order: PlacedOrder | None = None, before: dt.datetime | None = None,
+               **values) -> bool:
+        """Add one interaction unless `at` (moved into working hours) is not before `before` and now."""
         calendar, rng = self.calendar, self.rng
         if story in AUTOMATED:
             at = calendar.within_hours(rng, at, opens=8 * 60, closes=22 * 60)
         elif story not in ANY_HOUR:
             at = calendar.within_hours(rng, at)
-        if at >= calendar.now - dt.timedelta(minutes=5) or at < plan.customer.created_at:
+        if at >= min(before or calendar.now, calendar.now - dt.timedelta(minutes=5)) or at < plan.customer.created_at:
             return False
         channel, direction, touchpoint, stage = how
         locale = plan.locale
@@ -168,7 +170,7 @@ class TimelineMaker:
                 user = self._sales(plan)
             elif how[0] in (C.WEB_CHAT, C.WECHAT, C.PHONE, C.WEB_FORM):
                 user = self._agent(plan, how[0])
-            self._touch(plan, rows, story, how, at, user=user)
+            self._touch(plan, rows, story, how, at, user=user, before=end)
         return rows
 
     def later(self, plan: Plan) -> list[Interaction]:

@@ -100,7 +100,7 @@ def load_demo(
         staff = load_organisation(loader, customers=customers, seed=seed)
         catalogue = load_catalogue(loader)
         tags = load_tags(loader)
-        people = CustomerMaker(seed=seed, count=customers, calendar=calendar, staff=staff, tags=tags)
+        people = CustomerMaker(seed=seed, count=customers, calendar=calendar, staff=staff)
         orders = OrderMaker(seed=seed, calendar=calendar, catalogue=catalogue)
         timeline = TimelineMaker(seed=seed, calendar=calendar, staff=staff)
         consent_rng = random.Random(f"{seed}/consent")

@@ -55,6 +55,7 @@ STAFF: tuple[tuple[str, str, str, str, str], ...] = (
     ("agent", "王芳", Role.AGENT, "cs", "hotline"),
     ("zhang.wei", "张伟", Role.AGENT, "cs", "hotline"),
     ("liu.yang", "刘洋", Role.AGENT, "cs", "hotline"),
+    ("david.wong", "David Wong", Role.AGENT, "cs", "hotline"),
     ("zhao.min", "赵敏", Role.TEAM_LEAD, "cs", "online"),
     ("sun.li", "孙丽", Role.AGENT, "cs", "online"),
     ("zhou.jie", "周杰", Role.AGENT, "cs", "online"),
@@ -79,7 +80,7 @@ SIGN_INS = ("itadmin", "manager", "lead", "agent", "sales", "marketing", "qualit
 
 # team key -> (role of added staff, customers per person it takes, username stem, most to add)
 GROWTH: dict[str, tuple[str, float, str, int]] = {
-    "hotline": (Role.AGENT, 700, "hotline", 40),
+    "hotline": (Role.AGENT, 600, "hotline", 40),
     "online": (Role.AGENT, 1000, "online", 30),
     "east": (Role.SALES, 950, "east", 60),  # ≈ 42 % of customers
     "south": (Role.SALES, 1050, "south", 60),  # ≈ 38 %
@@ -118,7 +119,7 @@ def staff_rows(*, customers: int, seed: int) -> list[tuple[str, str, str, str, s
         wanted = min(most, math.ceil(customers / per_person))
         department = next(code for team_key, code, _name in TEAMS if team_key == key)
         for number in range(1, max(0, wanted - present) + 1):
-            name = fake_en.name() if key == "intl" else fake_zh.name()
+            name = f"{fake_en.first_name()} {fake_en.last_name()}" if key == "intl" else fake_zh.name()
             rows.append((f"{stem}{number:02d}", name, role, department, key))
     return rows
 
