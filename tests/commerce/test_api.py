@@ -281,3 +281,10 @@ def test_a_nul_in_a_search_term_is_a_422_not_a_database_error(api_as, shop):
     problem(agent.get("orders", q="SO\x00"), 422, "q")
     problem(agent.get("products", q="杯\x00"), 422, "q")
     problem(agent.get("orders", cursor="\x00"), 400, "cursor")
+
+
+@pytest.mark.parametrize("value", ["garbage", 12, None, {"x": 1}, [1], {"t": "2025-13-45"}])
+def test_a_forged_cursor_is_a_400(api_as, shop, value):
+    from loopcrm.core.pagination import encode_cursor
+
+    problem(api_as("agent").get("orders", cursor=encode_cursor("-placed_at", value, 1)), 400, "cursor")

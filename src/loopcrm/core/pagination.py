@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Q, QuerySet
 
 from loopcrm.core.errors import DomainError
@@ -65,6 +66,20 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
         raise BadRequest("The cursor is invalid or belongs to another sort order.", field="cursor") from error
 
 
+def _as_field_value(model: type, field: str, value: Any) -> Any:
+    """The cursor's sort value as the sort field's type: a forged cursor is a 400, not a database error."""
+    try:
+        model_field = model._meta.get_field(field)
+    except FieldDoesNotExist:
+        return value
+    try:
+        if value is None:
+            raise ValueError("no sort value")
+        return model_field.to_python(value)
+    except (ValidationError, TypeError, ValueError) as error:
+        raise BadRequest("The cursor is invalid or belongs to another sort order.", field="cursor") from error
+
+
 def clamp_limit(limit: int | None) -> int:
     if limit is None:
         return settings.LOOPCRM_API_PAGE_SIZE
@@ -88,6 +103,8 @@ def paginate(
     queryset = queryset.order_by(*order)
     if cursor:
         value, pk = decode_cursor(cursor, sort)
+        if field != "id":
+            value = _as_field_value(queryset.model, field, value)
         op = "lt" if descending else "gt"
         if field == "id":
             queryset = queryset.filter(**{f"id__{op}": pk})
