@@ -162,6 +162,9 @@ def test_an_agent_logs_and_reads_a_touch_over_the_api(api_as, org, people):
     assert created["order"] == {"id": people["order"].pk, "number": people["order"].number}
     assert created["body"] == "快递到哪了？" and created["excerpt"] == "快递到哪了？"
     assert ok(agent.get(f"interactions/{created['id']}")) == created
+    blank = ok(agent.post("interactions", {"customer_id": people["zhang"].pk, "channel": "sms", "touchpoint": "",
+                                           "journey_stage": None}), 201)
+    assert (blank["touchpoint"], blank["journey_stage"]) == ("", "")
 
 
 def test_the_list_filters_by_customer_channel_touchpoint_stage_and_time(api_as, org, people):

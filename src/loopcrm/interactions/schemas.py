@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
@@ -23,8 +23,8 @@ class InteractionIn(Schema):
     customer_id: BodyId
     channel: Channel
     direction: Interaction.Direction = Interaction.Direction.INBOUND
-    touchpoint: Touchpoint | None = None
-    journey_stage: JourneyStage | None = None
+    touchpoint: Touchpoint | Literal[""] | None = Field(None, description="Empty or null: not known.")
+    journey_stage: JourneyStage | Literal[""] | None = Field(None, description="Empty or null: not known.")
     subject: str = Field("", max_length=200)
     body: str = Field("", max_length=100_000)
     occurred_at: dt.datetime | None = Field(
