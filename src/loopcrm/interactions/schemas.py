@@ -15,6 +15,9 @@ MAX_ID = 2**63 - 1
 BodyId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
 QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
 EXCERPT_LENGTH = 280
+# One vocabulary each, plus "" for "not known" (one error message, one enum in OpenAPI).
+TouchpointOrBlank = Literal[(*Touchpoint.values, "")]  # type: ignore[valid-type]
+JourneyStageOrBlank = Literal[(*JourneyStage.values, "")]  # type: ignore[valid-type]
 
 
 class InteractionIn(Schema):
@@ -23,8 +26,8 @@ class InteractionIn(Schema):
     customer_id: BodyId
     channel: Channel
     direction: Interaction.Direction = Interaction.Direction.INBOUND
-    touchpoint: Touchpoint | Literal[""] | None = Field(None, description="Empty or null: not known.")
-    journey_stage: JourneyStage | Literal[""] | None = Field(None, description="Empty or null: not known.")
+    touchpoint: TouchpointOrBlank | None = Field(None, description="Empty or null: not known.")
+    journey_stage: JourneyStageOrBlank | None = Field(None, description="Empty or null: not known.")
     subject: str = Field("", max_length=200)
     body: str = Field("", max_length=100_000)
     occurred_at: dt.datetime | None = Field(
