@@ -165,3 +165,16 @@ def test_a_manager_may_not_shape_departments_either(org):
     before = state()
     problem(manager.post("departments", {"name": "X", "code": "x"}), 403)
     assert state() == before
+
+
+def test_a_deactivated_administrators_token_is_refused(org):
+    from tests.conftest import ApiClient
+
+    client = ApiClient(org.admin)
+    ok(client.get("departments"))
+    services.deactivate_user(org.admin, by=org.admin)
+    before = state()
+    problem(client.get("departments"), 401)
+    problem(client.post("departments", {"name": "X", "code": "x"}), 401)
+    problem(client.delete(f"departments/{org.sales_east.pk}"), 401)
+    assert state() == before

@@ -127,3 +127,14 @@ def test_the_360_costs_the_same_queries_for_a_small_or_a_large_history(api_as, o
     assert len(body["recent_orders"]) == 10 and len(body["recent_interactions"]["items"]) == 25
     # one for the token, seven for the bundle (customer, tags, contacts, consents, summary, orders, touches)
     assert len(few) == len(many) <= 8, [query["sql"] for query in many]
+
+
+def test_a_deactivated_users_token_is_refused(org, zhang):
+    from loopcrm.accounts import services as account_services
+    from tests.conftest import ApiClient
+
+    client = ApiClient(org.agent)
+    ok(client.get(f"customers/{zhang.pk}/360"))
+    account_services.deactivate_user(org.agent, by=org.admin)
+    body = problem(client.get(f"customers/{zhang.pk}/360"), 401)
+    assert "张伟" not in str(body)
