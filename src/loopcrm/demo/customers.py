@@ -13,17 +13,20 @@ import datetime as dt
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from faker import Faker
 
 from loopcrm.accounts.models import User
-from loopcrm.commerce.models import Order
 from loopcrm.customers.models import Consent, ContactPerson, Customer, SourceChannel, Tag
 from loopcrm.demo.bulk import Loader
 from loopcrm.demo.calendar import HISTORY_DAYS, DemoCalendar
 from loopcrm.demo.geography import ABROAD, CITIES, RESIDENCES, STREETS, TOWERS, Abroad, City
 from loopcrm.demo.organisation import Staff
 from loopcrm.demo.phones import PhoneBook
+
+if TYPE_CHECKING:
+    from loopcrm.demo.orders import PlacedOrder
 
 # segment -> (share of customers, fewest orders, most orders, earliest and latest first-order day)
 SEGMENTS: dict[str, tuple[float, int, int, int, int]] = {
@@ -95,7 +98,7 @@ class Plan:
     contacts: list[ContactPerson] = field(default_factory=list)
     marketing: tuple[dt.datetime, dt.datetime | None, str] | None = None  # granted, withdrawn, channel
     tags: list[str] = field(default_factory=list)
-    orders: list[Order] = field(default_factory=list)
+    orders: list[PlacedOrder] = field(default_factory=list)  # by the order generator, oldest first
 
     @property
     def is_organisation(self) -> bool:
