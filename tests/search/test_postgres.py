@@ -12,6 +12,7 @@ import random
 import pytest
 from django.db import connection
 
+from loopcrm.customers import search
 from loopcrm.customers.models import Customer
 from loopcrm.customers.search import search_customers
 
@@ -39,7 +40,14 @@ def many_customers():
         cursor.execute("SET LOCAL enable_seqscan = off")
 
 
-def plan(term: str) -> str:
+@pytest.fixture
+def plan(many_customers, monkeypatch):
+    """EXPLAIN of the search condition itself (for LIKE patterns: as the planner sees it past the probe)."""
+    monkeypatch.setattr(search, "PROBE_LIMIT", 0)
+    return _plan
+
+
+def _plan(term: str) -> str:
     queryset = search_customers(Customer.objects.all(), term)
     assert "UPPER(" not in str(queryset.query)
     return queryset.explain()
@@ -61,29 +69,62 @@ def test_the_bigram_function():
     assert one == [] and empty == []
 
 
-def test_two_chinese_characters_use_the_bigram_index(many_customers):
+def test_two_chinese_characters_use_the_bigram_index(plan):
     assert "customer_name_bigram_idx" in plan("张伟")
     # Containment alone: with an ILIKE beside it the planner expects one row (see search.py).
     assert "ILIKE" not in str(search_customers(Customer.objects.all(), "张伟").query)
 
 
-def test_three_characters_use_the_trigram_index(many_customers):
+def test_three_characters_use_the_trigram_index(plan):
     assert "customer_name_trgm_idx" in plan("张伟明")
 
 
-def test_one_character_uses_the_prefix_index(many_customers):
-    assert "customer_name_prefix_idx" in plan("欧")
+def test_one_character_uses_the_initial_index(plan):
+    assert "customer_initial_idx" in plan("欧")
 
 
-def test_a_phone_fragment_uses_the_phone_trigram_index(many_customers):
+def test_a_phone_fragment_uses_the_phone_trigram_index(plan):
     text = plan("0013 8000")
     assert "customer_phone_trgm_idx" in text
 
 
-def test_an_international_phone_prefix_uses_an_index_on_phone(many_customers):
+def test_an_international_phone_prefix_uses_an_index_on_phone(plan):
     text = plan("+86 138 0000")
     assert "customer_phone_trgm_idx" in text or "customers_customer_phone_01182399_like" in text
 
 
-def test_an_email_fragment_uses_the_email_trigram_index(many_customers):
+def test_an_email_fragment_uses_the_email_trigram_index(plan):
     assert "customer_email_trgm_idx" in plan("user12@exa")
+
+
+def setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SHOW {name}")
+        return cursor.fetchone()[0]
+
+
+def test_a_rare_term_is_read_through_its_index_first(many_customers):
+    # LIKE '%…%' estimates are a guess; the ids come from the GIN index, so no plan walks the table.
+    queryset = search_customers(Customer.objects.order_by("-id"), "user123")
+    assert " IN (" in str(queryset.query) and "ILIKE" not in str(queryset.query)
+    expected = {f"user{n}@example.com" for n in range(3000) if "user123" in f"user{n}@"}
+    assert set(queryset.values_list("email", flat=True)) == expected
+    # The planner settings forced for the probe do not leak into the rest of the transaction.
+    assert setting("enable_seqscan") == "off"  # the fixture's own, still in force
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    search_customers(Customer.objects.all(), "user77")
+    assert setting("enable_seqscan") == "on" and setting("enable_indexscan") == "on"
+
+
+def test_a_common_term_is_left_to_the_planner(many_customers, monkeypatch):
+    monkeypatch.setattr(search, "PROBE_LIMIT", 5)
+    queryset = search_customers(Customer.objects.all(), "user1")
+    assert "ILIKE" in str(queryset.query)
+    expected = {f"user{n}@example.com" for n in range(3000) if "user1" in f"user{n}@"}
+    assert set(queryset.values_list("email", flat=True)) == expected
+
+
+def test_two_characters_and_one_need_no_probe(many_customers):
+    for term in ("张伟", "张"):
+        assert " IN (" not in str(search_customers(Customer.objects.all(), term).query)
