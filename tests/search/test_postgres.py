@@ -106,7 +106,7 @@ def setting(name: str) -> str:
 def test_a_rare_term_is_read_through_its_index_first(many_customers):
     # LIKE '%…%' estimates are a guess; the ids come from the GIN index, so no plan walks the table.
     queryset = search_customers(Customer.objects.order_by("-id"), "user123")
-    assert " IN (" in str(queryset.query) and "ILIKE" not in str(queryset.query)
+    assert "= ANY(" in str(queryset.query) and "ILIKE" not in str(queryset.query)
     expected = {f"user{n}@example.com" for n in range(3000) if "user123" in f"user{n}@"}
     assert set(queryset.values_list("email", flat=True)) == expected
     # The planner settings forced for the probe do not leak into the rest of the transaction.
@@ -127,4 +127,4 @@ def test_a_common_term_is_left_to_the_planner(many_customers, monkeypatch):
 
 def test_two_characters_and_one_need_no_probe(many_customers):
     for term in ("张伟", "张"):
-        assert " IN (" not in str(search_customers(Customer.objects.all(), term).query)
+        assert "= ANY(" not in str(search_customers(Customer.objects.all(), term).query)
