@@ -79,6 +79,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "loopcrm.core.middleware.DatabaseBusyMiddleware",
+    "loopcrm.core.idempotency.IdempotencyMiddleware",
     "loopcrm.accounts.middleware.UserPreferencesMiddleware",
     # Last, so that it sees failed logins after authentication ran.
     "axes.middleware.AxesMiddleware",

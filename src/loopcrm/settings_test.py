@@ -14,3 +14,9 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405
 
 # Throttling is tested explicitly; elsewhere many logins in a row are normal.
 AXES_ENABLED = os.environ.get("LOOPCRM_TEST_AXES", "0") == "1"
+
+# A real file for the SQLite test database (one per process, so parallel runs never share it): an
+# in-memory shared-cache database ignores busy_timeout and fails concurrent writers at once, which
+# is not how LoopCRM runs.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"]["NAME"] = os.path.join(tempfile.mkdtemp(prefix="loopcrm-test-"), "test.sqlite3")  # noqa: F405
