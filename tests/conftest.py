@@ -15,10 +15,19 @@ from dataclasses import dataclass
 
 import pytest
 from django.test import Client
+from django.utils import translation
 
 from loopcrm.accounts import services as account_services
 from loopcrm.accounts.models import Department, Role, Team, User
 from tests import factories
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Chinese leaves it active in its thread."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @dataclass

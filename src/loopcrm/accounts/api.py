@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from loopcrm.accounts import queries, services
@@ -37,7 +38,7 @@ def _page(page: Page) -> dict:
 
 def _require_directory_admin(user: User) -> None:
     if not can(user, "directory", "change"):
-        raise PermissionDenied("Only administrators may change departments.")
+        raise PermissionDenied(_("Only administrators may change departments."))
 
 
 # --- users ----------------------------------------------------------------------------------
@@ -61,7 +62,7 @@ def list_users(request, filters: Query[UserFilter]):
 def me(request):
     user = queries.users_for(request.user).prefetch_related("teams").filter(pk=request.user.pk).first()
     if user is None:
-        raise NotFound("No such user.")
+        raise NotFound(_("No such user."))
     object_types = sorted({kind for table in DEFAULT_SCOPES.values() for kind in table})
     actions = {kind: sorted({a for table in DEFAULT_SCOPES.values() for a in table.get(kind, {})})
                for kind in object_types}
@@ -74,7 +75,7 @@ def me(request):
 def get_user(request, user_id: int):
     user = queries.users_for(request.user).prefetch_related("teams").filter(pk=user_id).first()
     if user is None:
-        raise NotFound("No such user.", field="user_id")
+        raise NotFound(_("No such user."), field="user_id")
     return user
 
 
@@ -87,7 +88,7 @@ def _departments(viewer: User):
 def _department(viewer: User, department_id: int):
     department = _departments(viewer).filter(pk=department_id).first()
     if department is None:
-        raise NotFound("No such department.", field="department_id")
+        raise NotFound(_("No such department."), field="department_id")
     return department
 
 
@@ -162,6 +163,6 @@ def create_token(request, payload: TokenIn):
 def revoke_token(request, token_id: int):
     token = queries.tokens_of(request.user).filter(pk=token_id).first()
     if token is None:
-        raise NotFound("You have no such token.", field="token_id")
+        raise NotFound(_("You have no such token."), field="token_id")
     services.revoke_token(token, by=request.user)
     return Status(204, None)

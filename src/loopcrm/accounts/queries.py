@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import ApiToken, Department, User
 from loopcrm.accounts.permissions import can
@@ -18,7 +19,7 @@ def users_for(viewer: User) -> QuerySet[User]:
 def get_user_for(viewer: User, user_id: int) -> User:
     user = users_for(viewer).filter(pk=user_id).first()
     if user is None:
-        raise NotFound("No such user.", field="user_id")
+        raise NotFound(_("No such user."), field="user_id")
     return user
 
 
@@ -31,7 +32,7 @@ def departments_for(viewer: User) -> QuerySet[Department]:
 def get_department_for(viewer: User, department_id: int) -> Department:
     department = departments_for(viewer).filter(pk=department_id).first()
     if department is None:
-        raise NotFound("No such department.", field="department_id")
+        raise NotFound(_("No such department."), field="department_id")
     return department
 
 

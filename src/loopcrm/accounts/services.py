@@ -14,11 +14,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import ApiToken, Department, Role, Team, User
 from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, RuleViolation
-from loopcrm.core.text import clean_line
+from loopcrm.core.text import clean_line, listing
 
 TOKEN_PREFIX = "lcrm_"  # noqa: S105 — a public marker, not a secret
 
@@ -38,12 +39,12 @@ def _department_name(name: str) -> str:
 def _department_code(code: str, *, exclude_pk: int | None = None) -> str:
     code = clean_line(code, field="code", max_length=50, required=True)
     if not _DEPARTMENT_CODE.match(code):
-        raise RuleViolation("A code uses letters, digits, '-' and '_' only.", field="code")
+        raise RuleViolation(_("A code uses letters, digits, '-' and '_' only."), field="code")
     taken = Department.objects.filter(code__iexact=code)
     if exclude_pk is not None:
         taken = taken.exclude(pk=exclude_pk)
     if taken.exists():
-        raise Conflict(f"A department with code {code!r} exists.", field="code")
+        raise Conflict(_("A department with code %(code)s exists.") % {"code": repr(code)}, field="code")
     return code
 
 
@@ -61,7 +62,7 @@ def create_department(*, name: str, code: str, parent: Department | None = None,
 def move_department(department: Department, *, parent: Department | None, by: User | None = None) -> Department:
     """Re-parent a department and every department below it."""
     if parent is not None and parent.path.startswith(department.path):
-        raise RuleViolation("A department cannot be moved below itself.", field="parent")
+        raise RuleViolation(_("A department cannot be moved below itself."), field="parent")
     old_path = department.path
     new_path = f"{parent.path if parent else '/'}{department.pk}/"
     for child in Department.objects.select_for_update().filter(path__startswith=old_path):
@@ -79,7 +80,8 @@ def update_department(department: Department, *, by: User | None, changes: Mappi
     """Rename a department, change its code, or move it (with everything below it) under another parent."""
     unknown = sorted(set(changes) - {"name", "code", "parent"})
     if unknown:
-        raise RuleViolation(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
+        raise RuleViolation(_("These fields cannot be changed: %(fields)s.") % {"fields": listing(unknown)},
+                            field=unknown[0])
     department = Department.objects.select_for_update().get(pk=department.pk)
     before = audit.snapshot(department, ["name", "code"])
     if "name" in changes:
@@ -107,16 +109,21 @@ def delete_department(department: Department, *, by: User | None) -> None:
     }
     left = {kind: count for kind, count in holding.items() if count}
     if left:
-        listed = ", ".join(f"{count} {kind}" for kind, count in left.items())
-        raise Conflict(f"The department {department.name!r} still has {listed}; move them first.",
+        counted = {
+            "users": _("%(count)d users"), "departments": _("%(count)d departments"),
+            "teams": _("%(count)d teams"), "customers": _("%(count)d customers"),
+        }
+        listed = listing(counted[kind] % {"count": count} for kind, count in left.items())
+        raise Conflict(_("The department %(name)s still has %(listed)s; move them first.")
+                       % {"name": repr(department.name), "listed": listed},
                        field="department_id", extra={"remaining": left})
     audit.record(action="delete", obj=department, by=by, changes={"name": department.name, "code": department.code})
     try:
         with transaction.atomic():
             department.delete()
     except ProtectedError as error:  # something newer points at it (a queue, a policy…)
-        raise Conflict(f"The department {department.name!r} is still in use; move what refers to it first.",
-                       field="department_id") from error
+        raise Conflict(_("The department %(name)s is still in use; move what refers to it first.")
+                       % {"name": repr(department.name)}, field="department_id") from error
 
 
 @transaction.atomic
@@ -134,9 +141,9 @@ def create_user(
     check_password: bool = True,
 ) -> User:
     if role not in Role.values:
-        raise RuleViolation(f"Unknown role {role!r}.", field="role")
+        raise RuleViolation(_("Unknown role %(role)s.") % {"role": repr(role)}, field="role")
     if User.objects.filter(username__iexact=username).exists():
-        raise Conflict(f"The username {username!r} is taken.", field="username")
+        raise Conflict(_("The username %(username)s is taken.") % {"username": repr(username)}, field="username")
     user = User(
         username=username, email=email, role=role, department=department, display_name=display_name,
         is_superuser=is_superuser, is_staff=is_superuser or role == Role.ADMINISTRATOR,
@@ -175,7 +182,7 @@ def create_token(
         if timezone.is_naive(expires_at):
             expires_at = timezone.make_aware(expires_at)
         if expires_at <= timezone.now():
-            raise RuleViolation("The expiry time has already passed.", field="expires_at")
+            raise RuleViolation(_("The expiry time has already passed."), field="expires_at")
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
         user=user, name=name, prefix=raw[:12], token_hash=hash_token(raw), expires_at=expires_at

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import can, scope_filter
@@ -39,7 +40,7 @@ def get_order_for(user: User, order_id: int, action: str = "view", *, with_lines
         orders = orders.prefetch_related(Prefetch("lines", queryset=OrderLine.objects.select_related("product")))
     order = orders.filter(pk=order_id).first()
     if order is None:
-        raise NotFound("No such order.", field="order_id")
+        raise NotFound(_("No such order."), field="order_id")
     return order
 
 
@@ -59,7 +60,7 @@ def products_for(user: User) -> QuerySet[Product]:
 def get_product_for(user: User, product_id: int) -> Product:
     product = products_for(user).filter(pk=product_id).first()
     if product is None:
-        raise NotFound("No such product.", field="product_id")
+        raise NotFound(_("No such product."), field="product_id")
     return product
 
 
@@ -72,7 +73,7 @@ def categories_for(user: User) -> QuerySet[ProductCategory]:
 def get_category_for(user: User, category_id: int) -> ProductCategory:
     category = categories_for(user).filter(pk=category_id).first()
     if category is None:
-        raise NotFound("No such product category.", field="category_id")
+        raise NotFound(_("No such product category."), field="category_id")
     return category
 
 

@@ -16,8 +16,10 @@ from typing import Any, Generic, TypeVar
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from loopcrm.core.errors import DomainError
+from loopcrm.core.text import listing
 
 T = TypeVar("T")
 
@@ -50,6 +52,10 @@ def _decode(value: Any) -> Any:
     return value
 
 
+def _bad_cursor() -> BadRequest:
+    return BadRequest(_("The cursor is invalid or belongs to another sort order."), field="cursor")
+
+
 def encode_cursor(sort: str, value: Any, pk: int) -> str:
     raw = json.dumps([sort, _encode(value), pk], separators=(",", ":"), ensure_ascii=False)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -63,7 +69,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
             raise ValueError
         return _decode(value), pk
     except (ValueError, TypeError, json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise BadRequest("The cursor is invalid or belongs to another sort order.", field="cursor") from error
+        raise _bad_cursor() from error
 
 
 def _as_field_value(model: type, field: str, value: Any) -> Any:
@@ -77,7 +83,7 @@ def _as_field_value(model: type, field: str, value: Any) -> Any:
             raise ValueError("no sort value")
         return model_field.to_python(value)
     except (ValidationError, TypeError, ValueError) as error:
-        raise BadRequest("The cursor is invalid or belongs to another sort order.", field="cursor") from error
+        raise _bad_cursor() from error
 
 
 def clamp_limit(limit: int | None) -> int:
@@ -95,7 +101,8 @@ def paginate(
     a 400, so a client can never order by an unindexed or private column.
     """
     if sort not in allowed:
-        raise BadRequest(f"Unknown sort {sort!r}; use one of: {', '.join(allowed)}.", field="sort")
+        raise BadRequest(_("Unknown sort %(sort)s; use one of: %(allowed)s.")
+                         % {"sort": repr(sort), "allowed": listing(allowed)}, field="sort")
     limit = clamp_limit(limit)
     descending = sort.startswith("-")
     field = sort.lstrip("-")

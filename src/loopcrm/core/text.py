@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
+
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from loopcrm.core.errors import RuleViolation
 
@@ -17,9 +21,8 @@ def clean_line(value: str | None, *, field: str, max_length: int | None = None, 
     value = clean_text(value, field=field, max_length=None)
     value = _SPACES.sub(" ", value).strip()
     if required and not value:
-        raise RuleViolation("This field is required.", field=field)
-    if max_length is not None and len(value) > max_length:
-        raise RuleViolation(f"At most {max_length} characters (got {len(value)}).", field=field)
+        raise RuleViolation(_("This field is required."), field=field)
+    _check_length(value, field=field, max_length=max_length)
     return value
 
 
@@ -28,11 +31,23 @@ def clean_text(value: str | None, *, field: str, max_length: int | None = None) 
     if value is None:
         return ""
     if "\x00" in value:
-        raise RuleViolation("Text may not contain NUL characters.", field=field)
+        raise RuleViolation(_("Text may not contain NUL characters."), field=field)
     value = unicodedata.normalize("NFC", _INVISIBLE.sub("", value))
-    if max_length is not None and len(value) > max_length:
-        raise RuleViolation(f"At most {max_length} characters (got {len(value)}).", field=field)
+    _check_length(value, field=field, max_length=max_length)
     return value.strip()
+
+
+def _check_length(value: str, *, field: str, max_length: int | None) -> None:
+    if max_length is not None and len(value) > max_length:
+        raise RuleViolation(
+            _("At most %(limit)d characters (got %(count)d).") % {"limit": max_length, "count": len(value)},
+            field=field,
+        )
+
+
+def listing(items: Iterable[object]) -> str:
+    """Items named in a message, joined the way the active language joins them ("a, b" / "a、b")."""
+    return pgettext("list separator", ", ").join(str(item) for item in items)
 
 
 def fold(value: str) -> str:

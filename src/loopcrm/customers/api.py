@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Status
 
 from loopcrm.accounts.queries import departments_for, users_for
@@ -46,13 +47,13 @@ def _version(body_version: int | None, if_match: str | None, *, required: bool) 
     if if_match:
         match = _ETAG.match(if_match)
         if not match:
-            raise RuleViolation('If-Match must be the ETag you received, such as "3" (not *).', field="If-Match")
+            raise RuleViolation(_('If-Match must be the ETag you received, such as "3" (not *).'), field="If-Match")
         header_version = int(match.group(1))
     if body_version is not None and header_version is not None and body_version != header_version:
-        raise RuleViolation("The version in the body and the If-Match header disagree.", field="version")
+        raise RuleViolation(_("The version in the body and the If-Match header disagree."), field="version")
     version = body_version if body_version is not None else header_version
     if version is None and required:
-        raise RuleViolation("Send the version you read, in the body or as the If-Match header.", field="version")
+        raise RuleViolation(_("Send the version you read, in the body or as the If-Match header."), field="version")
     return version
 
 
@@ -64,14 +65,14 @@ def _references(request: HttpRequest, data: dict[str, Any]) -> dict[str, Any]:
         if owner_id is not None:
             data["owner"] = users_for(request.user).filter(pk=owner_id).first()
             if data["owner"] is None:
-                raise RuleViolation(f"No user #{owner_id}.", field="owner_id")
+                raise RuleViolation(_("No user #%(id)s.") % {"id": owner_id}, field="owner_id")
     if "department_id" in data:
         department_id = data.pop("department_id")
         data["department"] = None
         if department_id is not None:
             data["department"] = departments_for(request.user).filter(pk=department_id).first()
             if data["department"] is None:
-                raise RuleViolation(f"No department #{department_id}.", field="department_id")
+                raise RuleViolation(_("No department #%(id)s.") % {"id": department_id}, field="department_id")
     return data
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from django.conf import settings
+from django.utils.translation import gettext as _
 from phonenumbers import NumberParseException, PhoneNumberType, shortnumberinfo
 
 from loopcrm.core.errors import RuleViolation
@@ -100,16 +101,19 @@ def parse_phone(raw: str | None, *, region: str | None = None, field: str = "pho
     if raw is None:
         return None
     if not isinstance(raw, str):
-        raise RuleViolation(f"A phone number must be text, not {type(raw).__name__}.", field=field)
+        raise RuleViolation(_("A phone number must be text, not %(type)s.") % {"type": type(raw).__name__},
+                            field=field)
     if "\x00" in raw:
-        raise RuleViolation("A phone number may not contain NUL characters.", field=field)
+        raise RuleViolation(_("A phone number may not contain NUL characters."), field=field)
     # "As entered" minus invisible controls: the shape people typed, nothing they could not see.
     original = _INVISIBLE.sub("", raw).strip()
     if not original:
         return None
     if len(original) > PHONE_RAW_MAX:
         raise RuleViolation(
-            f"{_shown(original)} is too long for a phone number (at most {PHONE_RAW_MAX} characters).", field=field
+            _("%(value)s is too long for a phone number (at most %(limit)d characters).")
+            % {"value": _shown(original), "limit": PHONE_RAW_MAX},
+            field=field,
         )
     text = unicodedata.normalize("NFKC", original).strip()
     region = _default_region(region)
@@ -123,15 +127,16 @@ def parse_phone(raw: str | None, *, region: str | None = None, field: str = "pho
 
     if _SCIENTIFIC.fullmatch(compact):
         raise RuleViolation(
-            f"{_shown(original)} looks like a phone number a spreadsheet turned into scientific notation; "
-            "its digits are lost. Format the column as text and export it again.",
+            _("%(value)s looks like a phone number a spreadsheet turned into scientific notation; "
+              "its digits are lost. Format the column as text and export it again.") % {"value": _shown(original)},
             field=field,
         )
     text = _EXTENSION_WORDS.sub(" ext. ", text).strip()
     if not _PHONE_SHAPE.fullmatch(text) or not any(ch.isdigit() for ch in text):
         raise RuleViolation(
-            f"{_shown(original)} is not a phone number: use digits with an optional leading + and country code, "
-            "spaces or dashes, and an optional extension (e.g. +86 138 0013 8000, 010-12345678 ext. 123).",
+            _("%(value)s is not a phone number: use digits with an optional leading + and country code, "
+              "spaces or dashes, and an optional extension (e.g. +86 138 0013 8000, 010-12345678 ext. 123).")
+            % {"value": _shown(original)},
             field=field,
         )
     number = _parse_valid(text, region)
@@ -161,40 +166,47 @@ def _parse_valid(text: str, region: str) -> phonenumbers.PhoneNumber | None:
 
 def _why_invalid(original: str, text: str, region: str) -> str:
     """A specific reason, so the person typing knows what to fix."""
-    shown = _shown(original)
+    shown = {"value": _shown(original)}
     digits = re.sub(r"\D", "", text.split(" ext. ")[0])
     try:
         number = phonenumbers.parse(text, region)
     except NumberParseException as error:
         if error.error_type == NumberParseException.INVALID_COUNTRY_CODE:
-            return f"{shown} starts with an unknown country code."
+            return _("%(value)s starts with an unknown country code.") % shown
         if error.error_type == NumberParseException.TOO_SHORT_NSN:
-            return f"{shown} is too short to be a phone number."
+            return _("%(value)s is too short to be a phone number.") % shown
         if error.error_type == NumberParseException.TOO_LONG:
-            return f"{shown} is too long to be a phone number."
-        return f"{shown} is not a phone number."
+            return _("%(value)s is too long to be a phone number.") % shown
+        return _("%(value)s is not a phone number.") % shown
     if not text.startswith("+") and shortnumberinfo.is_valid_short_number_for_region(number, region):
-        what = "an emergency number" if shortnumberinfo.is_emergency_number(digits, region) else (
-            "a short service number (a hotline such as a bank's or a carrier's)"
-        )
-        return (
-            f"{shown} is {what}, which never reaches the customer and has no international form; "
-            "enter the customer's own mobile or landline (organisations: their 400/800 number)."
-        )
+        if shortnumberinfo.is_emergency_number(digits, region):
+            return _(
+                "%(value)s is an emergency number, which never reaches the customer and has no international "
+                "form; enter the customer's own mobile or landline (organisations: their 400/800 number)."
+            ) % shown
+        return _(
+            "%(value)s is a short service number (a hotline such as a bank's or a carrier's), which never reaches "
+            "the customer and has no international form; enter the customer's own mobile or landline "
+            "(organisations: their 400/800 number)."
+        ) % shown
     national = str(number.national_number)
     if number.country_code == 86 and len(national) in (7, 8) and not text.startswith("+"):
-        return f"{shown} needs its area code, like 010-12345678 or 021-61234567."
+        return _("%(value)s needs its area code, like 010-12345678 or 021-61234567.") % shown
     if number.country_code == 86 and national.startswith("1") and len(national) != 11:
-        return f"{shown} is not a valid mainland mobile number: mobiles have 11 digits starting with 1."
+        return _("%(value)s is not a valid mainland mobile number: mobiles have 11 digits starting with 1.") % shown
     if number.country_code == 86 and national.startswith("1") and national[1] != "0":
-        return f"{shown} is not a mainland mobile number in use: no network assigns numbers starting {national[:3]}."
+        return _(
+            "%(value)s is not a mainland mobile number in use: no network assigns numbers starting %(prefix)s."
+        ) % {**shown, "prefix": national[:3]}
     where = phonenumbers.region_code_for_country_code(number.country_code)
     if text.startswith("+") or text.startswith("00"):
-        return f"{shown} is not a valid phone number for country code +{number.country_code} ({where})."
-    return (
-        f"{shown} is not a valid phone number in {region}; for a number abroad, start with + and the country code "
-        "(e.g. +1 650 253 0000)."
-    )
+        return _("%(value)s is not a valid phone number for country code +%(code)s (%(region)s).") % {
+            **shown, "code": number.country_code, "region": where,
+        }
+    return _(
+        "%(value)s is not a valid phone number in %(region)s; for a number abroad, start with + and the country "
+        "code (e.g. +1 650 253 0000)."
+    ) % {**shown, "region": region}
 
 
 def normalise_phone(raw: str | None, *, region: str | None = None, field: str = "phone") -> tuple[str, str]:
@@ -256,9 +268,10 @@ def normalise_email(raw: str | None, *, field: str = "email") -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
-        raise RuleViolation(f"An email address must be text, not {type(raw).__name__}.", field=field)
+        raise RuleViolation(_("An email address must be text, not %(type)s.") % {"type": type(raw).__name__},
+                            field=field)
     if "\x00" in raw:
-        raise RuleViolation("An email address may not contain NUL characters.", field=field)
+        raise RuleViolation(_("An email address may not contain NUL characters."), field=field)
     value = unicodedata.normalize("NFKC", _INVISIBLE.sub("", raw)).translate(_EMAIL_DOTS).strip()
     if not value:
         return ""
@@ -267,73 +280,70 @@ def normalise_email(raw: str | None, *, field: str = "email") -> str:
     value = value.lower()
     shown = _shown(raw.strip())
     if len(value) > EMAIL_MAX:
-        raise RuleViolation(f"{shown} is too long for an email address (at most {EMAIL_MAX} characters).", field=field)
+        raise RuleViolation(_("%(value)s is too long for an email address (at most %(limit)d characters).")
+                            % {"value": shown, "limit": EMAIL_MAX}, field=field)
     if any(ch.isspace() for ch in value):
-        raise RuleViolation(f"{shown} is not a valid email address: it contains a space.", field=field)
+        raise _not_an_email(shown, _("it contains a space"), field)
     if value.count("@") != 1:
-        what = "has no @" if "@" not in value else "has more than one @"
-        raise RuleViolation(f"{shown} is not a valid email address: it {what}.", field=field)
+        raise _not_an_email(shown, _("it has no @") if "@" not in value else _("it has more than one @"), field)
     local, domain = value.split("@")
     if not local:
-        raise RuleViolation(f"{shown} is not a valid email address: nothing before the @.", field=field)
+        raise _not_an_email(shown, _("nothing before the @"), field)
     if len(local) > EMAIL_LOCAL_MAX:
-        raise RuleViolation(
-            f"{shown} is not a valid email address: the part before the @ is over {EMAIL_LOCAL_MAX} characters.",
-            field=field,
+        raise _not_an_email(
+            shown, _("the part before the @ is over %(limit)d characters") % {"limit": EMAIL_LOCAL_MAX}, field
         )
     if not _local_part_ok(local):
-        raise RuleViolation(
-            f"{shown} is not a valid email address: the part before the @ has a character that is not allowed "
-            "or a misplaced dot.",
-            field=field,
+        raise _not_an_email(
+            shown, _("the part before the @ has a character that is not allowed or a misplaced dot"), field
         )
     _check_domain(domain, shown, field)
     return value
 
 
+def _not_an_email(shown: str, reason: str, field: str) -> RuleViolation:
+    return RuleViolation(
+        _("%(value)s is not a valid email address: %(reason)s.") % {"value": shown, "reason": reason}, field=field
+    )
+
+
 def _check_domain(domain: str, shown: str, field: str) -> None:
     if not domain:
-        raise RuleViolation(f"{shown} is not a valid email address: nothing after the @.", field=field)
+        raise _not_an_email(shown, _("nothing after the @"), field)
     if domain.startswith("["):
-        raise RuleViolation(f"{shown}: addresses at an IP literal are not accepted; use a domain name.", field=field)
+        raise RuleViolation(_("%(value)s: addresses at an IP literal are not accepted; use a domain name.")
+                            % {"value": shown}, field=field)
     labels = domain.split(".")
     if len(labels) < 2 or not all(labels):
-        raise RuleViolation(
-            f"{shown} is not a valid email address: the domain needs a dot and no empty parts (like example.com).",
-            field=field,
-        )
+        raise _not_an_email(shown, _("the domain needs a dot and no empty parts (like example.com)"), field)
     ascii_labels = []
     for label in labels:
         if label.isascii():
             ascii_label = label
         else:
             if not all(unicodedata.category(ch)[0] in "LMN" or ch == "-" for ch in label):
-                raise RuleViolation(
-                    f"{shown} is not a valid email address: the domain has a character that is not allowed.",
-                    field=field,
-                )
+                raise _not_an_email(shown, _("the domain has a character that is not allowed"), field)
             if _mixed_scripts(label):
                 raise RuleViolation(
-                    f"{shown}: the domain mixes alphabets in {label!r} (for example Latin with Cyrillic), "
-                    "which is how look-alike domains impersonate real ones. Check the address.",
+                    _("%(value)s: the domain mixes alphabets in %(label)s (for example Latin with Cyrillic), "
+                      "which is how look-alike domains impersonate real ones. Check the address.")
+                    % {"value": shown, "label": repr(label)},
                     field=field,
                 )
             try:
                 ascii_label = label.encode("idna").decode("ascii")
             except UnicodeError as error:
-                raise RuleViolation(
-                    f"{shown} is not a valid email address: the domain {domain!r} is not a valid international "
-                    "domain name.",
-                    field=field,
+                raise _not_an_email(
+                    shown, _("the domain %(domain)s is not a valid international domain name")
+                    % {"domain": repr(domain)}, field,
                 ) from error
         if not _LABEL_ASCII.fullmatch(ascii_label):
-            raise RuleViolation(
-                f"{shown} is not a valid email address: the domain part {label!r} is not allowed "
-                "(letters, digits and inner hyphens, at most 63 characters).",
-                field=field,
+            raise _not_an_email(
+                shown, _("the domain part %(label)s is not allowed (letters, digits and inner hyphens, "
+                         "at most 63 characters)") % {"label": repr(label)}, field,
             )
         ascii_labels.append(ascii_label)
     if ascii_labels[-1].isdigit():
-        raise RuleViolation(f"{shown} is not a valid email address: the domain ends in a number.", field=field)
+        raise _not_an_email(shown, _("the domain ends in a number"), field)
     if len(".".join(ascii_labels)) > 253:
-        raise RuleViolation(f"{shown} is not a valid email address: the domain is too long.", field=field)
+        raise _not_an_email(shown, _("the domain is too long"), field)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.db.models import Exists, OuterRef, QuerySet
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import scope_filter
@@ -13,7 +15,11 @@ from loopcrm.customers.models import Consent, ContactPerson, Customer
 from loopcrm.customers.search import search_customers
 
 MAX_ID = 2**63 - 1
-_VERBS = {"change": "change", "delete": "delete", "merge": "merge"}
+_DENIED = {  # translated when raised
+    "change": gettext_noop("You may see customer #%(id)s but your role may not change it."),
+    "delete": gettext_noop("You may see customer #%(id)s but your role may not delete it."),
+    "merge": gettext_noop("You may see customer #%(id)s but your role may not merge it."),
+}
 
 
 def customers_for(user: User, action: str = "view") -> QuerySet[Customer]:
@@ -32,14 +38,13 @@ def get_customer_for(user: User, customer_id: int, action: str = "view", *, fiel
     that names the customer it was merged into.
     """
     if isinstance(customer_id, bool) or not isinstance(customer_id, int) or not 0 < customer_id <= MAX_ID:
-        raise NotFound(f"No customer #{customer_id}.", field=field)
+        raise NotFound(_("No customer #%(id)s.") % {"id": customer_id}, field=field)
     customer = customers_for(user, action).prefetch_related("tags").filter(pk=customer_id).first()
     if customer is not None:
         return customer
     if action != "view" and customers_for(user, "view").filter(pk=customer_id).exists():
-        raise PermissionDenied(
-            f"You may see customer #{customer_id} but your role may not {_VERBS.get(action, action)} it.", field=field
-        )
+        denied = _DENIED.get(action, gettext_noop("You may see customer #%(id)s but your role may not %(action)s it."))
+        raise PermissionDenied(_(denied) % {"id": customer_id, "action": action}, field=field)
     condition = scope_filter(user, "customer", "view", owner="owner", department="department")
     if condition is not None:
         merged_into = (
@@ -49,10 +54,10 @@ def get_customer_for(user: User, customer_id: int, action: str = "view", *, fiel
         )
         if merged_into is not None:
             raise NotFound(
-                f"Customer #{customer_id} was merged into customer #{merged_into}.",
+                _("Customer #%(id)s was merged into customer #%(into)s.") % {"id": customer_id, "into": merged_into},
                 field=field, extra={"merged_into": merged_into},
             )
-    raise NotFound(f"No customer #{customer_id}.", field=field)
+    raise NotFound(_("No customer #%(id)s.") % {"id": customer_id}, field=field)
 
 
 def filter_customers(queryset: QuerySet[Customer], filters: CustomerFilter) -> QuerySet[Customer]:
@@ -115,9 +120,14 @@ def get_contact_for(user: User, customer_id: int, contact_id: int, action: str =
     """A contact person of a customer the user may reach for `action` (NotFound otherwise)."""
     customer = get_customer_for(user, customer_id, action)
     if isinstance(contact_id, bool) or not isinstance(contact_id, int) or not 0 < contact_id <= MAX_ID:
-        raise NotFound(f"No contact #{contact_id} at customer #{customer_id}.", field="contact_id")
+        raise _no_contact(contact_id, customer_id)
     contact = contacts_of(customer).filter(pk=contact_id).first()
     if contact is None:
-        raise NotFound(f"No contact #{contact_id} at customer #{customer_id}.", field="contact_id")
+        raise _no_contact(contact_id, customer_id)
     contact.organisation = customer
     return contact
+
+
+def _no_contact(contact_id: object, customer_id: int) -> NotFound:
+    return NotFound(_("No contact #%(contact)s at customer #%(customer)s.")
+                    % {"contact": contact_id, "customer": customer_id}, field="contact_id")

@@ -30,13 +30,15 @@ import phonenumbers
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F, ProtectedError, Q, RestrictedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from loopcrm.accounts.models import Department, User
 from loopcrm.accounts.permissions import can, scope_filter
 from loopcrm.core import audit
 from loopcrm.core.choices import Channel
 from loopcrm.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
-from loopcrm.core.text import clean_line, clean_text, fold
+from loopcrm.core.text import clean_line, clean_text, fold, listing
 from loopcrm.customers.models import Consent, ContactPerson, Customer, SourceChannel, Tag
 from loopcrm.customers.normalise import normalise_email, normalise_phone
 
@@ -56,7 +58,17 @@ EDITABLE = frozenset({
 })
 CONTACT_EDITABLE = frozenset({"name", "title", "phone", "email", "is_primary", "notes"})
 _IDENTITIES = ("phone", "email", "external_id")
-_IDENTITY_LABELS = {"phone": "phone number", "email": "email address", "external_id": "external id"}
+_DUPLICATE_MESSAGES = {  # translated when raised
+    "phone": gettext_noop(
+        "Customer #%(id)s already has the phone number %(value)s. Open that customer, or merge the two."
+    ),
+    "email": gettext_noop(
+        "Customer #%(id)s already has the email address %(value)s. Open that customer, or merge the two."
+    ),
+    "external_id": gettext_noop(
+        "Customer #%(id)s already has the external id %(value)s. Open that customer, or merge the two."
+    ),
+}
 _ADDRESS = ("province", "city", "district", "street", "postal_code")
 
 
@@ -66,9 +78,8 @@ class DuplicateCustomer(Conflict):
     title = "Duplicate customer"
 
     def __init__(self, existing_id: int, matched_on: str, value: str) -> None:
-        label = _IDENTITY_LABELS[matched_on]
         super().__init__(
-            f"Customer #{existing_id} already has the {label} {value}. Open that customer, or merge the two.",
+            _(_DUPLICATE_MESSAGES[matched_on]) % {"id": existing_id, "value": value},
             field=matched_on, extra={"existing_id": existing_id, "matched_on": matched_on},
         )
         self.existing_id = existing_id
@@ -81,7 +92,7 @@ def _text(value: Any, field: str) -> str:
     if value is None:
         return ""
     if not isinstance(value, str):
-        raise RuleViolation(f"Expected text, not {type(value).__name__}.", field=field)
+        raise RuleViolation(_("Expected text, not %(type)s.") % {"type": type(value).__name__}, field=field)
     return value
 
 
@@ -90,14 +101,16 @@ def _choice(value: Any, choices: type[models.TextChoices], field: str, *, blank:
     if blank and value == "":
         return ""
     if value not in choices.values:
-        raise RuleViolation(f"{value!r} is not one of: {', '.join(choices.values)}.", field=field)
+        raise RuleViolation(_("%(value)s is not one of: %(choices)s.") % {"value": repr(value),
+                            "choices": listing(choices.values)}, field=field)
     return value
 
 
 def _country(value: Any) -> str:
     code = _text(value, "country").strip().upper()
     if len(code) != 2 or code not in phonenumbers.SUPPORTED_REGIONS:
-        raise RuleViolation(f"{value!r} is not an ISO 3166 two-letter country code (such as CN).", field="country")
+        raise RuleViolation(_("%(value)s is not an ISO 3166 two-letter country code (such as CN).")
+                            % {"value": repr(value)}, field="country")
     return code
 
 
@@ -105,11 +118,13 @@ def _birthday(value: Any) -> dt.date | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise RuleViolation("A birthday is a date.", field="birthday")
+        raise RuleViolation(_("A birthday is a date."), field="birthday")
     if value > timezone.localdate():
-        raise RuleViolation(f"A birthday cannot be in the future ({value.isoformat()}).", field="birthday")
+        raise RuleViolation(_("A birthday cannot be in the future (%(date)s).") % {"date": value.isoformat()},
+                            field="birthday")
     if value.year < 1900:
-        raise RuleViolation(f"A birthday before 1900 ({value.isoformat()}) is not plausible.", field="birthday")
+        raise RuleViolation(_("A birthday before 1900 (%(date)s) is not plausible.") % {"date": value.isoformat()},
+                            field="birthday")
     return value
 
 
@@ -117,21 +132,22 @@ def _owner(value: Any) -> User | None:
     if value is None:
         return None
     if not isinstance(value, User):
-        raise RuleViolation("The owner must be a user.", field="owner_id")
+        raise RuleViolation(_("The owner must be a user."), field="owner_id")
     if not value.is_active:
-        raise RuleViolation(f"{value} is deactivated and cannot own customers.", field="owner_id")
+        raise RuleViolation(_("%(user)s is deactivated and cannot own customers.") % {"user": value},
+                            field="owner_id")
     return value
 
 
 def _department(value: Any) -> Department | None:
     if value is not None and not isinstance(value, Department):
-        raise RuleViolation("The department must be a department.", field="department_id")
+        raise RuleViolation(_("The department must be a department."), field="department_id")
     return value
 
 
 def _bool(value: Any, field: str) -> bool:
     if not isinstance(value, bool):
-        raise RuleViolation("Expected true or false.", field=field)
+        raise RuleViolation(_("Expected true or false."), field=field)
     return value
 
 
@@ -171,7 +187,7 @@ def _clean_customer(values: Mapping[str, Any], *, country: str) -> dict[str, Any
 def _tag_names(names: Any) -> list[str]:
     """Tag names cleaned (NFKC, one line), blanks dropped, repeats (ignoring case) collapsed."""
     if isinstance(names, str) or not isinstance(names, Iterable):
-        raise RuleViolation("Tags are a list of names.", field="tags")
+        raise RuleViolation(_("Tags are a list of names."), field="tags")
     result: list[str] = []
     seen: set[str] = set()
     for raw in names:
@@ -180,7 +196,8 @@ def _tag_names(names: Any) -> list[str]:
             seen.add(fold(name))
             result.append(name)
     if len(result) > TAGS_MAX:
-        raise RuleViolation(f"At most {TAGS_MAX} tags per customer (got {len(result)}).", field="tags")
+        raise RuleViolation(_("At most %(limit)d tags per customer (got %(count)d).")
+                            % {"limit": TAGS_MAX, "count": len(result)}, field="tags")
     return result
 
 
@@ -238,7 +255,7 @@ def check_duplicates(values: Mapping[str, str], *, exclude_pk: int | None = None
 
 def _require_can_change(by: User | None) -> None:
     if by is not None and not can(by, "customer", "change"):
-        raise PermissionDenied("Your role may not create or change customers.")
+        raise PermissionDenied(_("Your role may not create or change customers."))
 
 
 def _require_in_scope(by: User | None, pk: int, action: str = "change") -> None:
@@ -248,8 +265,8 @@ def _require_in_scope(by: User | None, pk: int, action: str = "change") -> None:
     condition = scope_filter(by, "customer", action, owner="owner", department="department")
     if condition is None or not Customer.objects.filter(condition, pk=pk).exists():
         raise PermissionDenied(
-            "The customer would be outside what you may change (check the owner and department); "
-            "leave the owner empty to own it yourself, or ask a team lead to hand it over.",
+            _("The customer would be outside what you may change (check the owner and department); "
+              "leave the owner empty to own it yourself, or ask a team lead to hand it over."),
             field="owner_id",
         )
 
@@ -258,31 +275,44 @@ def _lock(pk: int) -> Customer:
     """The current row, locked until commit on PostgreSQL (SQLite's IMMEDIATE transaction serialises)."""
     customer = Customer.objects.select_for_update().filter(pk=pk).first()
     if customer is None:
-        raise NotFound(f"No customer #{pk}.", field="customer_id")
+        raise _no_customer(pk, "customer_id")
     return customer
+
+
+def _no_customer(pk: int, field: str) -> NotFound:
+    return NotFound(_("No customer #%(id)s.") % {"id": pk}, field=field)
+
+
+def _merged(pk: int, merged_into: int) -> Conflict:
+    return Conflict(
+        _("Customer #%(id)s was merged into customer #%(into)s; work on that one.") % {"id": pk, "into": merged_into},
+        field="customer_id", extra={"merged_into": merged_into},
+    )
 
 
 def _ensure_live(customer: Customer) -> None:
     if customer.merged_into_id is not None:
-        raise Conflict(
-            f"Customer #{customer.pk} was merged into customer #{customer.merged_into_id}; work on that one.",
-            field="customer_id", extra={"merged_into": customer.merged_into_id},
-        )
+        raise _merged(customer.pk, customer.merged_into_id)
 
 
 def _ensure_live_pk(pk: int) -> None:
     merged_into = Customer.objects.filter(pk=pk).values_list("merged_into", flat=True).first()
     if merged_into is not None:
-        raise Conflict(f"Customer #{pk} was merged into customer #{merged_into}; work on that one.",
-                       field="customer_id", extra={"merged_into": merged_into})
+        raise _merged(pk, merged_into)
 
 
 def _stale(customer: Customer, version: int) -> Conflict:
     return Conflict(
-        f"Customer #{customer.pk} was changed by someone else since you read it (you sent version {version}; "
-        f"it is now at version {customer.version}). Reload it and apply your change again.",
+        _("Customer #%(id)s was changed by someone else since you read it (you sent version %(sent)s; "
+          "it is now at version %(current)s). Reload it and apply your change again.")
+        % {"id": customer.pk, "sent": version, "current": customer.version},
         field="version", extra={"current_version": customer.version},
     )
+
+
+def _unknown_fields(unknown: list[str]) -> RuleViolation:
+    return RuleViolation(_("Unknown or read-only field(s): %(fields)s.") % {"fields": listing(unknown)},
+                         field=unknown[0])
 
 
 def _value_of(instance: models.Model, key: str) -> Any:
@@ -313,7 +343,7 @@ def validate_customer(values: Mapping[str, Any], *, customer: Customer | None = 
     """
     unknown = sorted(set(values) - EDITABLE)
     if unknown:
-        raise RuleViolation(f"Unknown or read-only field(s): {', '.join(unknown)}.", field=unknown[0])
+        raise _unknown_fields(unknown)
     country = values.get("country") or (customer.country if customer is not None else "CN")
     cleaned = _clean_customer(values, country=country)
     check_duplicates(cleaned, exclude_pk=customer.pk if customer is not None else None)
@@ -377,9 +407,9 @@ def update_customer(
     """Apply `changes` (field -> new value; `tags` replaces the tag set) to the version the caller read."""
     unknown = sorted(set(changes) - EDITABLE)
     if unknown:
-        raise RuleViolation(f"Unknown or read-only field(s): {', '.join(unknown)}.", field=unknown[0])
+        raise _unknown_fields(unknown)
     if isinstance(version, bool) or not isinstance(version, int):
-        raise RuleViolation("Send the version you read, as an integer.", field="version")
+        raise RuleViolation(_("Send the version you read, as an integer."), field="version")
     current = _lock(customer.pk)
     _ensure_live(current)
     if current.version != version:
@@ -392,7 +422,8 @@ def update_customer(
                             if key != "phone_raw" or "phone" not in changed}
     if changed.get("kind") == Customer.Kind.PERSON and current.contacts.exists():
         raise RuleViolation(
-            f"Customer #{current.pk} has contact persons, which only organisations have; remove them first.",
+            _("Customer #%(id)s has contact persons, which only organisations have; remove them first.")
+            % {"id": current.pk},
             field="kind",
         )
     old_tags = new_tags = None
@@ -456,13 +487,14 @@ def delete_customer(customer: Customer, *, by: User | None, version: int | None 
         if not count:
             continue
         if rel.on_delete in (models.PROTECT, models.RESTRICT):
-            blockers.append(f"{count} {_relation_label(rel)}")
+            blockers.append(_("%(count)d %(records)s") % {"count": count, "records": _relation_label(rel)})
         elif rel.on_delete is models.CASCADE:
             cascaded[rel.related_model._meta.label_lower] = count
     if blockers:
         raise Conflict(
-            f"Customer #{current.pk} has {', '.join(blockers)}, which are kept for the books, so it cannot be "
-            "deleted. If it duplicates another customer, merge it into that one instead.",
+            _("Customer #%(id)s has %(records)s, which are kept for the books, so it cannot be deleted. "
+              "If it duplicates another customer, merge it into that one instead.")
+            % {"id": current.pk, "records": listing(blockers)},
             field="customer_id",
         )
     snapshot = audit.snapshot(current, ["name", "kind", "phone", "email", "external_id", "owner", "department"])
@@ -470,27 +502,29 @@ def delete_customer(customer: Customer, *, by: User | None, version: int | None 
     try:
         current.delete()
     except (ProtectedError, RestrictedError) as error:  # a protecting row arrived since the check above
-        raise Conflict(f"Customer #{current.pk} gained records that protect it; it cannot be deleted.",
-                       field="customer_id") from error
+        raise Conflict(_("Customer #%(id)s gained records that protect it; it cannot be deleted.")
+                       % {"id": current.pk}, field="customer_id") from error
 
 
 @transaction.atomic
 def merge_customers(*, keep: Customer, duplicate: Customer, by: User | None, at: dt.datetime | None = None) -> Customer:
     """Fold `duplicate` into `keep`: what points at it moves, empty fields are filled, it becomes a tombstone."""
     if keep.pk == duplicate.pk:
-        raise RuleViolation("A customer cannot be merged into itself.", field="duplicate_id")
+        raise RuleViolation(_("A customer cannot be merged into itself."), field="duplicate_id")
     rows = {c.pk: c for c in Customer.objects.select_for_update().filter(pk__in=[keep.pk, duplicate.pk]).order_by("pk")}
     if keep.pk not in rows:
-        raise NotFound(f"No customer #{keep.pk}.", field="keep_id")
+        raise _no_customer(keep.pk, "keep_id")
     if duplicate.pk not in rows:
-        raise NotFound(f"No customer #{duplicate.pk}.", field="duplicate_id")
+        raise _no_customer(duplicate.pk, "duplicate_id")
     keep, duplicate = rows[keep.pk], rows[duplicate.pk]
     _ensure_live(keep)
     _ensure_live(duplicate)
     if keep.kind != duplicate.kind:
         raise RuleViolation(
-            f"Customer #{duplicate.pk} is a {duplicate.get_kind_display().lower()} and #{keep.pk} a "
-            f"{keep.get_kind_display().lower()}: only customers of the same kind can be merged.",
+            _("Customer #%(duplicate)s is a %(duplicate_kind)s and #%(keep)s a %(keep_kind)s: only customers of "
+              "the same kind can be merged.")
+            % {"duplicate": duplicate.pk, "duplicate_kind": duplicate.get_kind_display().lower(),
+               "keep": keep.pk, "keep_kind": keep.get_kind_display().lower()},
             field="duplicate_id",
         )
     moved = _move_relations(keep, duplicate)
@@ -524,8 +558,8 @@ def _move_relations(keep: Customer, duplicate: Customer) -> dict[str, int]:
                 count = _move_relation(rel, keep, duplicate)
         except IntegrityError as error:
             raise Conflict(
-                f"Both customers have {_relation_label(rel)} that cannot exist twice for one customer; "
-                "resolve that first, then merge.", field="duplicate_id",
+                _("Both customers have %(records)s that cannot exist twice for one customer; "
+                  "resolve that first, then merge.") % {"records": _relation_label(rel)}, field="duplicate_id",
             ) from error
         if count:
             moved[label] = moved.get(label, 0) + count
@@ -573,11 +607,11 @@ def _moment(at: dt.datetime | None, field: str = "at") -> dt.datetime:
     if at is None:
         return now
     if not isinstance(at, dt.datetime):
-        raise RuleViolation("Expected a date and time.", field=field)
+        raise RuleViolation(_("Expected a date and time."), field=field)
     if timezone.is_naive(at):  # a naive time is meant in the organisation's zone
         at = timezone.make_aware(at)
     if at > now + CLOCK_SKEW:
-        raise RuleViolation(f"{at.isoformat()} is in the future.", field=field)
+        raise RuleViolation(_("%(time)s is in the future.") % {"time": at.isoformat()}, field=field)
     return at
 
 
@@ -631,6 +665,11 @@ def _clean_contact(values: Mapping[str, Any], *, country: str) -> dict[str, Any]
     return cleaned
 
 
+def _no_contact(contact_pk: int, customer_pk: int) -> NotFound:
+    return NotFound(_("No contact #%(contact)s at customer #%(customer)s.")
+                    % {"contact": contact_pk, "customer": customer_pk}, field="contact_id")
+
+
 def _contact_snapshot(contact: ContactPerson, fields: Iterable[str]) -> dict[str, Any]:
     return audit.snapshot(contact, [f for f in fields if f != "phone_raw"])
 
@@ -652,7 +691,8 @@ def add_contact(
     _ensure_live(org)
     if org.kind != Customer.Kind.ORGANISATION:
         raise RuleViolation(
-            f"Customer #{org.pk} is a person; contact persons belong to organisations.", field="customer_id"
+            _("Customer #%(id)s is a person; contact persons belong to organisations.") % {"id": org.pk},
+            field="customer_id",
         )
     values = _clean_contact(
         {"name": name, "title": title, "phone": phone, "email": email, "is_primary": is_primary, "notes": notes},
@@ -670,12 +710,12 @@ def add_contact(
 def update_contact(contact: ContactPerson, *, by: User | None, changes: Mapping[str, Any]) -> ContactPerson:
     unknown = sorted(set(changes) - CONTACT_EDITABLE)
     if unknown:
-        raise RuleViolation(f"Unknown or read-only field(s): {', '.join(unknown)}.", field=unknown[0])
+        raise _unknown_fields(unknown)
     org = _lock(contact.organisation_id)
     _ensure_live(org)
     current = ContactPerson.objects.filter(pk=contact.pk, organisation=org).first()
     if current is None:
-        raise NotFound(f"No contact #{contact.pk} at customer #{org.pk}.", field="contact_id")
+        raise _no_contact(contact.pk, org.pk)
     values = _clean_contact(changes, country=org.country)
     changed = {key: value for key, value in values.items() if _value_of(current, key) != value}
     if not changed:
@@ -697,7 +737,7 @@ def delete_contact(contact: ContactPerson, *, by: User | None) -> None:
     _ensure_live(org)
     current = ContactPerson.objects.filter(pk=contact.pk, organisation=org).first()
     if current is None:
-        raise NotFound(f"No contact #{contact.pk} at customer #{org.pk}.", field="contact_id")
+        raise _no_contact(contact.pk, org.pk)
     audit.record(action="delete", obj=current, by=by,
                  changes={"organisation": org.pk, **_contact_snapshot(current, ["name", "title", "phone", "email"])})
     current.delete()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
 from loopcrm.commerce.queries import get_order_for
@@ -40,7 +41,7 @@ def log_interaction(request, payload: InteractionIn):
             pk=payload.contact_id, organisation__in=customers_for(request.user)
         ).first()
         if contact is None:
-            raise NotFound("No such contact person.", field="contact_id")
+            raise NotFound(_("No such contact person."), field="contact_id")
     interaction = services.log_interaction(
         by=request.user, customer=customer, contact=contact, order=order,
         **payload.model_dump(exclude={"customer_id", "contact_id", "order_id"}, exclude_none=True),

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import scope_filter
@@ -31,7 +32,7 @@ def interactions_for(user: User, action: str = "view") -> QuerySet[Interaction]:
 def get_interaction_for(user: User, interaction_id: int, action: str = "view") -> Interaction:
     interaction = interactions_for(user, action).filter(pk=interaction_id).first()
     if interaction is None:
-        raise NotFound("No such interaction.", field="interaction_id")
+        raise NotFound(_("No such interaction."), field="interaction_id")
     return interaction
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import Scope, scope_for
@@ -13,7 +14,7 @@ from loopcrm.commerce.models import Order
 from loopcrm.core import audit
 from loopcrm.core.choices import Channel, JourneyStage, Touchpoint
 from loopcrm.core.errors import NotFound, PermissionDenied, RuleViolation
-from loopcrm.core.text import clean_line, clean_text
+from loopcrm.core.text import clean_line, clean_text, listing
 from loopcrm.customers.models import ContactPerson, Customer
 from loopcrm.customers.queries import customers_for
 from loopcrm.interactions.models import Interaction
@@ -27,11 +28,15 @@ CLOCK_SKEW = dt.timedelta(minutes=5)
 def _choice(value: str | None, choices: type, *, field: str, required: bool = False) -> str:
     if value is None or value == "":
         if required:
-            raise RuleViolation("This field is required.", field=field)
+            raise RuleViolation(_("This field is required."), field=field)
         return ""
     if value not in choices.values:
-        raise RuleViolation(f"Unknown {field.replace('_', ' ')} {value!r}; use one of: {', '.join(choices.values)}.",
-                            field=field)
+        raise RuleViolation(
+            _("Unknown %(what)s %(value)s; use one of: %(choices)s.")
+            % {"what": Interaction._meta.get_field(field).verbose_name, "value": repr(value),
+               "choices": listing(choices.values)},
+            field=field,
+        )
     return value
 
 
@@ -59,9 +64,9 @@ def log_interaction(
     """
     now = at or timezone.now()
     if not customers_for(by, "view").filter(pk=customer.pk).exists():
-        raise NotFound("No such customer.", field="customer_id")
+        raise NotFound(_("No such customer."), field="customer_id")
     if scope_for(by, "customer", "change") == Scope.NONE:
-        raise PermissionDenied("Your role is read-only: it may not log interactions.")
+        raise PermissionDenied(_("Your role is read-only: it may not log interactions."))
     channel = _choice(channel, Channel, field="channel", required=True)
     direction = _choice(direction, Interaction.Direction, field="direction", required=True)
     touchpoint = _choice(touchpoint, Touchpoint, field="touchpoint")
@@ -72,16 +77,16 @@ def log_interaction(
     if occurred_at is None:
         occurred_at = now
     elif not isinstance(occurred_at, dt.datetime):
-        raise RuleViolation("A date and time is required.", field="occurred_at")
+        raise RuleViolation(_("A date and time is required."), field="occurred_at")
     elif timezone.is_naive(occurred_at):
         occurred_at = timezone.make_aware(occurred_at)
     if occurred_at > now + CLOCK_SKEW:
-        raise RuleViolation("An interaction cannot have happened in the future.", field="occurred_at")
+        raise RuleViolation(_("An interaction cannot have happened in the future."), field="occurred_at")
 
     if order is not None and order.customer_id != customer.pk:
-        raise RuleViolation("This order belongs to another customer.", field="order_id")
+        raise RuleViolation(_("This order belongs to another customer."), field="order_id")
     if contact is not None and contact.organisation_id != customer.pk:
-        raise RuleViolation("This contact person does not work at this customer.", field="contact_id")
+        raise RuleViolation(_("This contact person does not work at this customer."), field="contact_id")
 
     interaction = Interaction.objects.create(
         customer=customer, contact=contact, channel=channel, direction=direction, touchpoint=touchpoint,

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
 from loopcrm.commerce.models import Product, ProductCategory
@@ -19,15 +20,15 @@ from loopcrm.commerce.services.rules import (
 )
 from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, RuleViolation
-from loopcrm.core.text import clean_line, clean_text
+from loopcrm.core.text import clean_line, clean_text, listing
 
 
 def _sku(value: Any) -> str:
     if not isinstance(value, str):
-        raise RuleViolation("A SKU is text.", field="sku")
+        raise RuleViolation(_("A SKU is text."), field="sku")
     sku = clean_line(value, field="sku", max_length=64, required=True)
     if " " in sku:
-        raise RuleViolation("A SKU may not contain spaces.", field="sku")
+        raise RuleViolation(_("A SKU may not contain spaces."), field="sku")
     return sku
 
 
@@ -37,10 +38,11 @@ def _check_sku_free(sku: str, *, exclude_pk: int | None = None) -> None:
         taken = taken.exclude(pk=exclude_pk)
     existing = taken.values_list("pk", "sku").first()
     if existing is not None:
-        raise Conflict(
-            f"The SKU {existing[1]!r} is already used by another product.", field="sku",
-            extra={"existing_id": existing[0]},
-        )
+        raise Conflict(_sku_taken(existing[1]), field="sku", extra={"existing_id": existing[0]})
+
+
+def _sku_taken(sku: str) -> str:
+    return _("The SKU %(sku)s is already used by another product.") % {"sku": repr(sku)}
 
 
 def _category(category_id: int | None) -> ProductCategory | None:
@@ -48,8 +50,12 @@ def _category(category_id: int | None) -> ProductCategory | None:
         return None
     category = ProductCategory.objects.filter(pk=object_id(category_id, field="category_id")).first()
     if category is None:
-        raise RuleViolation(f"No product category with id {category_id}.", field="category_id")
+        raise RuleViolation(_no_category(category_id), field="category_id")
     return category
+
+
+def _no_category(category_id: object) -> str:
+    return _("No product category with id %(id)s.") % {"id": category_id}
 
 
 def _save_product(product: Product, **kwargs: Any) -> None:
@@ -57,7 +63,7 @@ def _save_product(product: Product, **kwargs: Any) -> None:
         with transaction.atomic():
             product.save(**kwargs)
     except IntegrityError as error:  # a concurrent writer took the SKU between our check and our write
-        raise Conflict(f"The SKU {product.sku!r} is already used by another product.", field="sku") from error
+        raise Conflict(_sku_taken(product.sku), field="sku") from error
 
 
 PRODUCT_FIELDS = ("sku", "name", "price", "currency", "category_id", "is_active", "description")
@@ -70,7 +76,8 @@ def validate_product(values: Mapping[str, Any], *, product: Product | None = Non
     """
     unknown = sorted(set(values) - set(PRODUCT_FIELDS))
     if unknown:
-        raise RuleViolation(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
+        raise RuleViolation(_("These fields cannot be changed: %(fields)s.") % {"fields": listing(unknown)},
+                            field=unknown[0])
     cleaned: dict[str, Any] = {}
     for key, value in values.items():
         if key == "sku":
@@ -87,7 +94,7 @@ def validate_product(values: Mapping[str, Any], *, product: Product | None = Non
             cleaned["category_id"] = category.pk if category is not None else None
         elif key == "is_active":
             if not isinstance(value, bool):
-                raise RuleViolation("Give true or false.", field="is_active")
+                raise RuleViolation(_("Give true or false."), field="is_active")
             cleaned["is_active"] = value
         elif key == "description":
             cleaned["description"] = clean_text(value, field="description", max_length=MAX_NOTES)
@@ -137,28 +144,29 @@ def validate_category(values: Mapping[str, Any], *, category: ProductCategory | 
     """The cleaned fields (name, code, parent_id) of a category, or RuleViolation/Conflict."""
     unknown = sorted(set(values) - {"name", "code", "parent_id"})
     if unknown:
-        raise RuleViolation(f"These fields cannot be changed: {', '.join(unknown)}.", field=unknown[0])
+        raise RuleViolation(_("These fields cannot be changed: %(fields)s.") % {"fields": listing(unknown)},
+                            field=unknown[0])
     cleaned: dict[str, Any] = {}
     if "name" in values:
         cleaned["name"] = clean_line(values["name"], field="name", max_length=100, required=True)
     if "code" in values:
         code = clean_line(values["code"], field="code", max_length=50, required=True)
         if not _CODE.match(code):
-            raise RuleViolation("A code uses letters, digits, '-' and '_' only.", field="code")
+            raise RuleViolation(_("A code uses letters, digits, '-' and '_' only."), field="code")
         taken = ProductCategory.objects.filter(code__iexact=code)
         if category is not None:
             taken = taken.exclude(pk=category.pk)
         if taken.exists():
-            raise Conflict(f"A product category with code {code!r} exists.", field="code")
+            raise Conflict(_category_taken(code), field="code")
         cleaned["code"] = code
     if values.get("parent_id") is not None:
         parent = ProductCategory.objects.filter(pk=object_id(values["parent_id"], field="parent_id")).first()
         if parent is None:
-            raise RuleViolation(f"No product category with id {values['parent_id']}.", field="parent_id")
+            raise RuleViolation(_no_category(values["parent_id"]), field="parent_id")
         ancestor: ProductCategory | None = parent
         while category is not None and ancestor is not None:  # categories are few and shallow
             if ancestor.pk == category.pk:
-                raise RuleViolation("A category cannot be placed below itself.", field="parent_id")
+                raise RuleViolation(_("A category cannot be placed below itself."), field="parent_id")
             ancestor = ancestor.parent
         cleaned["parent_id"] = parent.pk
     elif "parent_id" in values:
@@ -166,12 +174,16 @@ def validate_category(values: Mapping[str, Any], *, category: ProductCategory | 
     return cleaned
 
 
+def _category_taken(code: str) -> str:
+    return _("A product category with code %(code)s exists.") % {"code": repr(code)}
+
+
 def _save_category(category: ProductCategory, **kwargs: Any) -> None:
     try:
         with transaction.atomic():
             category.save(**kwargs)
     except IntegrityError as error:
-        raise Conflict(f"A product category with code {category.code!r} exists.", field="code") from error
+        raise Conflict(_category_taken(category.code), field="code") from error
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import can
@@ -27,25 +28,25 @@ _CURRENCY = re.compile(r"^[A-Z]{3}$")
 def money(value: Any, *, field: str, maximum: Decimal = MAX_UNIT_PRICE) -> Decimal:
     """A non-negative amount with at most two decimals, as Decimal. Floats go through str()."""
     if isinstance(value, bool) or value is None:
-        raise RuleViolation("An amount is required, as a number or a decimal string.", field=field)
+        raise RuleViolation(_("An amount is required, as a number or a decimal string."), field=field)
     try:
         amount = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
     except (InvalidOperation, ValueError) as error:
-        raise RuleViolation(f"{value!r} is not an amount.", field=field) from error
+        raise RuleViolation(_("%(value)s is not an amount.") % {"value": repr(value)}, field=field) from error
     if not amount.is_finite():
-        raise RuleViolation("An amount must be a finite number.", field=field)
+        raise RuleViolation(_("An amount must be a finite number."), field=field)
     if amount < 0:
-        raise RuleViolation("An amount may not be negative.", field=field)
+        raise RuleViolation(_("An amount may not be negative."), field=field)
     if amount != amount.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise RuleViolation("An amount has at most two decimal places.", field=field)
+        raise RuleViolation(_("An amount has at most two decimal places."), field=field)
     if amount > maximum:
-        raise RuleViolation(f"An amount may be at most {maximum}.", field=field)
+        raise RuleViolation(_("An amount may be at most %(maximum)s.") % {"maximum": maximum}, field=field)
     return amount.quantize(CENT)
 
 
 def currency_code(value: Any, *, field: str = "currency") -> str:
     if not isinstance(value, str) or not _CURRENCY.match(value):
-        raise RuleViolation("A currency is a three-letter ISO 4217 code in capitals, such as CNY.", field=field)
+        raise RuleViolation(_("A currency is a three-letter ISO 4217 code in capitals, such as CNY."), field=field)
     return value
 
 
@@ -54,23 +55,23 @@ def moment(value: dt.datetime | None, *, field: str, now: dt.datetime) -> dt.dat
     if value is None:
         return None
     if not isinstance(value, dt.datetime):
-        raise RuleViolation("A date and time is required.", field=field)
+        raise RuleViolation(_("A date and time is required."), field=field)
     if timezone.is_naive(value):
         value = timezone.make_aware(value)
     if value > now + CLOCK_SKEW:
-        raise RuleViolation("This time is in the future.", field=field)
+        raise RuleViolation(_("This time is in the future."), field=field)
     return value
 
 
 def object_id(value: Any, *, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-        raise RuleViolation("An id is a positive whole number.", field=field)
+        raise RuleViolation(_("An id is a positive whole number."), field=field)
     return value
 
 
 def require_product_change(by: User) -> None:
     if not can(by, "product", "change"):
-        raise PermissionDenied("Your role may not change the product catalogue.")
+        raise PermissionDenied(_("Your role may not change the product catalogue."))
 
 
 def require_customer_change(by: User, customer_id: int) -> None:
@@ -81,5 +82,5 @@ def require_customer_change(by: User, customer_id: int) -> None:
     if customers_for(by, "change").filter(pk=customer_id).exists():
         return
     if customers_for(by, "view").filter(pk=customer_id).exists():
-        raise PermissionDenied("You may see this customer but not change their orders.")
-    raise NotFound("No such customer.", field="customer_id")
+        raise PermissionDenied(_("You may see this customer but not change their orders."))
+    raise NotFound(_("No such customer."), field="customer_id")
