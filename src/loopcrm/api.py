@@ -12,13 +12,28 @@ from loopcrm import __version__
 from loopcrm.accounts.api import router as accounts_router
 from loopcrm.accounts.auth import ActiveSessionAuth, TokenAuth
 from loopcrm.commerce.api import router as commerce_router
-from loopcrm.core.api import domain_error_response, problem_response
+from loopcrm.core.api import PROBLEM_CONTENT_TYPE, domain_error_response, problem_response
 from loopcrm.core.errors import DomainError
 from loopcrm.customers.api import router as customers_router
 from loopcrm.interactions.api import router as interactions_router
 from loopcrm.overview.api import router as overview_router
 
-api = NinjaAPI(
+
+class LoopCrmApi(NinjaAPI):
+    """The API, whose schema says what it sends: errors come as application/problem+json."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if str(status)[0] in "45" and "application/json" in content:
+                        content[PROBLEM_CONTENT_TYPE] = content.pop("application/json")
+        return schema
+
+
+api = LoopCrmApi(
     title="LoopCRM API",
     version="1",
     description=(
