@@ -266,6 +266,18 @@ def run_python(paths: list[str], method: str, token: str, port: int, concurrency
             "errors": errors}
 
 
+def remove_created(url: str, last_customer_id: int, first_new_audit: int) -> int:
+    """Delete the customers the create scenario added (and their audit rows): repeated runs would
+    otherwise pile owner-less customers on top of the id range, which every list page walks first."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DELETE FROM core_auditentry WHERE id >= %s AND object_type = 'customers.customer'",
+                     (first_new_audit,))
+        conn.execute("DELETE FROM customers_customer_tags WHERE customer_id > %s", (last_customer_id,))
+        removed = conn.execute("DELETE FROM customers_customer WHERE id > %s", (last_customer_id,)).rowcount
+        conn.execute("VACUUM ANALYZE customers_customer")
+    return removed
+
+
 def probe(port: int, token: str, path: str, method: str = "GET") -> int:
     conn = HTTPConnection("127.0.0.1", port, timeout=10)
     body = None
@@ -311,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
                                 capture_output=True, text=True).stdout.strip()
     with psycopg.connect(args.database_url, autocommit=True) as conn:
         customers = conn.execute("SELECT count(*), max(id) FROM customers_customer").fetchone()
+        first_new_audit = conn.execute("SELECT coalesce(max(id), 0) + 1 FROM core_auditentry").fetchone()[0]
         if not customers[0]:
             raise SystemExit("The bench database is empty: run bench/generate.py first.")
         has_bench = conn.execute("SELECT 1 FROM accounts_user WHERE username = 'bench'").fetchone()
@@ -342,6 +355,9 @@ def main(argv: list[str] | None = None) -> int:
             notes.append("GET /customers/{id}/360 is not there yet: measured GET /customers/{id} instead.")
             detail_path = "/api/v1/customers/{id}"
         scenarios = {
+            # The floor: no authentication, no query (middleware, routing, JSON).
+            "version": ("GET", admin_token, ["/api/v1/version"]),
+            "detail": ("GET", admin_token, [f"/api/v1/customers/{i}" for i in ids]),
             "360" if detail_path.endswith("360") else "detail": ("GET", admin_token,
                                                                  [detail_path.format(id=i) for i in ids]),
             "list": ("GET", admin_token, ["/api/v1/customers"]),
@@ -404,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"p99 {cell['p99_ms']:7.2f} ms  {cell['rps']:8.1f} req/s  errors {cell['errors']}  "
                       f"cpu/req app {cell['app_cpu_ms']:.2f} + db {cell['db_cpu_ms']:.2f} ms", flush=True)
         peaks = server.peak_rss_mb()
+    removed = remove_created(args.database_url, customers[1], first_new_audit)
 
     print()
     print("| scenario | c | p50 ms | p95 ms | p99 ms | req/s | errors | CPU ms/req app + db | goal p95 (c=1) |")
@@ -417,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{cell['app_cpu_ms']:.2f} + {cell['db_cpu_ms']:.2f} | {verdict} |")
     print(f"\nLoad average (1, 5, 15 min) before {load_before}, after {os.getloadavg()}")
     print(f"Server peak RSS (MB): {', '.join(f'{k} {v:.0f}' for k, v in peaks.items())}")
+    print(f"Removed the {removed} customers the create scenario added.")
     for note in notes:
         print("NOTE:", note)
     out = HERE / "results" / f"http-{stamp}.json"
