@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from loopcrm.accounts.models import Role
-
-MAX_ID = 2**63 - 1
-BodyId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
-QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
-
-
-class StrictIn(Schema):
-    model_config = ConfigDict(extra="forbid")
+from loopcrm.core.api import BodyId, QueryId, StrictIn
 
 
 class Ref(Schema):

@@ -7,26 +7,15 @@ from decimal import Decimal
 from typing import Annotated
 
 from ninja import Schema
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from loopcrm.commerce.models import Order, OrderChannel
+from loopcrm.core.api import BodyId, QueryId, StrictIn
 
-MAX_ID = 2**63 - 1
-
-# Ids inside a JSON body: whole numbers only ("7" or true are refused), within 64 bits.
-BodyId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
-# Ids given as query parameters (always text on the wire).
-QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Money = Annotated[
     Decimal, Field(ge=0, max_digits=12, decimal_places=2, description="Decimal; send as a string such as \"19.90\".")
 ]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, such as CNY.")]
-
-
-class StrictIn(Schema):
-    """Input: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- products -------------------------------------------------------------------------------

@@ -13,10 +13,18 @@ from django.views.decorators.vary import vary_on_headers
 from loopcrm.commerce.forms import OrderFilterForm
 from loopcrm.commerce.queries import filter_orders, get_order_for, orders_for
 from loopcrm.commerce.schemas import ORDER_SORTS, OrderFilter
-from loopcrm.core.errors import DomainError, NotFound
+from loopcrm.core.errors import DomainError
+from loopcrm.core.pages import (
+    bad_filters_message,
+    domain_pages,
+    end_of_day,
+    is_filtered,
+    list_problem,
+    query_params,
+    render_list,
+)
 from loopcrm.core.pagination import paginate
 from loopcrm.customers.queries import get_customer_for
-from loopcrm.customers.views import bad_filters_message, domain_pages, end_of_day, htmx_target, query_params
 
 FILTER_NAMES = frozenset(OrderFilter.model_fields) - {"limit"}
 
@@ -40,19 +48,10 @@ def order_list(request: HttpRequest) -> HttpResponse:
         page = paginate(rows, sort=filters.sort, allowed=ORDER_SORTS, cursor=filters.cursor)
     except pydantic.ValidationError as error:
         problem = bad_filters_message(error, {name: field.label for name, field in form.fields.items()})
-    except NotFound:
-        problem = _("That customer does not exist or is outside what you may see.")
-    except DomainError as error:
-        problem = _("This page of the list cannot be shown: %(reason)s") % {"reason": error.message}
-    context = {"form": form, "page": page, "problem": problem, "customer": customer,
-               "is_filtered": any(key not in ("sort", "cursor") for key in params)}
-    status = 400 if problem else 200
-    target = htmx_target(request)
-    if target == "more-row":
-        return render(request, "commerce/order_list.html#rows", context, status=status)
-    if target == "list-results":
-        return render(request, "commerce/order_list.html#results", context, status=status)
-    return render(request, "commerce/order_list.html", context, status=status)
+    except DomainError as error:  # the customer filtered by is out of sight, an unknown sort, a bad cursor
+        problem = list_problem(error, not_found=_("That customer does not exist or is outside what you may see."))
+    context = {"form": form, "page": page, "problem": problem, "customer": customer, "is_filtered": is_filtered(params)}
+    return render_list(request, "commerce/order_list.html", context)
 
 
 @login_required

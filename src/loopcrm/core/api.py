@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from loopcrm.core.errors import DomainError
 
 T = TypeVar("T")
 
 PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+MAX_ID = 2**63 - 1  # ids are 64-bit: a larger one can name no row, and is refused before any query
+# Ids inside a JSON body: whole numbers only ("7" or true are refused), within 64 bits.
+BodyId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
+# Ids given as query parameters (always text on the wire).
+QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
+
+
+class StrictIn(Schema):
+    """Input: unknown fields are an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Problem(Schema):

@@ -7,9 +7,9 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field, ValidationInfo, field_validator
 
+from loopcrm.core.api import QueryId
 from loopcrm.customers.models import Customer, SourceChannel
 
-MAX_ID = 2**63 - 1
 # Sort keys a client may ask for, each served by an index (see Customer.Meta.indexes); others are a 400.
 SORTS: tuple[str, ...] = ("-id", "id", "name", "-name", "-updated_at", "updated_at", "-created_at")
 DEFAULT_SORT = "-id"
@@ -23,8 +23,8 @@ class CustomerFilter(Schema):
     kind: Customer.Kind | None = None
     province: str | None = Field(None, max_length=50)
     city: str | None = Field(None, max_length=50)
-    department_id: int | None = Field(None, ge=1, le=MAX_ID)
-    owner_id: int | None = Field(None, ge=1, le=MAX_ID)
+    department_id: QueryId | None = None
+    owner_id: QueryId | None = None
     tag: str | None = Field(None, max_length=50, description="A tag name (case-insensitive).")
     source_channel: SourceChannel | None = None
     is_vip: bool | None = None

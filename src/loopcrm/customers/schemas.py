@@ -10,10 +10,9 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import AfterValidator, ConfigDict, Field, StrictBool, StrictInt
 
+from loopcrm.core.api import BodyId
 from loopcrm.core.choices import Channel
 from loopcrm.customers.models import Consent, Customer, SourceChannel, Tag
-
-MAX_ID = 2**63 - 1
 
 
 def _no_nul(value: str) -> str:
@@ -39,7 +38,7 @@ Notes = _text(10_000)
 TagName = _text(50, min_length=1)
 Country = Annotated[str, Field(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$",
                                description="ISO 3166 two-letter code; national phone numbers are read in it.")]
-Id = Annotated[StrictInt, Field(ge=1, le=MAX_ID)]
+Id = BodyId
 Version = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 Tags = Annotated[list[TagName], Field(max_length=50, description="Tag names; unknown ones are created.")]
 

@@ -1,23 +1,16 @@
 """Customer pages (thin): load through customers.queries, parse with a form or CustomerFilter, call one
-service, render the page or — for htmx — only the fragment that changed.
-
-The small helpers at the top are shared by the other apps' pages (commerce, interactions, overview),
-which sit above customers in the layer order and may import them.
-"""
+service, render the page or — for htmx — only the fragment that changed (helpers in core.pages)."""
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 from collections.abc import Callable
-from functools import wraps
 from urllib.parse import urlencode
 
 import pydantic
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied as HttpForbidden
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -26,7 +19,17 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import push_url
 
 from loopcrm.accounts.permissions import can
-from loopcrm.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
+from loopcrm.core.errors import Conflict, DomainError, PermissionDenied, RuleViolation
+from loopcrm.core.pages import (
+    bad_filters_message,
+    domain_pages,
+    htmx_target,
+    is_filtered,
+    is_fragment,
+    list_problem,
+    query_params,
+    render_list,
+)
 from loopcrm.customers import services
 from loopcrm.customers.filters import DEFAULT_SORT, CustomerFilter
 from loopcrm.customers.forms import ConsentForm, ContactForm, CustomerFilterForm, CustomerForm, add_domain_error
@@ -39,55 +42,6 @@ from loopcrm.customers.queries import (
     customers_for,
     get_customer_for,
 )
-
-# --- helpers shared by the pages of every app ----------------------------------------------------
-
-
-def domain_pages(view: Callable) -> Callable:
-    """Map the services' errors that no form can show to pages: NotFound -> 404, PermissionDenied -> 403."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from error
-        except PermissionDenied as error:
-            raise HttpForbidden(error.message) from error
-
-    return wrapper
-
-
-def htmx_target(request: HttpRequest) -> str | None:
-    """The id of the element an htmx request will swap, or None for a full page (history restores too)."""
-    htmx = getattr(request, "htmx", None)
-    if not htmx or htmx.history_restore_request:
-        return None
-    return htmx.target or ""
-
-
-def is_fragment(request: HttpRequest) -> bool:
-    return htmx_target(request) is not None
-
-
-def query_params(request: HttpRequest, names) -> dict[str, str]:
-    """The non-empty query parameters among `names` (an HTML form sends empty fields as "")."""
-    return {key: value for key, value in request.GET.items() if key in names and value.strip() != ""}
-
-
-def end_of_day(params: dict[str, str], key: str) -> None:
-    """A date given for an exclusive upper bound ("until 3 March") means up to the end of that day."""
-    value = params.get(key, "")
-    if len(value) == 10:
-        with contextlib.suppress(ValueError):
-            params[key] = (dt.date.fromisoformat(value) + dt.timedelta(days=1)).isoformat()
-
-
-def bad_filters_message(error: pydantic.ValidationError, labels: dict[str, str]) -> str:
-    fields = sorted({str(item["loc"][0]) for item in error.errors() if item.get("loc")})
-    names = ", ".join(str(labels.get(name, name)) for name in fields)
-    return _("Some filters could not be understood and were not applied: %(fields)s.") % {"fields": names}
-
 
 # --- the customer list ---------------------------------------------------------------------------
 
@@ -108,21 +62,16 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     except pydantic.ValidationError as error:
         problem = bad_filters_message(error, {name: form.fields[name].label for name in form.fields})
     except DomainError as error:  # an unknown sort or a cursor that does not fit
-        problem = _("This page of the list cannot be shown: %(reason)s") % {"reason": error.message}
+        problem = list_problem(error)
     context = {
         "form": form, "page": page, "problem": problem, "sort": params.get("sort", DEFAULT_SORT),
-        "is_filtered": any(key not in ("sort", "cursor") for key in params),
-        "can_create": can(request.user, "customer", "change"),
+        "is_filtered": is_filtered(params), "can_create": can(request.user, "customer", "change"),
     }
-    target = htmx_target(request)
-    status = 400 if problem else 200
-    if target == "more-row":
-        return render(request, "customers/customer_list.html#rows", context, status=status)
-    if target == "customer-results":
-        response = render(request, "customers/customer_list.html#results", context, status=status)
+    response = render_list(request, "customers/customer_list.html", context, results="customer-results")
+    if htmx_target(request) == "customer-results":  # the address bar follows the filters
         shown = {key: value for key, value in params.items() if key != "cursor" and value != DEFAULT_SORT}
-        return push_url(response, reverse("web:customer_list") + (f"?{urlencode(shown)}" if shown else ""))
-    return render(request, "customers/customer_list.html", context, status=status)
+        push_url(response, reverse("web:customer_list") + (f"?{urlencode(shown)}" if shown else ""))
+    return response
 
 
 # --- create and edit -----------------------------------------------------------------------------
@@ -243,24 +192,34 @@ def _card(request: HttpRequest, customer: Customer, partial: str, form_name: str
     return render(request, f"customers/{partial}_form.html", context, status=status)
 
 
+def _card_form(request: HttpRequest, customer_id: int, form_class: type, *, card: str, form_name: str,
+               write: Callable[..., object], done: str) -> HttpResponse:
+    """A form that adds a row to a card of the 360° page: `write(customer, by=…, **cleaned_data)` saves it.
+
+    From the page itself (htmx) the answer is the card, fresh; otherwise back to the customer's page.
+    """
+    customer = get_customer_for(request.user, customer_id, action="change")
+    form = form_class(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            write(customer, by=request.user, **form.cleaned_data)
+        except RuleViolation as error:
+            add_domain_error(form, error)
+        else:
+            if is_fragment(request):
+                return _card(request, customer, card, form_name, form_class())
+            messages.success(request, done)
+            return redirect("web:customer_detail", customer.pk)
+    return _card(request, customer, card, form_name, form, status=422 if form.errors else 200)
+
+
 @login_required
 @domain_pages
 @require_http_methods(["GET", "POST"])
 def consent_create(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Record a decision of the customer about one purpose on one channel (never edited, only added)."""
-    customer = get_customer_for(request.user, customer_id, action="change")
-    form = ConsentForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.record_consent(customer, by=request.user, **form.cleaned_data)
-        except RuleViolation as error:
-            add_domain_error(form, error)
-        else:
-            if is_fragment(request):
-                return _card(request, customer, "consents", "consent_form", ConsentForm())
-            messages.success(request, _("The consent decision was recorded."))
-            return redirect("web:customer_detail", customer.pk)
-    return _card(request, customer, "consents", "consent_form", form, status=422 if form.errors else 200)
+    return _card_form(request, customer_id, ConsentForm, card="consents", form_name="consent_form",
+                      write=services.record_consent, done=_("The consent decision was recorded."))
 
 
 @login_required
@@ -268,16 +227,5 @@ def consent_create(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def contact_create(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Add a person we deal with at an organisation customer."""
-    customer = get_customer_for(request.user, customer_id, action="change")
-    form = ContactForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.add_contact(customer, by=request.user, **form.cleaned_data)
-        except RuleViolation as error:
-            add_domain_error(form, error)
-        else:
-            if is_fragment(request):
-                return _card(request, customer, "contacts", "contact_form", ContactForm())
-            messages.success(request, _("The contact person was added."))
-            return redirect("web:customer_detail", customer.pk)
-    return _card(request, customer, "contacts", "contact_form", form, status=422 if form.errors else 200)
+    return _card_form(request, customer_id, ContactForm, card="contacts", form_name="contact_form",
+                      write=services.add_contact, done=_("The contact person was added."))

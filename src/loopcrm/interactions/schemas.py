@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from loopcrm.core.api import BodyId, QueryId
 from loopcrm.core.choices import Channel, JourneyStage, Touchpoint
 from loopcrm.interactions.models import Interaction
 
-MAX_ID = 2**63 - 1
-BodyId = Annotated[int, Field(strict=True, ge=1, le=MAX_ID)]
-QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
 EXCERPT_LENGTH = 280
 # One vocabulary each, plus "" for "not known" (one error message, one enum in OpenAPI).
 TouchpointOrBlank = Literal[(*Touchpoint.values, "")]  # type: ignore[valid-type]

@@ -12,19 +12,21 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
-from loopcrm.core.errors import DomainError, NotFound, RuleViolation
+from loopcrm.core.errors import DomainError, RuleViolation
+from loopcrm.core.pages import (
+    bad_filters_message,
+    domain_pages,
+    end_of_day,
+    is_filtered,
+    is_fragment,
+    list_problem,
+    query_params,
+    render_list,
+)
 from loopcrm.core.pagination import paginate
 from loopcrm.customers.forms import add_domain_error
 from loopcrm.customers.models import Customer
 from loopcrm.customers.queries import contacts_of, get_customer_for
-from loopcrm.customers.views import (
-    bad_filters_message,
-    domain_pages,
-    end_of_day,
-    htmx_target,
-    is_fragment,
-    query_params,
-)
 from loopcrm.interactions import services
 from loopcrm.interactions.forms import InteractionFilterForm, InteractionForm
 from loopcrm.interactions.queries import INTERACTION_SORTS, filter_interactions, interactions_for, timeline
@@ -103,16 +105,7 @@ def interaction_list(request: HttpRequest) -> HttpResponse:
     except pydantic.ValidationError as error:
         problem = bad_filters_message(error, {"from": _("From"), "to": _("To"),
                                               **{name: f.label for name, f in form.fields.items()}})
-    except NotFound:
-        problem = _("That customer does not exist or is outside what you may see.")
-    except DomainError as error:
-        problem = _("This page of the list cannot be shown: %(reason)s") % {"reason": error.message}
-    context = {"form": form, "page": page, "problem": problem, "customer": customer,
-               "is_filtered": any(key not in ("sort", "cursor") for key in params)}
-    status = 400 if problem else 200
-    target = htmx_target(request)
-    if target == "more-row":
-        return render(request, "interactions/interaction_list.html#rows", context, status=status)
-    if target == "list-results":
-        return render(request, "interactions/interaction_list.html#results", context, status=status)
-    return render(request, "interactions/interaction_list.html", context, status=status)
+    except DomainError as error:  # the customer filtered by is out of sight, an unknown sort, a bad cursor
+        problem = list_problem(error, not_found=_("That customer does not exist or is outside what you may see."))
+    context = {"form": form, "page": page, "problem": problem, "customer": customer, "is_filtered": is_filtered(params)}
+    return render_list(request, "interactions/interaction_list.html", context)

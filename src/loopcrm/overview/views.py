@@ -11,9 +11,9 @@ from django.views.decorators.http import require_http_methods
 
 from loopcrm.accounts.permissions import can
 from loopcrm.core.errors import NotFound
+from loopcrm.core.pages import domain_pages
 from loopcrm.customers.forms import ConsentForm, ContactForm
 from loopcrm.customers.queries import consent_history, customers_for
-from loopcrm.customers.views import domain_pages
 from loopcrm.interactions.forms import InteractionForm
 from loopcrm.overview.queries import customer_360
 
