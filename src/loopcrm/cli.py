@@ -99,10 +99,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from loopcrm.demo import load_demo
+    from loopcrm.demo import demo_loaded, load_demo
 
-    load_demo(customers=args.customers, seed=args.seed, progress=_say)
-    return 0
+    summary = load_demo(customers=args.customers, seed=args.seed, progress=_say)
+    # Nothing loaded: fine when the demo is already there, an error when something else was in the way.
+    return 0 if summary or demo_loaded() else 2
 
 
 def cmd_createuser(args: argparse.Namespace) -> int:
