@@ -6,9 +6,12 @@ import datetime as dt
 import hashlib
 import re
 import secrets
+import zoneinfo
 from collections.abc import Mapping
+from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -17,8 +20,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import ApiToken, Department, Role, Team, User
+from loopcrm.accounts.permissions import can
 from loopcrm.core import audit
-from loopcrm.core.errors import Conflict, RuleViolation
+from loopcrm.core.errors import Conflict, PermissionDenied, RuleViolation
 from loopcrm.core.text import clean_line, listing
 
 TOKEN_PREFIX = "lcrm_"  # noqa: S105 — a public marker, not a secret
@@ -169,6 +173,56 @@ def deactivate_user(user: User, *, by: User | None = None) -> User:
     user.is_active = False
     user.save(update_fields=["is_active"])
     audit.record(action="update", obj=user, by=by, changes={"is_active": [True, False]})
+    return user
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _language(value: Any) -> str:
+    """A language of settings.LANGUAGES, as it is spelt there; "" for the browser's."""
+    if not isinstance(value, str):
+        raise RuleViolation(_("Expected text, not %(type)s.") % {"type": type(value).__name__}, field="language")
+    codes = {code.lower(): code for code, _name in settings.LANGUAGES}
+    if value.strip() and value.strip().lower() not in codes:
+        raise RuleViolation(_("Unknown language %(language)s; use one of: %(choices)s.")
+                            % {"language": repr(value), "choices": listing(codes.values())}, field="language")
+    return codes.get(value.strip().lower(), "")
+
+
+def _time_zone(value: Any) -> str:
+    """An IANA time zone such as Asia/Shanghai; "" for the organisation's."""
+    if not isinstance(value, str):
+        raise RuleViolation(_("Expected text, not %(type)s.") % {"type": type(value).__name__}, field="time_zone")
+    if value.strip() and value.strip() not in _time_zones():
+        raise RuleViolation(_("Unknown time zone %(zone)s; use an IANA name such as Asia/Shanghai.")
+                            % {"zone": repr(value)}, field="time_zone")
+    return value.strip()
+
+
+@transaction.atomic
+def set_preferences(user: User, *, by: User, language: str | None = None, time_zone: str | None = None) -> User:
+    """Keep a user's language and time zone on their account, so they follow them to any browser.
+
+    None leaves a preference as it is; "" clears it (the browser's language, the organisation's time zone).
+    People set their own; administrators may set anyone's.
+    """
+    if by.pk != user.pk and not can(by, "directory", "change"):
+        raise PermissionDenied(_("You may change only your own preferences."))
+    fields = ["language", "time_zone"]
+    current = User.objects.select_for_update().get(pk=user.pk)
+    before = audit.snapshot(current, fields)
+    if language is not None:
+        current.language = _language(language)
+    if time_zone is not None:
+        current.time_zone = _time_zone(time_zone)
+    changed = audit.diff(before, audit.snapshot(current, fields))
+    if changed:
+        current.save(update_fields=list(changed))
+        audit.record(action="update", obj=current, by=by, changes=changed)
+    user.language, user.time_zone = current.language, current.time_zone
     return user
 
 

@@ -1,14 +1,19 @@
-"""Pages of the shell (thin): the start page. Each domain's pages live in its own views.py."""
+"""Pages of the shell (thin): the start page, the language switch. Each domain's pages live in its own views.py."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
 from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.views import i18n
 
+from loopcrm.accounts.services import set_preferences
+from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.filters import CustomerFilter
 from loopcrm.customers.queries import customers_for, filter_customers
 from loopcrm.interactions.queries import filter_interactions, interactions_for
@@ -39,3 +44,15 @@ def home(request):
         "recent_interactions": list(touches.order_by("-occurred_at", "-id")[:8]),
     }
     return render(request, "web/home.html", context)
+
+
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (a cookie for this browser, then back to `next`); for a signed-in user the
+    account keeps the choice too, so it follows them to their other browsers."""
+    response = i18n.set_language(request)
+    language = request.POST.get("language") if request.method == "POST" else None
+    if language and request.user.is_authenticated:
+        # A language we do not offer is ignored here, as set_language ignores it.
+        with contextlib.suppress(RuleViolation):
+            set_preferences(request.user, by=request.user, language=language)
+    return response
