@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "loopcrm.customers",
     "loopcrm.commerce",
     "loopcrm.interactions",
+    "loopcrm.overview",
     "loopcrm.web",
 ]
 
