@@ -117,12 +117,19 @@ def test_a_rare_term_is_read_through_its_index_first(many_customers):
     assert setting("enable_seqscan") == "on" and setting("enable_indexscan") == "on"
 
 
-def test_a_common_term_is_left_to_the_planner(many_customers, monkeypatch):
+def test_more_matches_than_the_probe_reads_are_found_by_scanning(many_customers, monkeypatch):
     monkeypatch.setattr(search, "PROBE_LIMIT", 5)
-    queryset = search_customers(Customer.objects.all(), "user1")
-    assert "ILIKE" in str(queryset.query)
+    queryset = search_customers(Customer.objects.order_by("-id"), "user1")
+    assert "|| '') ILIKE" in str(queryset.query)  # no index: the planner walks the sort order
     expected = {f"user{n}@example.com" for n in range(3000) if "user1" in f"user{n}@"}
     assert set(queryset.values_list("email", flat=True)) == expected
+
+
+def test_a_common_term_is_recognised_on_a_sample_and_scanned(many_customers, monkeypatch):
+    monkeypatch.setattr(search, "COMMON_IN_SAMPLE", 0)
+    queryset = search_customers(Customer.objects.all(), "+86 138")
+    assert "|| '') LIKE" in str(queryset.query) and "= ANY(" not in str(queryset.query)
+    assert queryset.count() == Customer.objects.filter(phone__startswith="+86138").count() > 0
 
 
 def test_two_characters_and_one_need_no_probe(many_customers):
