@@ -8,7 +8,8 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
-from loopcrm.core.errors import DomainError
+from loopcrm.core.errors import DomainError, NotFound, PermissionDenied
+from loopcrm.core.pages import log_refusal
 
 T = TypeVar("T")
 
@@ -67,5 +68,8 @@ def problem_response(api, request: HttpRequest, *, status: int, title: str, deta
 
 def domain_error_response(api, request: HttpRequest, error: DomainError) -> HttpResponse:
     errors = [{"field": error.field, "message": error.message, **error.extra}] if error.field else []
-    return problem_response(api, request, status=error.status, title=error.title, detail=error.message, errors=errors,
-                            extensions=error.extra)
+    response = problem_response(api, request, status=error.status, title=error.title, detail=error.message,
+                                errors=errors, extensions=error.extra)
+    if isinstance(error, NotFound | PermissionDenied):  # an answer, not a fault: one line at INFO
+        log_refusal(request, response, error)
+    return response

@@ -11,10 +11,15 @@ from collections.abc import Callable, Collection, Mapping
 from functools import wraps
 from typing import Any, Protocol
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as HttpForbidden
+from django.core.handlers.exception import get_exception_response
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import get_resolver, get_urlconf
+from django.utils.log import log_response
 from django.utils.translation import gettext as _
+from django.views.debug import technical_404_response
 
 from loopcrm.core.errors import DomainError, NotFound, PermissionDenied
 
@@ -26,12 +31,36 @@ def domain_pages(view: Callable) -> Callable:
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
-        except NotFound as error:
-            raise Http404(error.message) from error
-        except PermissionDenied as error:
-            raise HttpForbidden(error.message) from error
+        except (NotFound, PermissionDenied) as error:
+            return refusal_page(request, error)
 
     return wrapper
+
+
+def refusal_page(request: HttpRequest, error: NotFound | PermissionDenied) -> HttpResponse:
+    """The 404 or 403 page Django would show for the error, logged as one line at INFO.
+
+    A record out of sight or a role that may not act is an answer, not a fault: raised as Django's
+    Http404/PermissionDenied it would be logged at WARNING, a 403 with its whole traceback.
+    """
+    if isinstance(error, NotFound):
+        status, exception = 404, Http404(error.message)
+    else:
+        status, exception = 403, HttpForbidden(error.message)
+    exception.__cause__ = error
+    if status == 404 and settings.DEBUG:
+        response = technical_404_response(request, exception)
+    else:
+        response = get_exception_response(request, get_resolver(get_urlconf()), status, exception)
+    log_refusal(request, response, error)
+    return response
+
+
+def log_refusal(request: HttpRequest, response: HttpResponse, error: DomainError) -> None:
+    """One line at INFO for a domain refusal (Django then logs the response no more)."""
+    what = type(error).__name__ + (f" on {error.field}" if error.field else "")
+    log_response("%s: %s (%s)", response.reason_phrase, request.path, what, response=response, request=request,
+                 level="info")
 
 
 def htmx_target(request: HttpRequest) -> str | None:

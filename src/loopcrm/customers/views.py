@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 import pydantic
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied as HttpForbidden
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -95,7 +94,7 @@ def _duplicate(request: HttpRequest, form: CustomerForm, error: services.Duplica
 @require_http_methods(["GET", "POST"])
 def customer_create(request: HttpRequest) -> HttpResponse:
     if not can(request.user, "customer", "change"):
-        raise HttpForbidden
+        raise PermissionDenied(_("Your role may not create or change customers."))
     form = CustomerForm(request.POST or None, user=request.user)
     duplicate = None
     if request.method == "POST" and form.is_valid():
