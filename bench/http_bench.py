@@ -36,7 +36,7 @@ from pathlib import Path
 import psycopg
 
 HERE = Path(__file__).resolve().parent
-GOALS_MS = {"360": 10, "detail": 10, "list": 20, "list_agent": 20, "search_cjk2": 20, "search_cjk3": 20,
+GOALS_MS = {"360": 10, "list": 20, "list_agent": 20, "search_cjk2": 20, "search_cjk3": 20,
             "search_surname": 20, "search_phone4": 20, "search_phone7": 20, "search_email": 20, "create": 15}
 
 LUA = r"""
