@@ -280,7 +280,7 @@ def test_a_nul_in_a_search_term_is_a_422_not_a_database_error(api_as, shop):
     agent = api_as("agent")
     problem(agent.get("orders", q="SO\x00"), 422, "q")
     problem(agent.get("products", q="杯\x00"), 422, "q")
-    problem(agent.get("orders", cursor="\x00"), 400, "cursor")
+    problem(agent.get("orders", cursor="\x00"), 422, "cursor")  # not base64url: refused by the schema
 
 
 @pytest.mark.parametrize("value", ["garbage", 12, None, {"x": 1}, [1], {"t": "2025-13-45"}])

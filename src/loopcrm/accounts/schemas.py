@@ -57,7 +57,7 @@ class UserFilter(Schema):
     q: str | None = Field(None, max_length=100, description="Part of the username, name or email.")
     is_active: bool | None = None
     sort: str = Field("username", description="One of: " + ", ".join(USER_SORTS) + ".")
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="Page size; at most 200.")
 
 
@@ -94,7 +94,7 @@ class DepartmentPatch(StrictIn):
 
 
 class PageParams(Schema):
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="Page size; at most 200.")
 
 

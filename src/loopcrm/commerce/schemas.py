@@ -40,7 +40,7 @@ class CategoryOut(Schema):
 
 
 class CategoryFilter(Schema):
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="Page size; at most 200.")
 
 
@@ -82,7 +82,7 @@ class ProductFilter(Schema):
     category_id: QueryId | None = None
     is_active: bool | None = None
     sort: str = Field("name", description="One of: name, -name, sku, id, -id.")
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="Page size; at most 200.")
 
 
@@ -175,5 +175,5 @@ class OrderFilter(Schema):
     placed_to: dt.datetime | None = Field(None, description="Placed before this time.")
     q: str | None = Field(None, max_length=64, description="Part of the order number.")
     sort: str = Field("-placed_at", description="One of: " + ", ".join(ORDER_SORTS) + ".")
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="Page size; at most 200.")

@@ -32,7 +32,9 @@ class CustomerFilter(Schema):
         DEFAULT_SORT, max_length=20,
         description=f"One of {', '.join(SORTS)}; anything else answers 400.",
     )
-    cursor: str | None = Field(None, max_length=1000, description="`next_cursor` of the previous page.")
+    cursor: str | None = Field(
+        None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$", description="`next_cursor` of the previous page."
+    )
     limit: int | None = Field(
         None, ge=1, description="Rows per page: 25 by default, at most 200 (larger values are capped)."
     )

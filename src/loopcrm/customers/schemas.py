@@ -211,5 +211,5 @@ class MergeIn(Input):
 
 
 class ListParams(Schema):
-    cursor: str | None = Field(None, max_length=1000)
+    cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="At most 200; larger values are capped.")

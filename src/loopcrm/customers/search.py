@@ -43,6 +43,7 @@ import phonenumbers
 from django.conf import settings
 from django.db import connections, transaction
 from django.db.models import F, Lookup, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.models import Customer
@@ -177,7 +178,8 @@ def search_customers(queryset: QuerySet, term: str) -> QuerySet:
     if not text:
         return queryset
     if len(text) > MAX_TERM_LENGTH:
-        raise RuleViolation(f"A search term has at most {MAX_TERM_LENGTH} characters.", field="q")
+        message = _("A search term has at most %(limit)d characters.") % {"limit": MAX_TERM_LENGTH}
+        raise RuleViolation(message, field="q")
     postgres = connections[queryset.db].vendor == "postgresql"
     parts = _conditions(text, postgres)
     condition = _any(parts)

@@ -85,5 +85,5 @@ class InteractionFilter(Schema):
     occurred_from: dt.datetime | None = Field(None, alias="from", description="Happened at or after this time.")
     occurred_to: dt.datetime | None = Field(None, alias="to", description="Happened before this time.")
     sort: str = Field("-occurred_at", description="One of: -occurred_at, occurred_at, -id, id.")
-    cursor: str | None = Field(None, max_length=500)
+    cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="Page size; at most 200.")

@@ -44,7 +44,8 @@ def customer_360(
     customer = get_customer_for(user, customer_id)  # with owner and department; tags prefetched
     return Customer360(
         customer=customer,
-        contacts=list(contacts_of(customer)),
+        # Only organisations have contact persons: a person's 360 skips the query.
+        contacts=list(contacts_of(customer)) if customer.kind == Customer.Kind.ORGANISATION else [],
         consents=current_consents(customer),
         order_summary=customer_order_summary(customer),
         recent_orders=recent_orders(customer, limit=RECENT_ORDERS),

@@ -38,5 +38,7 @@ class Customer360Out(Schema):
 
 
 class Customer360Params(Schema):
-    cursor: str | None = Field(None, max_length=500, description="Cursor of the interactions page.")
+    cursor: str | None = Field(
+        None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$", description="Cursor of the interactions page."
+    )
     limit: int | None = Field(None, ge=1, description="Interactions per page; at most 200.")
