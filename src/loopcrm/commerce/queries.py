@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
@@ -15,6 +14,7 @@ from loopcrm.accounts.permissions import can, scope_filter
 from loopcrm.commerce.models import Order, OrderLine, Product, ProductCategory
 from loopcrm.core.errors import NotFound
 from loopcrm.core.text import clean_line
+from loopcrm.core.times import as_utc
 from loopcrm.customers.models import Customer
 
 # Orders that are money the customer actually spent and kept: what "spend" and "orders" count.
@@ -142,9 +142,9 @@ def filter_orders(
     if channel:
         queryset = queryset.filter(channel=channel)
     if placed_from is not None:
-        queryset = queryset.filter(placed_at__gte=_aware(placed_from))
+        queryset = queryset.filter(placed_at__gte=_aware(placed_from, "placed_from"))
     if placed_to is not None:
-        queryset = queryset.filter(placed_at__lt=_aware(placed_to))
+        queryset = queryset.filter(placed_at__lt=_aware(placed_to, "placed_to"))
     if q:
         queryset = search_orders(queryset, q)
     return queryset
@@ -163,6 +163,6 @@ def filter_products(
     return queryset
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+def _aware(value: dt.datetime, field: str = "from") -> dt.datetime:
+    return as_utc(value, field=field)
 

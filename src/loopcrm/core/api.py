@@ -46,9 +46,11 @@ class PageOut(Schema, Generic[T]):
     limit: int
 
 
-# Status codes every endpoint may answer, declared so clients (and schemathesis) expect them.
+# Status codes every endpoint may answer, declared so clients (and schemathesis) expect them. 414 comes
+# from the HTTP server itself when a request line passes its limit (gunicorn: 4094 bytes).
 COMMON_ERRORS: dict[int, type[Problem]] = {
-    400: Problem, 401: Problem, 403: Problem, 404: Problem, 413: Problem, 422: Problem, 429: Problem, 503: Problem,
+    400: Problem, 401: Problem, 403: Problem, 404: Problem, 413: Problem, 414: Problem, 422: Problem, 429: Problem,
+    503: Problem,
 }
 WRITE_ERRORS: dict[int, type[Problem]] = {**COMMON_ERRORS, 409: Problem}
 

@@ -39,6 +39,7 @@ from loopcrm.core import audit
 from loopcrm.core.choices import Channel
 from loopcrm.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from loopcrm.core.text import clean_line, clean_text, fold, listing
+from loopcrm.core.times import as_utc
 from loopcrm.customers.models import Consent, ContactPerson, Customer, SourceChannel, Tag
 from loopcrm.customers.normalise import normalise_email, normalise_phone
 
@@ -608,8 +609,7 @@ def _moment(at: dt.datetime | None, field: str = "at") -> dt.datetime:
         return now
     if not isinstance(at, dt.datetime):
         raise RuleViolation(_("Expected a date and time."), field=field)
-    if timezone.is_naive(at):  # a naive time is meant in the organisation's zone
-        at = timezone.make_aware(at)
+    at = as_utc(at, field=field)  # a naive time is meant in the organisation's zone
     if at > now + CLOCK_SKEW:
         raise RuleViolation(_("%(time)s is in the future.") % {"time": at.isoformat()}, field=field)
     return at

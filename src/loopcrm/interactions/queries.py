@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import scope_filter
 from loopcrm.core.errors import NotFound
 from loopcrm.core.pagination import Page, paginate
+from loopcrm.core.times import as_utc
 from loopcrm.customers.models import Customer
 from loopcrm.interactions.models import Interaction
 
@@ -67,11 +67,11 @@ def filter_interactions(
     if journey_stage:
         queryset = queryset.filter(journey_stage=journey_stage)
     if occurred_from is not None:
-        queryset = queryset.filter(occurred_at__gte=_aware(occurred_from))
+        queryset = queryset.filter(occurred_at__gte=_aware(occurred_from, "from"))
     if occurred_to is not None:
-        queryset = queryset.filter(occurred_at__lt=_aware(occurred_to))
+        queryset = queryset.filter(occurred_at__lt=_aware(occurred_to, "to"))
     return queryset
 
 
-def _aware(value: dt.datetime) -> dt.datetime:
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+def _aware(value: dt.datetime, field: str = "from") -> dt.datetime:
+    return as_utc(value, field=field)

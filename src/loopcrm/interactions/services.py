@@ -15,6 +15,7 @@ from loopcrm.core import audit
 from loopcrm.core.choices import Channel, JourneyStage, Touchpoint
 from loopcrm.core.errors import NotFound, PermissionDenied, RuleViolation
 from loopcrm.core.text import clean_line, clean_text, listing
+from loopcrm.core.times import as_utc
 from loopcrm.customers.models import ContactPerson, Customer
 from loopcrm.customers.queries import customers_for
 from loopcrm.interactions.models import Interaction
@@ -78,8 +79,8 @@ def log_interaction(
         occurred_at = now
     elif not isinstance(occurred_at, dt.datetime):
         raise RuleViolation(_("A date and time is required."), field="occurred_at")
-    elif timezone.is_naive(occurred_at):
-        occurred_at = timezone.make_aware(occurred_at)
+    else:
+        occurred_at = as_utc(occurred_at, field="occurred_at")
     if occurred_at > now + CLOCK_SKEW:
         raise RuleViolation(_("An interaction cannot have happened in the future."), field="occurred_at")
 

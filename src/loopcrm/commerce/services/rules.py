@@ -7,12 +7,12 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import can
 from loopcrm.core.errors import NotFound, PermissionDenied, RuleViolation
+from loopcrm.core.times import as_utc
 from loopcrm.customers.queries import customers_for
 
 CENT = Decimal("0.01")
@@ -56,8 +56,7 @@ def moment(value: dt.datetime | None, *, field: str, now: dt.datetime) -> dt.dat
         return None
     if not isinstance(value, dt.datetime):
         raise RuleViolation(_("A date and time is required."), field=field)
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value)
+    value = as_utc(value, field=field)
     if value > now + CLOCK_SKEW:
         raise RuleViolation(_("This time is in the future."), field=field)
     return value
