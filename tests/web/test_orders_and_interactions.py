@@ -112,3 +112,20 @@ def test_interaction_list_filters_and_scope(org, browser_as):
     assert client.get(INTERACTIONS, {"channel": "pigeon"}).status_code == 400
     fragment = client.get(INTERACTIONS, {"channel": "wechat"}, **htmx("list-results")).content.decode()
     assert "<html" not in fragment and "微信回访" in fragment
+
+
+@pytest.mark.parametrize(("url", "label"), [(ORDERS, "Show more orders"), (INTERACTIONS, "Show more")])
+def test_long_lists_end_in_a_show_more_row_that_loads_the_next_page(org, browser_as, url, label):
+    customer = factories.customer("翻页客户", owner=org.agent)
+    for day in range(27):  # the pages show 25 rows a page
+        factories.order(customer, placed_at=timezone.now() - dt.timedelta(days=day))
+        factories.interaction(customer, user=org.agent, occurred_at=timezone.now() - dt.timedelta(days=day))
+    client = browser_as("agent")
+    first = client.get(url)
+    html = first.content.decode()
+    assert 'id="more-row"' in html and label in html
+    cursor = first.context["page"].next_cursor
+    rest = client.get(url, {"cursor": cursor}, **htmx("more-row"))
+    assert rest.status_code == 200
+    assert 'id="more-row"' not in rest.content.decode()
+    assert len(rest.context["page"].items) == 2
