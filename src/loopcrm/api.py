@@ -15,8 +15,13 @@ from loopcrm.commerce.api import router as commerce_router
 from loopcrm.core.api import PROBLEM_CONTENT_TYPE, domain_error_response, problem_response
 from loopcrm.core.errors import DomainError
 from loopcrm.customers.api import router as customers_router
+from loopcrm.feedback.api import router as feedback_router
+from loopcrm.imports.api import router as imports_router
 from loopcrm.interactions.api import router as interactions_router
+from loopcrm.loyalty.api import router as loyalty_router
 from loopcrm.overview.api import router as overview_router
+from loopcrm.service.api import router as service_router
+from loopcrm.value.api import router as value_router
 
 
 class LoopCrmApi(NinjaAPI):
@@ -49,6 +54,11 @@ api.add_router("/v1/customers", customers_router, tags=["customers"])
 api.add_router("/v1/", commerce_router, tags=["commerce"])
 api.add_router("/v1/interactions", interactions_router, tags=["interactions"])
 api.add_router("/v1/customers", overview_router, tags=["customers"])
+api.add_router("/v1/", service_router, tags=["service"])
+api.add_router("/v1/", feedback_router, tags=["feedback"])
+api.add_router("/v1/", value_router, tags=["value"])
+api.add_router("/v1/", loyalty_router, tags=["loyalty"])
+api.add_router("/v1/", imports_router, tags=["import and export"])
 
 
 @api.exception_handler(DomainError)

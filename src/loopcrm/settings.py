@@ -64,6 +64,11 @@ INSTALLED_APPS = [
     "loopcrm.customers",
     "loopcrm.commerce",
     "loopcrm.interactions",
+    "loopcrm.value",
+    "loopcrm.loyalty",
+    "loopcrm.service",
+    "loopcrm.feedback",
+    "loopcrm.imports",
     "loopcrm.overview",
     "loopcrm.web",
 ]

@@ -15,6 +15,11 @@ urlpatterns = [
     path("", include("loopcrm.overview.urls")),
     path("", include("loopcrm.interactions.urls")),
     path("", include("loopcrm.commerce.urls")),
+    path("", include("loopcrm.service.urls")),
+    path("", include("loopcrm.feedback.urls")),
+    path("", include("loopcrm.value.urls")),
+    path("", include("loopcrm.loyalty.urls")),
+    path("", include("loopcrm.imports.urls")),
 ]
 
 # Sign-in pages live outside the "web" namespace so LOGIN_URL = "login" works everywhere.

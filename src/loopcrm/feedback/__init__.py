@@ -1,0 +1,1 @@
+"""The voice of the customer: surveys, invitations, answers, unsolicited feedback and text analysis."""

@@ -1,0 +1,3 @@
+"""Pages of voice of the customer; their URL names join the "web" namespace."""
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Bulk import and export: jobs with mapping, validation report, dedupe, checkpoints and undo."""

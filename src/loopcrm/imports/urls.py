@@ -1,0 +1,3 @@
+"""Pages of import and export; their URL names join the "web" namespace."""
+
+urlpatterns: list = []

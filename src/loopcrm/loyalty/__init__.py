@@ -1,0 +1,1 @@
+"""Loyalty programmes: membership tiers and the append-only points ledger."""

@@ -1,0 +1,3 @@
+"""Pages of loyalty programme; their URL names join the "web" namespace."""
+
+urlpatterns: list = []

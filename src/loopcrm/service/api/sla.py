@@ -1,0 +1,7 @@
+"""REST endpoints: sla (thin)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,1 @@
+"""Request and response schemas per direction, one module per area."""

@@ -1,0 +1,1 @@
+"""Pages (thin), one module per area; each module has its own urlpatterns."""

@@ -1,0 +1,5 @@
+"""Pages: config (thin)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,5 @@
+"""Pages: intake (thin)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

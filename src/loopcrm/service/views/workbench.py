@@ -1,0 +1,5 @@
+"""Pages: workbench (thin)."""
+
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Customer value from purchase history: RFM, CLV and P(alive), tiers, lifecycle, segments, recommendations."""

@@ -1,0 +1,3 @@
+"""Pages of customer value; their URL names join the "web" namespace."""
+
+urlpatterns: list = []
