@@ -183,6 +183,11 @@ STORAGES = {
 if env_bool("LOOPCRM_PLAIN_STATIC", False):  # tests: no collectstatic manifest needed
     STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 WHITENOISE_USE_FINDERS = env_bool("LOOPCRM_PLAIN_STATIC", False)
+STATICFILES_FINDERS = [
+    "django.contrib.staticfiles.finders.FileSystemFinder",
+    "django.contrib.staticfiles.finders.AppDirectoriesFinder",
+    "loopcrm.web.staticfinders.PackagedAssetFinder",  # plotly.min.js from the plotly package
+]
 MEDIA_ROOT = DATA_DIR / "media"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
