@@ -190,6 +190,25 @@ STATICFILES_FINDERS = [
 ]
 MEDIA_ROOT = DATA_DIR / "media"
 
+# Outgoing mail (ticket replies, survey invitations). With no SMTP server configured, mail is written
+# to files in the data directory's outbox/ instead of being lost or failing the request.
+EMAIL_HOST = os.environ.get("LOOPCRM_SMTP_HOST", "")
+EMAIL_PORT = int(os.environ.get("LOOPCRM_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("LOOPCRM_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("LOOPCRM_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("LOOPCRM_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("LOOPCRM_SMTP_SSL", False)
+EMAIL_TIMEOUT = 20
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "outbox"
+DEFAULT_FROM_EMAIL = os.environ.get("LOOPCRM_MAIL_FROM", "LoopCRM Service <service@loopcrm.localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The domain in the Message-IDs of outgoing replies; replies to them thread onto the same ticket.
+LOOPCRM_MAIL_DOMAIN = os.environ.get("LOOPCRM_MAIL_DOMAIN", "loopcrm.localhost")
+
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if env_bool("LOOPCRM_IMMEDIATE_TASKS", False):
     TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
