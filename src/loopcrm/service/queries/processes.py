@@ -1,0 +1,202 @@
+"""Reads of standard service processes: definitions for the config pages, a ticket's step progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loopcrm.accounts.models import User
+from loopcrm.accounts.permissions import can
+from loopcrm.core.errors import NotFound
+from loopcrm.service.flowchart import FlowStep
+from loopcrm.service.models import ProcessDefinition, ProcessStep, ProcessVersion, Ticket, TicketProcess, TicketStep
+
+MAX_ID = 2**63 - 1
+OPEN_STEP = (TicketStep.Status.PENDING, TicketStep.Status.ACTIVE)
+
+
+def step_minutes(start: dt.datetime, end: dt.datetime) -> int:
+    """Minutes a step took between `start` and `end`, as measured against its target.
+
+    Elapsed (wall-clock) minutes today; the place to measure in business minutes on the ticket's
+    calendar once the SLA owner's calendar arithmetic is there.
+    """
+    return max(0, int((end - start).total_seconds() // 60))
+
+
+# --- configuration ----------------------------------------------------------------------------------
+
+def processes_for(user: User, action: str = "view") -> QuerySet[ProcessDefinition]:
+    """Process definitions `user` may see (or change): service configuration is all-or-nothing by role."""
+    if not can(user, "service_config", action):
+        return ProcessDefinition.objects.none()
+    return ProcessDefinition.objects.select_related("category")
+
+
+def get_process_for(user: User, definition_id: int, action: str = "view") -> ProcessDefinition:
+    from loopcrm.core.errors import PermissionDenied
+
+    if not isinstance(definition_id, int) or not 0 < definition_id <= MAX_ID:
+        raise NotFound(_("No process #%(id)s.") % {"id": definition_id})
+    definition = processes_for(user, action).filter(pk=definition_id).first()
+    if definition is not None:
+        return definition
+    if action != "view" and processes_for(user, "view").filter(pk=definition_id).exists():
+        raise PermissionDenied(_("Your role may not change service processes."))
+    raise NotFound(_("No process #%(id)s.") % {"id": definition_id})
+
+
+def current_versions(definitions) -> dict[int, ProcessVersion]:
+    """The current version of each definition, by definition id (one query)."""
+    ids = [definition.pk for definition in definitions]
+    return {version.definition_id: version
+            for version in ProcessVersion.objects.filter(definition_id__in=ids, is_current=True)}
+
+
+def get_version(definition: ProcessDefinition, number: int | None = None) -> ProcessVersion:
+    """A version of `definition` with its steps (the current one when `number` is None)."""
+    versions = ProcessVersion.objects.filter(definition=definition).select_related("published_by").prefetch_related(
+        Prefetch("steps", queryset=ProcessStep.objects.select_related("responsible_department").order_by("position"))
+    )
+    if number is None:
+        version = versions.filter(is_current=True).first()
+    elif not 0 < number <= 2**31 - 1:
+        version = None
+    else:
+        version = versions.filter(number=number).first()
+    if version is None:
+        raise NotFound(_("%(process)s has no version %(number)s.") % {"process": definition, "number": number or ""},
+                       field="number")
+    return version
+
+
+def flow_steps(version: ProcessVersion) -> list[FlowStep]:
+    """The version's steps as the flowchart draws them."""
+    from loopcrm.accounts.models import Role
+
+    roles = dict(Role.choices)
+    statuses = dict(Ticket.Status.choices)
+    steps = []
+    for step in version.steps.all():
+        responsible = [str(roles.get(step.responsible_role, step.responsible_role))] if step.responsible_role else []
+        if step.responsible_department is not None:
+            responsible.append(step.responsible_department.name)
+        steps.append(FlowStep(key=step.key, name=step.name, responsible=" · ".join(responsible),
+                              target_minutes=step.target_minutes, mandatory=step.is_mandatory,
+                              start_on_status=str(statuses.get(step.start_on_status, step.start_on_status)),
+                              complete_on_status=str(statuses.get(step.complete_on_status, step.complete_on_status))))
+    return steps
+
+
+# --- a ticket's progress ----------------------------------------------------------------------------
+
+@dataclass
+class StepProgress:
+    """One step of a ticket's process as the ticket page shows it: status, time taken against target."""
+
+    id: int  # the TicketStep id (what the start/complete/skip actions take)
+    key: str
+    name: str
+    position: int
+    status: str
+    status_label: str
+    is_mandatory: bool
+    responsible_role: str
+    responsible_department: str
+    started_at: dt.datetime | None
+    completed_at: dt.datetime | None
+    completed_by: str
+    elapsed_minutes: int | None  # so far (active) or in total (done); None before it starts
+    target_minutes: int
+    over_target: bool | None  # None while not started
+    minutes_over: int  # how far past the target (0 when within)
+    checklist: list[tuple[str, bool]] = field(default_factory=list)
+    required_fields: list[str] = field(default_factory=list)
+    missing_fields: list[str] = field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STEP
+
+
+@dataclass
+class ProcessProgress:
+    """A ticket's process: which version, each step's progress, and whether it may be resolved as it stands."""
+
+    definition_id: int
+    process_name: str
+    version_number: int
+    started_at: dt.datetime
+    steps: list[StepProgress]
+
+    @property
+    def open_mandatory(self) -> list[StepProgress]:
+        return [step for step in self.steps if step.is_mandatory and step.is_open]
+
+    @property
+    def can_resolve(self) -> bool:
+        return not self.open_mandatory
+
+    @property
+    def current(self) -> StepProgress | None:
+        return next((step for step in self.steps if step.status == TicketStep.Status.ACTIVE), None)
+
+
+def missing_fields(ticket: Ticket, names: list[str]) -> list[str]:
+    """The required ticket fields (by name) that are still empty."""
+    missing = []
+    for name in names:
+        try:
+            attname = Ticket._meta.get_field(name).attname
+        except Exception:  # an unknown name cannot be filled: report it as missing
+            missing.append(name)
+            continue
+        value = getattr(ticket, attname, None)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            missing.append(name)
+    return missing
+
+
+def process_progress(ticket: Ticket, *, at: dt.datetime | None = None) -> ProcessProgress | None:
+    """Per step of the ticket's process: status, elapsed minutes, target and over/under; None without a process.
+
+    Two queries: the process with its version and definition, then the steps with their definitions.
+    """
+    at = at or timezone.now()
+    process = (TicketProcess.objects.select_related("version__definition").filter(ticket_id=ticket.pk).first())
+    if process is None:
+        return None
+    from loopcrm.accounts.models import Role
+
+    roles = dict(Role.choices)
+    rows = (TicketStep.objects.filter(ticket_process=process)
+            .select_related("step__responsible_department", "completed_by").order_by("position"))
+    steps = []
+    for row in rows:
+        step = row.step
+        elapsed = None
+        if row.started_at is not None:
+            elapsed = (row.duration_minutes if row.duration_minutes is not None and row.completed_at is not None
+                       else step_minutes(row.started_at, row.completed_at or at))
+        over = None if elapsed is None else elapsed > step.target_minutes
+        ticked = set(row.checklist_state or [])
+        steps.append(StepProgress(
+            id=row.pk, key=step.key, name=step.name, position=row.position, status=row.status,
+            status_label=str(row.get_status_display()), is_mandatory=step.is_mandatory,
+            responsible_role=str(roles.get(step.responsible_role, step.responsible_role)),
+            responsible_department=step.responsible_department.name if step.responsible_department else "",
+            started_at=row.started_at, completed_at=row.completed_at,
+            completed_by=str(row.completed_by) if row.completed_by else "",
+            elapsed_minutes=elapsed, target_minutes=step.target_minutes, over_target=over,
+            minutes_over=max(0, (elapsed or 0) - step.target_minutes),
+            checklist=[(str(item), index in ticked) for index, item in enumerate(step.checklist or [])],
+            required_fields=list(step.required_fields or []),
+            missing_fields=missing_fields(ticket, step.required_fields or []) if row.status in OPEN_STEP else [],
+        ))
+    version = process.version
+    return ProcessProgress(definition_id=version.definition_id, process_name=version.definition.name,
+                           version_number=version.number, started_at=process.started_at, steps=steps)
