@@ -14,7 +14,9 @@ def encoded_word(text: str, charset: str) -> str:
     return f"=?{charset}?B?{base64.b64encode(text.encode(charset)).decode()}?="
 
 
-def raw_mail(*, subject: str, body: bytes, charset: str, extra: str = "", from_: str = "王芳 <wang@example.cn>") -> bytes:
+def raw_mail(
+    *, subject: str, body: bytes, charset: str, extra: str = "", from_: str = "王芳 <wang@example.cn>"
+) -> bytes:
     head = (f"From: {from_}\r\nTo: service@shop.example\r\nSubject: {subject}\r\n"
             f"Date: Mon, 23 Nov 2026 10:00:00 +0800\r\n{extra}"
             f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset={charset}\r\n"
@@ -113,5 +115,6 @@ def test_auto_replies_and_bounces_are_marked_automatic():
 
 
 def test_html_only_mail_becomes_text_without_scripts():
-    assert html_to_text("<p>Hello&nbsp;<b>there</b></p><script>alert(1)</script><p>a &lt; b</p>") == "Hello there\na < b"
+    html = "<p>Hello&nbsp;<b>there</b></p><script>alert(1)</script><p>a &lt; b</p>"
+    assert html_to_text(html) == "Hello there\na < b"
     assert strip_quoted("> only a quote") == "> only a quote"
