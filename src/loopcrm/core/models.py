@@ -77,3 +77,23 @@ class IdempotentRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}]"
+
+
+class RateCounter(models.Model):
+    """Hits on one key (e.g. "webform:ip:203.0.113.9") in one fixed time window.
+
+    Kept in the database, not in process memory, so every app server and worker shares the count.
+    """
+
+    key = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("rate counter")
+        verbose_name_plural = _("rate counters")
+        constraints = [models.UniqueConstraint(fields=["key", "window_start"], name="rate_counter_unique_window")]
+        indexes = [models.Index(fields=["window_start"], name="rate_counter_window_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M}: {self.count}"

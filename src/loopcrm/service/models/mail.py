@@ -59,7 +59,7 @@ class InboundMail(models.Model):
         "service.Ticket", null=True, blank=True, on_delete=models.SET_NULL, related_name="inbound_mails",
         verbose_name=_("ticket"),
     )
-    message = models.ForeignKey(
+    ticket_message = models.ForeignKey(
         "service.TicketMessage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         verbose_name=_("ticket message"),
     )
