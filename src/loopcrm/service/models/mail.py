@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-__all__ = ["InboundMail", "Mailbox"]
+__all__ = ["InboundMail", "Mailbox", "OutboundMail"]
 
 
 class Mailbox(models.Model):
@@ -72,3 +72,32 @@ class InboundMail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_address}: {self.subject}"
+
+
+class OutboundMail(models.Model):
+    """A public reply sent (or still to be sent) to the customer by email; failures are kept for a retry."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting to be sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    ticket_message = models.OneToOneField(
+        "service.TicketMessage", on_delete=models.CASCADE, related_name="outbound_mail",
+        verbose_name=_("ticket message"),
+    )
+    message_id = models.CharField(_("Message-ID"), max_length=255, unique=True)
+    to_address = models.CharField(_("to"), max_length=254)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.CharField(_("last error"), max_length=500, blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"))
+
+    class Meta:
+        verbose_name = _("outbound mail")
+        verbose_name_plural = _("outbound mail")
+        indexes = [models.Index(fields=["status", "created_at"], name="outbound_mail_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.to_address} ({self.get_status_display()})"
