@@ -145,7 +145,7 @@ class MemberFilter(ListParams):
 class MemberOut(Schema):
     id: int
     customer_id: int
-    customer_name: str = Field(alias="customer.name")
+    customer_name: str
     programme_id: int
     tier: TierOut
     balance: int
@@ -153,6 +153,10 @@ class MemberOut(Schema):
     tier_since: dt.datetime
     below_tier_since: dt.datetime | None
     version: int
+
+    @staticmethod
+    def resolve_customer_name(obj) -> str:
+        return obj.customer.name
 
 
 class EarnIn(Input):
