@@ -35,6 +35,13 @@ def ticket(customer=None, *, at: dt.datetime | None = None, **fields) -> Ticket:
     return Ticket.objects.create(customer=customer or factories.customer(), **values)
 
 
+def away(a_user: User) -> User:
+    """Mark an agent unavailable for new work (accounts has no service for it yet: fixture data)."""
+    User.objects.filter(pk=a_user.pk).update(is_available=False)
+    a_user.refresh_from_db()
+    return a_user
+
+
 def queue(name: str, *, department: Department, members: list[User] = (),
           strategy: str = Queue.Strategy.ROUND_ROBIN) -> Queue:
     n = next(_seq)
