@@ -1,27 +1,407 @@
 """SLA clocks on business calendars: start, pause, resume, meet, warn, breach, escalate.
 
-The ticket services call these hooks explicitly (no signals); the SLA owner fills them in.
+The ticket services call the hooks (start_clocks, on_status_change, on_public_reply,
+on_customer_message) explicitly, inside their transaction; no signals. Warning and breach are
+found by delayed tasks scheduled at the warning and due instants (service/tasks.py) and by the
+worker's periodic sweep `check_due_clocks`; both end in `check_clock`, which is idempotent: a
+conditional UPDATE (warned_at / breached_at still empty) decides who acts, on SQLite and
+PostgreSQL alike, so a task run twice escalates once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from loopcrm.accounts.models import User
-from loopcrm.service.models import Ticket
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loopcrm.accounts.models import Team, User
+from loopcrm.service.businesstime import add_business_time, business_time_between
+from loopcrm.service.models import BusinessCalendar, SlaClock, SlaPolicy, Ticket, TicketEvent
+from loopcrm.service.queries.sla import pure_calendar
+
+# The SLA configuration services (calendars and policies) live beside these clock services.
+from loopcrm.service.services.sla_config import ensure_default_calendar, match_policy
+
+__all__ = [
+    "check_clock", "check_due_clocks", "ensure_default_calendar", "match_policy", "on_customer_message",
+    "on_public_reply", "on_status_change", "start_clocks",
+]
+
+Metric, State = SlaClock.Metric, SlaClock.State
+CLOSED_STATUSES = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
 
 
-def start_clocks(ticket: Ticket, *, policy_id: int | None = None, at: dt.datetime) -> None:
-    """Pick the SLA policy (the routing decision's, else the first matching) and start the ticket's clocks."""
+def _pausing(policy: SlaPolicy, status: str) -> bool:
+    """Whether clocks stand still in this ticket status: pending customer always, on hold if the policy says."""
+    return status == Ticket.Status.PENDING or (status == Ticket.Status.ON_HOLD and policy.pause_on_hold)
 
 
+def _event(ticket: Ticket | int, kind: str, *, at: dt.datetime, clock: SlaClock | None = None, by: User | None = None,
+           field: str = "", old: object = "", new: object = "", data: dict | None = None) -> TicketEvent:
+    return TicketEvent.objects.create(
+        ticket_id=getattr(ticket, "pk", ticket), kind=kind, at=at, actor=by if getattr(by, "pk", None) else None,
+        field=field, old=str(old)[:255], new=str(new)[:255], step=clock.metric if clock else "",
+        data={**({"clock_id": clock.pk, "cycle": clock.cycle} if clock and clock.pk else {}), **(data or {})},
+    )
+
+
+def _seconds(delta: dt.timedelta) -> int:
+    return max(int(delta.total_seconds()), 0)
+
+
+def _set_targets(clock: SlaClock, start: dt.datetime) -> None:
+    """Due and warning instants of a clock starting (or restarting) at `start`."""
+    calendar = pure_calendar(clock.calendar)
+    target = dt.timedelta(minutes=clock.target_minutes)
+    clock.started_at = start
+    clock.due_at = add_business_time(start, target, calendar)
+    pct = clock.warning_percent
+    clock.warning_at = add_business_time(start, target * pct / 100, calendar) if 0 < pct < 100 else None
+
+
+def _elapsed(clock: SlaClock, at: dt.datetime) -> int:
+    """Business seconds the clock has run by `at`, pauses excluded."""
+    end = clock.paused_at if clock.state == State.PAUSED and clock.paused_at else at
+    spent = business_time_between(clock.started_at, end, pure_calendar(clock.calendar))
+    return max(_seconds(spent) - clock.paused_seconds, 0)
+
+
+def _ticking_state(clock: SlaClock) -> str:
+    if clock.breached_at:
+        return State.BREACHED
+    if clock.warned_at:
+        return State.WARNING
+    return State.RUNNING
+
+
+# --- scheduling ------------------------------------------------------------------------------------
+
+def _schedule(clock: SlaClock) -> None:
+    """After commit, a delayed check at the clock's warning instant and at its due instant.
+
+    Checks already scheduled for earlier instants (before a pause moved them) run, find nothing due
+    and do nothing. Backends that cannot defer (the immediate backend of tests) get nothing: the
+    sweep, or a test calling check_clock with its own `at`, does the work.
+    """
+    from loopcrm.service import tasks
+
+    backend = tasks.check_sla_clock.get_backend()
+    if not backend.supports_defer or clock.state not in SlaClock.ACTIVE:
+        return
+    instants = []
+    if clock.warning_at and not clock.warned_at:
+        instants.append(clock.warning_at)
+    if not clock.breached_at:
+        instants.append(clock.due_at)
+    clock_id, cycle = clock.pk, clock.cycle
+
+    def enqueue() -> None:
+        for instant in instants:
+            tasks.check_sla_clock.using(run_after=instant).enqueue(clock_id=clock_id, cycle=cycle)
+
+    transaction.on_commit(enqueue)
+
+
+# --- the hooks the ticket services call ------------------------------------------------------------
+
+@transaction.atomic
+def start_clocks(ticket: Ticket, *, policy_id: int | None = None, at: dt.datetime) -> SlaPolicy | None:
+    """Pick the SLA policy (the routing decision's, else the first matching) and start the ticket's clocks.
+
+    Returns the policy (None when no policy applies). Calling it again for a ticket with clocks
+    changes nothing.
+    """
+    if SlaClock.objects.filter(ticket_id=ticket.pk).exists():
+        return None
+    policy, chosen_by = None, "match"
+    if policy_id is not None:
+        policy = SlaPolicy.objects.select_related("calendar").filter(pk=policy_id).first()
+        chosen_by = "routing"
+    if policy is None:
+        policy, chosen_by = match_policy(ticket), "match"
+    if policy is None:
+        return None
+    calendar = policy.calendar or ensure_default_calendar()
+    paused = _pausing(policy, ticket.status)
+    clocks = []
+    for metric, minutes in ((Metric.FIRST_RESPONSE, policy.first_response_minutes),
+                            (Metric.RESOLUTION, policy.resolution_minutes)):
+        if minutes is None or (metric == Metric.FIRST_RESPONSE and ticket.first_response_at):
+            continue
+        clock = SlaClock(ticket_id=ticket.pk, metric=metric, policy=policy, calendar=calendar,
+                         target_minutes=minutes, warning_percent=policy.warning_percent)
+        _set_targets(clock, at)
+        if paused:
+            clock.state, clock.paused_at = State.PAUSED, at
+        clocks.append(clock)
+    SlaClock.objects.bulk_create(clocks)
+    _event(ticket, TicketEvent.Kind.FIELD, at=at, field="sla_policy", new=policy.name,
+           data={"policy_id": policy.pk, "chosen_by": chosen_by})
+    for clock in clocks:
+        if clock.pk is None:  # backends that do not return ids from bulk inserts
+            clock.pk = SlaClock.objects.get(ticket_id=ticket.pk, metric=clock.metric).pk
+        _schedule(clock)
+    return policy
+
+
+def _locked_clocks(ticket: Ticket, **filters) -> list[SlaClock]:
+    return list(SlaClock.objects.select_for_update().select_related("policy", "calendar")
+                .filter(ticket_id=ticket.pk, **filters).order_by("id"))
+
+
+def _save(clock: SlaClock, *fields: str) -> None:
+    clock.save(update_fields=list(fields))
+
+
+@transaction.atomic
 def on_status_change(ticket: Ticket, old: str, new: str, *, by: User | None, at: dt.datetime) -> None:
-    """Pause while pending customer, resume after, stop on resolve/close, restart on reopen."""
+    """Pause while pending customer (and on hold if the policy says), resume after, stop on
+    resolve/close (resolution is met, response clocks stop), restart resolution on reopen."""
+    for clock in _locked_clocks(ticket):
+        if new in CLOSED_STATUSES:
+            if clock.state in SlaClock.OPEN:
+                if clock.metric == Metric.RESOLUTION:
+                    _meet(clock, at=at, by=by)
+                else:
+                    _stop(clock, at=at, by=by)
+            continue
+        if old in CLOSED_STATUSES and clock.metric == Metric.RESOLUTION:
+            _restart(clock, at=at, by=by, paused=_pausing(clock.policy, new))
+            continue
+        should_pause = _pausing(clock.policy, new)
+        if should_pause and clock.state in SlaClock.ACTIVE:
+            _pause(clock, at=at, by=by, status=new)
+        elif not should_pause and clock.state == State.PAUSED:
+            _resume(clock, at=at, by=by, status=new)
 
 
+@transaction.atomic
 def on_public_reply(ticket: Ticket, *, by: User | None, at: dt.datetime) -> None:
     """An agent's public reply meets the first-response (and next-response) target."""
+    for clock in _locked_clocks(ticket, metric__in=[Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE],
+                                state__in=SlaClock.OPEN):
+        _meet(clock, at=at, by=by)
 
 
+@transaction.atomic
 def on_customer_message(ticket: Ticket, *, at: dt.datetime) -> None:
-    """The customer wrote: the next-response clock starts."""
+    """The customer wrote: the next-response clock starts (unless a response is already awaited)."""
+    clocks = {clock.metric: clock for clock in _locked_clocks(ticket)}
+    if not clocks or ticket.status == Ticket.Status.CLOSED:
+        return
+    first = clocks.get(Metric.FIRST_RESPONSE)
+    if first is not None and first.state in SlaClock.OPEN:
+        return  # still waiting for the first response
+    current = clocks.get(Metric.NEXT_RESPONSE)
+    if current is not None:
+        if current.state in SlaClock.OPEN:
+            return
+        _restart(current, at=at, by=None, paused=_pausing(current.policy, ticket.status))
+        return
+    policy = next(iter(clocks.values())).policy
+    if policy.next_response_minutes is None:
+        return
+    calendar = policy.calendar or ensure_default_calendar()
+    clock = SlaClock(ticket_id=ticket.pk, metric=Metric.NEXT_RESPONSE, policy=policy, calendar=calendar,
+                     target_minutes=policy.next_response_minutes, warning_percent=policy.warning_percent)
+    _set_targets(clock, at)
+    if _pausing(policy, ticket.status):
+        clock.state, clock.paused_at = State.PAUSED, at
+    clock.save()
+    _schedule(clock)
+
+
+# --- clock transitions ---------------------------------------------------------------------------------
+
+def _close_pause(clock: SlaClock, at: dt.datetime) -> None:
+    if clock.state == State.PAUSED and clock.paused_at:
+        paused = business_time_between(clock.paused_at, at, pure_calendar(clock.calendar))
+        clock.paused_seconds += _seconds(paused)
+        clock.paused_at = None
+
+
+def _finish(clock: SlaClock, *, at: dt.datetime) -> None:
+    clock.elapsed_seconds = _elapsed(clock, at)
+    _close_pause(clock, at)
+    if clock.elapsed_seconds > clock.target_minutes * 60:
+        clock.breached = True  # late, even if no check ran to notice it
+
+
+def _meet(clock: SlaClock, *, at: dt.datetime, by: User | None) -> None:
+    _finish(clock, at=at)
+    clock.state, clock.met_at = State.MET, at
+    _save(clock, "state", "met_at", "elapsed_seconds", "paused_at", "paused_seconds", "breached")
+
+
+def _stop(clock: SlaClock, *, at: dt.datetime, by: User | None) -> None:
+    _finish(clock, at=at)
+    clock.state, clock.stopped_at = State.STOPPED, at
+    _save(clock, "state", "stopped_at", "elapsed_seconds", "paused_at", "paused_seconds", "breached")
+
+
+def _pause(clock: SlaClock, *, at: dt.datetime, by: User | None, status: str) -> None:
+    clock.state, clock.paused_at = State.PAUSED, at
+    _save(clock, "state", "paused_at")
+    _event(clock.ticket_id, TicketEvent.Kind.SLA_PAUSED, at=at, clock=clock, by=by, new=status)
+
+
+def _resume(clock: SlaClock, *, at: dt.datetime, by: User | None, status: str) -> None:
+    """Resume a paused clock: the business time it stood still is added to its due and warning instants."""
+    calendar = pure_calendar(clock.calendar)
+    paused_at = clock.paused_at or at
+    left = business_time_between(paused_at, clock.due_at, calendar)
+    if left > dt.timedelta(0):
+        clock.due_at = add_business_time(at, left, calendar)
+    if clock.warning_at and not clock.warned_at:
+        left = business_time_between(paused_at, clock.warning_at, calendar)
+        if left > dt.timedelta(0):
+            clock.warning_at = add_business_time(at, left, calendar)
+    _close_pause(clock, at)
+    clock.state = _ticking_state(clock)
+    _save(clock, "state", "paused_at", "paused_seconds", "due_at", "warning_at")
+    _event(clock.ticket_id, TicketEvent.Kind.SLA_RESUMED, at=at, clock=clock, by=by, new=status,
+           data={"due_at": clock.due_at.isoformat()})
+    _schedule(clock)
+
+
+def _restart(clock: SlaClock, *, at: dt.datetime, by: User | None, paused: bool) -> None:
+    """A new cycle of the clock (reopened ticket, the customer's next message); `breached` remembers the past."""
+    clock.cycle += 1
+    _set_targets(clock, at)
+    clock.paused_seconds, clock.met_at, clock.stopped_at, clock.elapsed_seconds = 0, None, None, None
+    clock.warned_at = clock.breached_at = None
+    clock.state, clock.paused_at = (State.PAUSED, at) if paused else (State.RUNNING, None)
+    _save(clock, "cycle", "started_at", "due_at", "warning_at", "paused_seconds", "met_at", "stopped_at",
+          "elapsed_seconds", "warned_at", "breached_at", "state", "paused_at")
+    _schedule(clock)
+
+
+# --- warning, breach and escalation ---------------------------------------------------------------------
+
+@transaction.atomic
+def check_clock(clock_id: int, *, at: dt.datetime | None = None, cycle: int | None = None) -> list[str]:
+    """Warn or breach the clock if `at` is past its warning or due instant, and escalate as its policy says.
+
+    Idempotent: returns what it did this time (["warning"], ["breach"], both, or nothing) and does
+    nothing a second time. A check for another cycle of the clock (scheduled before a restart) does
+    nothing.
+    """
+    at = at or timezone.now()
+    clock = (SlaClock.objects.select_for_update().select_related("policy", "calendar", "ticket")
+             .filter(pk=clock_id).first())
+    if clock is None or clock.state not in SlaClock.ACTIVE or (cycle is not None and cycle != clock.cycle):
+        return []
+    done = []
+    if clock.warning_at and at >= clock.warning_at and clock.warned_at is None:
+        won = SlaClock.objects.filter(pk=clock.pk, cycle=clock.cycle, warned_at__isnull=True).update(
+            warned_at=clock.warning_at, state=State.WARNING if clock.breached_at is None else State.BREACHED)
+        if won:
+            clock.warned_at = clock.warning_at
+            _event(clock.ticket, TicketEvent.Kind.SLA_WARNING, at=clock.warning_at, clock=clock,
+                   data={"due_at": clock.due_at.isoformat(), "detected_at": at.isoformat()})
+            _escalate(clock, level="warning", at=at)
+            done.append("warning")
+    if at >= clock.due_at and clock.breached_at is None:
+        won = SlaClock.objects.filter(pk=clock.pk, cycle=clock.cycle, breached_at__isnull=True).update(
+            breached_at=clock.due_at, breached=True, state=State.BREACHED)
+        if won:
+            clock.breached_at = clock.due_at
+            _event(clock.ticket, TicketEvent.Kind.SLA_BREACHED, at=clock.due_at, clock=clock,
+                   data={"detected_at": at.isoformat()})
+            _escalate(clock, level="breach", at=at)
+            done.append("breach")
+    return done
+
+
+def check_due_clocks(at: dt.datetime | None = None) -> int:
+    """The worker's sweep: check every ticking clock whose warning or due instant has passed. Returns how many
+    clocks warned or breached now (those a delayed task already handled are skipped)."""
+    at = at or timezone.now()
+    due = (
+        SlaClock.objects.filter(state__in=SlaClock.ACTIVE)
+        .filter(Q(warned_at__isnull=True, warning_at__lte=at) | Q(breached_at__isnull=True, due_at__lte=at))
+        .values_list("pk", flat=True)
+    )
+    return sum(1 for clock_id in list(due) if check_clock(clock_id, at=at))
+
+
+def leads_of(ticket: Ticket) -> list[User]:
+    """Who hears about an escalation: the leads of the assignee's teams, else of the ticket department's teams."""
+    teams = Team.objects.exclude(lead=None).select_related("lead")
+    if ticket.assignee_id:
+        found = [team.lead for team in teams.filter(members=ticket.assignee_id)]
+        if found:
+            return list({lead.pk: lead for lead in found}.values())
+    if ticket.department_id:
+        found = [team.lead for team in teams.filter(department_id=ticket.department_id)]
+        return list({lead.pk: lead for lead in found}.values())
+    return []
+
+
+def _escalate(clock: SlaClock, *, level: str, at: dt.datetime) -> None:
+    """The policy's actions for a warning or a breach: notify the lead, raise priority, reassign. Each leaves
+    an ESCALATED event; changes to the ticket leave their own PRIORITY / ASSIGNED events too."""
+    policy, ticket = clock.policy, clock.ticket
+    warning = level == "warning"
+    notify = policy.warning_notify_lead if warning else policy.breach_notify_lead
+    raise_priority = policy.warning_raise_priority if warning else policy.breach_raise_priority
+    base = {"level": level, "metric": clock.metric}
+    if raise_priority and ticket.priority < Ticket.Priority.URGENT:
+        old = ticket.priority
+        ticket.priority = old + 1
+        Ticket.objects.filter(pk=ticket.pk).update(priority=F("priority") + 1, version=F("version") + 1,
+                                                   updated_at=timezone.now())
+        _event(ticket, TicketEvent.Kind.PRIORITY, at=at, clock=clock, field="priority", old=old, new=ticket.priority)
+        _event(ticket, TicketEvent.Kind.ESCALATED, at=at, clock=clock, field="priority", old=old,
+               new=ticket.priority, data={**base, "action": "raise_priority"})
+    if not warning and (policy.breach_queue_id or policy.breach_assignee_id):
+        _reassign(ticket, clock, policy, at=at, base=base)
+    if notify:
+        leads = leads_of(ticket)
+        _event(ticket, TicketEvent.Kind.ESCALATED, at=at, clock=clock, field="lead",
+               new=", ".join(str(lead) for lead in leads),
+               data={**base, "action": "notify_lead", "to": [lead.pk for lead in leads]})
+        if leads:
+            notify_leads(ticket, clock, level=level, leads=leads)
+
+
+def _reassign(ticket: Ticket, clock: SlaClock, policy: SlaPolicy, *, at: dt.datetime, base: dict) -> None:
+    from loopcrm.service.services import routing
+
+    old_queue, old_assignee = ticket.queue_id, ticket.assignee_id
+    changes: dict[str, object] = {}
+    if policy.breach_queue_id:
+        queue = policy.breach_queue
+        changes.update(queue_id=queue.pk, department_id=queue.department_id)
+        assignee = routing.pick_assignee(queue, at=at)
+        changes["assignee_id"] = assignee.pk if assignee else None
+    if policy.breach_assignee_id:
+        changes["assignee_id"] = policy.breach_assignee_id
+    Ticket.objects.filter(pk=ticket.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
+    for name, value in changes.items():
+        setattr(ticket, name, value)
+    if changes.get("assignee_id") != old_assignee:
+        _event(ticket, TicketEvent.Kind.ASSIGNED, at=at, clock=clock, field="assignee", old=old_assignee or "",
+               new=changes.get("assignee_id") or "", data={"reason": _("SLA breached")})
+    _event(ticket, TicketEvent.Kind.ESCALATED, at=at, clock=clock, field="queue", old=old_queue or "",
+           new=changes.get("queue_id", old_queue) or "",
+           data={**base, "action": "reassign", "queue_id": changes.get("queue_id"),
+                 "assignee_id": changes.get("assignee_id")})
+
+
+def notify_leads(ticket: Ticket, clock: SlaClock, *, level: str, leads: list[User]) -> None:
+    """The notification hook: after commit, a background task mails the leads. In-app notifications, when
+    they exist, plug in here."""
+    from loopcrm.service import tasks
+
+    ids = [lead.pk for lead in leads]
+    ticket_id, clock_id = ticket.pk, clock.pk
+    transaction.on_commit(lambda: tasks.send_escalation_notice.enqueue(
+        ticket_id=ticket_id, clock_id=clock_id, level=level, user_ids=ids))
+
+
+def calendar_of(policy: SlaPolicy) -> BusinessCalendar:
+    return policy.calendar or ensure_default_calendar()
