@@ -91,3 +91,26 @@ def test_concurrent_replays_of_one_earn_key_earn_once(org):
     assert outcome == {"new": 1, "replayed": count - 1}
     assert Membership.objects.get(pk=member.pk).balance == 100
     assert PointsEntry.objects.filter(membership=member).count() == 1
+
+
+def test_two_expiry_runs_at_once_expire_once(org):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    programme = make_programme()
+    now = timezone.now()
+    members = []
+    for n in range(5):
+        member = services.enrol(factories.customer(f"客户{n}", owner=org.agent), programme, by=None)
+        services.earn_points(member, points=100 + n, idempotency_key=f"old-{n}", by=None,
+                             at=now - dt.timedelta(days=500))
+        members.append(member)
+
+    def expire(index: int) -> str:
+        return str(services.expire_points(at=now).points)
+
+    outcome = _race(expire, 4, 4)
+    assert sorted(int(points) for points in outcome.elements()) == [0, 0, 0, 510]
+    assert PointsEntry.objects.filter(kind="expire").count() == 5
+    assert set(Membership.objects.values_list("balance", flat=True)) == {0}

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Case, F, IntegerField, Q, Sum, Value, When
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
@@ -284,8 +284,10 @@ class ExpiryRun:
 def expire_points(*, at: dt.datetime | None = None, programme: Programme | None = None) -> ExpiryRun:
     """Expire what remains of the points earned more than `expiry_months` before `at`, oldest first.
 
-    One SQL pass finds the members with something to expire; each is then posted under its lock with
-    the key `expire:<cutoff>:<membership>`, so running twice (or concurrently) expires nothing twice.
+    One SQL pass finds the members with something to expire; they are then posted in batches, each
+    batch in one transaction with its members' rows locked (in id order), their remains recomputed
+    under the lock, one bulk insert and one balance update. The key `expire:<cutoff>:<membership>`
+    and the recomputation make a second (or concurrent) run expire nothing twice.
     """
     now = when(at)
     run = ExpiryRun()
@@ -294,33 +296,52 @@ def expire_points(*, at: dt.datetime | None = None, programme: Programme | None 
         if not prog.expiry_months:
             continue
         cutoff = add_months(now, -prog.expiry_months)
-        candidates = (
+        candidates = list(
             PointsEntry.objects.filter(programme=prog, created_at__lte=now)
             .values("membership_id")
             .annotate(old=Sum("amount", filter=Q(amount__gt=0, created_at__lt=cutoff), default=0),
                       consumed=Sum(-F("amount"), filter=Q(amount__lt=0), default=0))
             .filter(old__gt=F("consumed"))
+            .order_by("membership_id")
             .values_list("membership_id", flat=True)
         )
-        for membership_id in list(candidates):
+        for start in range(0, len(candidates), EXPIRY_BATCH):
             with transaction.atomic():
-                entry = _expire_one(membership_id, cutoff=cutoff, at=now)
-            if entry is not None and not entry.replayed:
-                run.members += 1
-                run.points += -entry.amount
+                posted = _expire_batch(prog, candidates[start:start + EXPIRY_BATCH], cutoff=cutoff, at=now)
+            run.members += len(posted)
+            run.points += sum(-entry.amount for entry in posted)
     return run
 
 
-def _expire_one(membership_id: int, *, cutoff: dt.datetime, at: dt.datetime) -> PointsEntry | None:
-    membership = Membership.objects.select_for_update(of=("self",)).get(pk=membership_id)
-    totals = PointsEntry.objects.filter(membership_id=membership_id, created_at__lte=at).aggregate(
-        old=Sum("amount", filter=Q(amount__gt=0, created_at__lt=cutoff), default=0),
-        consumed=Sum(-F("amount"), filter=Q(amount__lt=0), default=0),
-    )
-    points = min(expiring(totals["old"], totals["consumed"]), membership.balance)
-    key = f"expire:{cutoff.isoformat()}:{membership_id}"
-    if points <= 0:
-        return None
+EXPIRY_BATCH = 500
+
+
+def _expire_batch(programme: Programme, ids: list[int], *, cutoff: dt.datetime, at: dt.datetime) -> list[PointsEntry]:
+    balances = dict(Membership.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+                    .values_list("pk", "balance"))
+    totals = (PointsEntry.objects.filter(membership_id__in=ids, created_at__lte=at).values("membership_id")
+              .annotate(old=Sum("amount", filter=Q(amount__gt=0, created_at__lt=cutoff), default=0),
+                        consumed=Sum(-F("amount"), filter=Q(amount__lt=0), default=0)))
+    keys = {pk: f"expire:{cutoff.isoformat()}:{pk}" for pk in ids}
+    done = set(PointsEntry.objects.filter(programme=programme, idempotency_key__in=keys.values())
+               .values_list("membership_id", flat=True))
     reason = _("Points earned before %(date)s expired") % {"date": cutoff.date().isoformat()}
-    return _post(membership, kind=Kind.EXPIRE, amount=-points, reason=reason, by=None, at=at, key=key,
-                 compare_amount=False)
+    entries = []
+    for row in totals:
+        pk = row["membership_id"]
+        points = min(expiring(row["old"], row["consumed"]), balances.get(pk, 0))
+        if points <= 0 or pk in done:
+            continue
+        entries.append(PointsEntry(programme=programme, membership_id=pk, kind=Kind.EXPIRE, amount=-points,
+                                   balance_after=balances[pk] - points, reason=reason, idempotency_key=keys[pk],
+                                   created_at=at))
+    if not entries:
+        return []
+    PointsEntry.objects.bulk_create(entries)
+    new = {entry.membership_id: entry.balance_after for entry in entries}
+    Membership.objects.filter(pk__in=list(new)).update(
+        balance=Case(*(When(pk=pk, then=Value(balance)) for pk, balance in new.items()),
+                     output_field=IntegerField()),
+        version=F("version") + 1,
+    )
+    return entries
