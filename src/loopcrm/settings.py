@@ -208,6 +208,14 @@ DEFAULT_FROM_EMAIL = os.environ.get("LOOPCRM_MAIL_FROM", "LoopCRM Service <servi
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The domain in the Message-IDs of outgoing replies; replies to them thread onto the same ticket.
 LOOPCRM_MAIL_DOMAIN = os.environ.get("LOOPCRM_MAIL_DOMAIN", "loopcrm.localhost")
+# Inbound: the largest mail `loopcrm mail-in` accepts, and the largest file kept on a ticket.
+LOOPCRM_MAIL_MAX_BYTES = int(os.environ.get("LOOPCRM_MAIL_MAX_BYTES", str(40 * 1024 * 1024)))
+LOOPCRM_ATTACHMENT_MAX_BYTES = int(os.environ.get("LOOPCRM_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+# The public request form: at most LIMIT requests per client address per WINDOW seconds; a form sent
+# back faster than MIN_SECONDS after it was shown is treated as a bot.
+LOOPCRM_WEBFORM_LIMIT = int(os.environ.get("LOOPCRM_WEBFORM_LIMIT", "5"))
+LOOPCRM_WEBFORM_WINDOW = int(os.environ.get("LOOPCRM_WEBFORM_WINDOW", "600"))
+LOOPCRM_WEBFORM_MIN_SECONDS = float(os.environ.get("LOOPCRM_WEBFORM_MIN_SECONDS", "3"))
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 if env_bool("LOOPCRM_IMMEDIATE_TASKS", False):
