@@ -1,0 +1,269 @@
+"""One row of a customer file to the values a customer is stored with, or the report lines saying why not.
+
+The rules are the customers app's own (`customers.services` cleaning: names through core.text, phones
+to E.164 with the fast path for mainland mobiles, emails normalised, lengths, choices, birthdays in
+range): this module only turns cells into the Python values those rules take (dates, yes/no,
+choice labels in Chinese or English) and tells which column a failure came from. Cleaning is
+per field, so one row reports every bad cell, not just the first. Values that repeat down a
+column (province, city, source…) are cleaned once and remembered.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from loopcrm.core.errors import RuleViolation
+from loopcrm.customers import services as customer_services
+from loopcrm.customers.models import Customer, SourceChannel
+from loopcrm.imports.mapping import SYNONYMS, fold_header
+from loopcrm.imports.models import ImportRowError
+from loopcrm.imports.values import nfkc, parse_bool, parse_date
+
+Reason = ImportRowError.Reason
+TAG_SEPARATOR = "\x1f"
+_TAG_SPLIT = re.compile(r"[,;、|]")
+_CACHED = frozenset({"kind", "country", "province", "city", "district", "industry", "source_channel", "postal_code"})
+_CACHE_LIMIT = 20_000
+_TEXT_FIELDS = ("name", "external_id", "province", "city", "district", "street", "postal_code", "industry",
+                "notes")
+_REASONS = {"phone": Reason.BAD_PHONE, "email": Reason.BAD_EMAIL, "kind": Reason.UNKNOWN_CATEGORY,
+            "source_channel": Reason.UNKNOWN_CATEGORY, "country": Reason.UNKNOWN_CATEGORY,
+            "birthday": Reason.DATE_OUT_OF_RANGE}
+_KIND_WORDS = {
+    "person": Customer.Kind.PERSON, "individual": Customer.Kind.PERSON, "personal": Customer.Kind.PERSON,
+    "个人": Customer.Kind.PERSON, "个人客户": Customer.Kind.PERSON, "自然人": Customer.Kind.PERSON,
+    "organisation": Customer.Kind.ORGANISATION, "organization": Customer.Kind.ORGANISATION,
+    "company": Customer.Kind.ORGANISATION, "business": Customer.Kind.ORGANISATION,
+    "企业": Customer.Kind.ORGANISATION, "公司": Customer.Kind.ORGANISATION, "单位": Customer.Kind.ORGANISATION,
+    "机构": Customer.Kind.ORGANISATION, "组织": Customer.Kind.ORGANISATION, "企业客户": Customer.Kind.ORGANISATION,
+}
+_COUNTRY_WORDS = {"中国": "CN", "中国大陆": "CN", "china": "CN", "prc": "CN", "中华人民共和国": "CN",
+                  "香港": "HK", "hongkong": "HK", "台湾": "TW", "澳门": "MO", "美国": "US", "usa": "US",
+                  "unitedstates": "US", "英国": "GB", "uk": "GB", "unitedkingdom": "GB", "日本": "JP",
+                  "japan": "JP", "新加坡": "SG", "singapore": "SG", "德国": "DE", "germany": "DE"}
+
+
+def _fold(value: str) -> str:
+    return "".join(nfkc(value).casefold().split())
+
+
+def _source_words() -> dict[str, str]:
+    """Source channel values and their labels in English and Chinese, folded, to the stored value."""
+    words: dict[str, str] = {}
+    for language in ("en", "zh-hans"):
+        with translation.override(language):
+            for value, label in SourceChannel.choices:
+                words[_fold(str(label))] = value
+                words[_fold(value)] = value
+    words.update({"微信": SourceChannel.WECHAT, "网站": SourceChannel.WEBSITE, "官网": SourceChannel.WEBSITE,
+                  "门店": SourceChannel.STORE, "电话": SourceChannel.PHONE, "转介绍": SourceChannel.REFERRAL,
+                  "广告": SourceChannel.ADVERTISING, "活动": SourceChannel.EVENT, "展会": SourceChannel.EVENT})
+    return words
+
+
+@dataclass
+class Problem:
+    column: str
+    value: str
+    reason: str
+    message: str
+
+
+@dataclass
+class Cleaned:
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _is_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf" for ch in text)
+
+
+class RowCleaner:
+    """Cleans rows of one file under one mapping (one instance per job: it holds the caches)."""
+
+    def __init__(self, headers: Sequence[str], targets: Sequence[str], *, unmapped: str = "ignore") -> None:
+        self.headers = list(headers)
+        self.columns: dict[str, int] = {}
+        self.note_columns: list[int] = []
+        self.tag_columns: list[int] = []
+        self.split_tags: set[int] = set()  # columns mapped to tags: "VIP, 华南" is two tags
+        notes_words = {fold_header(word) for word in SYNONYMS["notes"]}
+        self.plain_notes = {i for i, h in enumerate(self.headers) if fold_header(h) in notes_words}
+        for index, target in enumerate(targets):
+            if target == "notes":
+                self.note_columns.append(index)
+            elif target == "tags":
+                self.tag_columns.append(index)
+                self.split_tags.add(index)
+            elif target:
+                self.columns[target] = index
+        if unmapped in ("notes", "tags"):
+            extra = [i for i in range(len(self.headers)) if i >= len(targets) or not targets[i]]
+            (self.note_columns if unmapped == "notes" else self.tag_columns).extend(extra)
+        self.mapped = frozenset(self.columns) | ({"notes"} if self.note_columns else set()) | (
+            {"tags"} if self.tag_columns else set())
+        if "first_name" in self.columns or "last_name" in self.columns:
+            self.mapped |= {"name"}
+        self._cache: dict[str, dict[str, Any]] = {name: {} for name in _CACHED}
+        self._sources = _source_words()
+
+    def _cell(self, cells: Sequence[str], target: str) -> str | None:
+        index = self.columns.get(target)
+        if index is None:
+            return None
+        return cells[index] if index < len(cells) else ""
+
+    def _header(self, target: str) -> str:
+        index = self.columns.get(target)
+        return self.headers[index] if index is not None and index < len(self.headers) else target
+
+    def _rule(self, key: str, value: Any, country: str) -> dict[str, Any]:
+        """The customers app's cleaning of one field (the one place that rule lives)."""
+        return customer_services._clean_customer({key: value}, country=country)
+
+    def _cached_rule(self, key: str, raw: str, value: Any, country: str) -> dict[str, Any]:
+        cache = self._cache[key]
+        hit = cache.get(raw)
+        if hit is None:
+            try:
+                hit = self._rule(key, value, country)
+            except RuleViolation as error:
+                hit = error
+            if len(cache) < _CACHE_LIMIT:
+                cache[raw] = hit
+        if isinstance(hit, RuleViolation):
+            raise hit
+        return hit
+
+    def clean(self, cells: Sequence[str]) -> Cleaned:
+        result = Cleaned()
+        values = result.values
+        problems = result.problems
+
+        def fail(target: str, raw: str, reason: str, message: str) -> None:
+            problems.append(Problem(self._header(target), raw[:200], reason, message))
+
+        if len(cells) > len(self.headers) and any(c.strip() for c in cells[len(self.headers):]):
+            problems.append(Problem("", "", Reason.BAD_ROW, _(
+                "This row has %(count)d cells but the header has %(columns)d columns (a stray delimiter?).")
+                % {"count": len(cells), "columns": len(self.headers)}))
+            return result
+
+        country = "CN"
+        raw_country = self._cell(cells, "country")
+        if raw_country is not None and raw_country.strip():
+            code = _COUNTRY_WORDS.get(_fold(raw_country), nfkc(raw_country))
+            try:
+                country = self._cached_rule("country", raw_country, code, "CN")["country"]
+                values["country"] = country
+            except RuleViolation as error:
+                fail("country", raw_country, Reason.UNKNOWN_CATEGORY, error.message)
+
+        # The name, possibly from first and last name columns.
+        name_raw = self._cell(cells, "name")
+        name_target = "name"
+        if name_raw is None or not name_raw.strip():
+            first = (self._cell(cells, "first_name") or "").strip()
+            last = (self._cell(cells, "last_name") or "").strip()
+            if first or last:
+                name_raw = f"{last}{first}" if _is_cjk(first + last) else f"{first} {last}".strip()
+            elif name_raw is None:
+                name_target = "first_name" if "first_name" in self.columns else "name"
+        try:
+            values.update(self._rule("name", name_raw or "", country))
+        except RuleViolation as error:
+            reason = Reason.MISSING_REQUIRED if not (name_raw or "").strip() else Reason.BAD_VALUE
+            message = _("The name is missing.") if reason == Reason.MISSING_REQUIRED else error.message
+            fail(name_target, name_raw or "", reason, message)
+
+        for key in ("phone", "email", "external_id", "street"):
+            raw = self._cell(cells, key)
+            if raw is None or not raw.strip():
+                continue
+            try:
+                values.update(self._rule(key, raw, country))
+            except RuleViolation as error:
+                fail(key, raw, _REASONS.get(key, Reason.BAD_VALUE), error.message)
+
+        for key in ("province", "city", "district", "postal_code", "industry"):
+            raw = self._cell(cells, key)
+            if raw is None or not raw.strip():
+                continue
+            try:
+                values.update(self._cached_rule(key, raw, raw, country))
+            except RuleViolation as error:
+                fail(key, raw, Reason.BAD_VALUE, error.message)
+
+        raw = self._cell(cells, "kind")
+        if raw is not None and raw.strip():
+            kind = _KIND_WORDS.get(_fold(raw), _fold(raw))
+            try:
+                values.update(self._cached_rule("kind", raw, kind, country))
+            except RuleViolation:
+                fail("kind", raw, Reason.UNKNOWN_CATEGORY,
+                     _("%(value)s is not a kind of customer: use person or organisation (个人 / 企业).")
+                     % {"value": repr(raw)})
+
+        raw = self._cell(cells, "source_channel")
+        if raw is not None and raw.strip():
+            source = self._sources.get(_fold(raw))
+            if source is None:
+                fail("source_channel", raw, Reason.UNKNOWN_CATEGORY,
+                     _("%(value)s is not a known source; use one of: %(choices)s.")
+                     % {"value": repr(raw), "choices": ", ".join(str(label) for label in SourceChannel.labels)})
+            else:
+                values["source_channel"] = source
+
+        raw = self._cell(cells, "birthday")
+        if raw is not None and raw.strip():
+            try:
+                birthday = parse_date(raw)
+            except ValueError as error:
+                fail("birthday", raw, Reason.BAD_DATE, str(error))
+            else:
+                try:
+                    values.update(self._rule("birthday", birthday, country))
+                except RuleViolation as error:
+                    fail("birthday", raw, Reason.DATE_OUT_OF_RANGE, error.message)
+
+        raw = self._cell(cells, "is_vip")
+        if raw is not None:
+            try:
+                values["is_vip"] = parse_bool(raw)
+            except ValueError as error:
+                fail("is_vip", raw, Reason.BAD_VALUE, str(error))
+
+        notes = []
+        for index in self.note_columns:
+            if index < len(cells) and cells[index].strip():
+                plain = index in self.plain_notes or index >= len(self.headers)
+                notes.append(cells[index].strip() if plain else f"{self.headers[index]}: {cells[index].strip()}")
+        if notes:
+            text = "\n".join(notes)
+            try:
+                values.update(self._rule("notes", text, country))
+            except RuleViolation as error:
+                problems.append(Problem(self._header("notes"), text[:200], Reason.BAD_VALUE, error.message))
+
+        tag_names: list[str] = []
+        for index in self.tag_columns:
+            if index < len(cells) and cells[index].strip():
+                if index in self.split_tags:
+                    tag_names.extend(_TAG_SPLIT.split(unicodedata.normalize("NFKC", cells[index])))
+                else:
+                    tag_names.append(cells[index])
+        if tag_names:
+            try:
+                values["tags"] = TAG_SEPARATOR.join(self._rule("tags", tag_names, country)["tags"])
+            except RuleViolation as error:
+                problems.append(Problem(self._header("tags") if "tags" in self.columns else "", ",".join(tag_names)[:200], Reason.BAD_VALUE,
+                                        error.message))
+        return result

@@ -1,0 +1,480 @@
+"""The set-based import of customers: stage, prepare, merge in checkpointed batches, undo.
+
+1. **Stage**: the file is read row by row, each row cleaned (imports.cleaning), and valid rows
+   go to `imports_stagedrow` — PostgreSQL through `COPY`, SQLite through batched `executemany` —
+   with the report lines of bad rows. Every batch commits together with `job.staged_through`,
+   so a crash re-reads the file past that row and stores nothing twice.
+2. **Prepare** (one transaction): rows repeating an external id, phone or email of an earlier row
+   of the file become report lines ("duplicate inside the file"); the others are matched to live
+   customers (external id first, then phone, then email — all three are indexed). After this no
+   two pending rows share an identity, so no row can match a customer this import creates.
+3. **Merge**: row ranges in batches; each batch — new customers inserted with `INSERT … SELECT`,
+   matched ones skipped, updated (`UPDATE … FROM`, the file's non-empty values win) or merged
+   (only the customer's empty fields filled, notes appended, as `customers.services` merges do),
+   their before-image kept on the staged row — commits with `job.checkpoint` in the same
+   transaction. A `kill -9` loses at most the batch in flight, which the resume redoes.
+4. **Undo**: customers created are deleted (unless something now protects them: orders…), customers
+   updated get their before-image back.
+"""
+
+# SQL here is assembled from table and column names defined in this module, never from input.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Count, F, ProtectedError, RestrictedError
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loopcrm.accounts.models import User
+from loopcrm.core import audit
+from loopcrm.customers import services as customer_services
+from loopcrm.customers.models import Customer
+from loopcrm.customers.queries import customers_for
+from loopcrm.imports.cleaning import TAG_SEPARATOR, RowCleaner
+from loopcrm.imports.models import ImportJob, ImportRowError, OnDuplicate, StagedRow
+from loopcrm.imports.reading import FileInfo, FileProblem, iter_rows
+
+Reason = ImportRowError.Reason
+Progress = Callable[[ImportJob], None]
+STAGED = StagedRow._meta.db_table
+CUSTOMERS = Customer._meta.db_table
+STAGE_COLUMNS = ("job_id", "row", "kind", "name", "phone", "phone_raw", "email", "external_id", "birthday",
+                 "country", "province", "city", "district", "street", "postal_code", "industry", "source_channel",
+                 "is_vip", "notes", "tags", "action")
+IDENTITIES = ("external_id", "phone", "email")
+# Fields an update or merge may change (never the kind: a person with contacts cannot become one).
+UPDATABLE = ("name", "phone", "email", "external_id", "birthday", "country", "province", "city", "district",
+             "street", "postal_code", "industry", "source_channel", "is_vip", "notes")
+_BLOCKS = {"phone": ("phone", "phone_raw")}
+
+
+def batch_size() -> int:
+    return 50_000 if connection.vendor == "postgresql" else 20_000
+
+
+def _now() -> dt.datetime:
+    return timezone.now()
+
+
+# --- 1. staging ---------------------------------------------------------------------------------
+
+def _staged_tuple(job_id: int, row: int, values: dict[str, Any]) -> tuple:
+    get = values.get
+    return (job_id, row, get("kind") or "person", values["name"], get("phone", ""), get("phone_raw", ""),
+            get("email", ""), get("external_id", ""), get("birthday"), get("country") or "CN", get("province", ""),
+            get("city", ""), get("district", ""), get("street", ""), get("postal_code", ""), get("industry", ""),
+            get("source_channel", ""), bool(get("is_vip", False)), get("notes", ""), get("tags", ""),
+            StagedRow.Action.PENDING)
+
+
+class _Writer:
+    """Writes staged rows of one batch: COPY on PostgreSQL, executemany in chunks elsewhere."""
+
+    def __init__(self) -> None:
+        self.cursor = connection.cursor()
+        self.copy = None
+        self.buffer: list[tuple] = []
+        if connection.vendor == "postgresql":
+            columns = ", ".join(f'"{c}"' for c in STAGE_COLUMNS)
+            self.copy_context = self.cursor.cursor.copy(f"COPY {STAGED} ({columns}) FROM STDIN")
+            self.copy = self.copy_context.__enter__()
+        else:
+            marks = ", ".join(["%s"] * len(STAGE_COLUMNS))
+            self.sql = f"INSERT INTO {STAGED} ({', '.join(STAGE_COLUMNS)}) VALUES ({marks})"
+
+    def write(self, row: tuple) -> None:
+        if self.copy is not None:
+            self.copy.write_row(row)
+        else:
+            self.buffer.append(row)
+            if len(self.buffer) >= 2000:
+                self.flush()
+
+    def flush(self) -> None:
+        if self.buffer:
+            self.cursor.executemany(self.sql, self.buffer)
+            self.buffer = []
+
+    def close(self) -> None:
+        if self.copy is not None:
+            self.copy_context.__exit__(None, None, None)
+            self.copy = None
+        self.flush()
+        self.cursor.close()
+
+
+def _report_line(job: ImportJob, row: int, column: str, value: str, reason: str, message: str) -> ImportRowError:
+    return ImportRowError(job_id=job.pk, row=row, column=column[:200], value=value[:200], reason=reason,
+                          message=message[:500])
+
+
+def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None,
+          progress: Progress | None = None) -> ImportJob:
+    """Read, clean and store the file's rows past `job.staged_through`, in committed batches."""
+    size = size or batch_size()
+    cleaner = RowCleaner(job.headers, job.mapping.get("targets", []), unmapped=job.unmapped)
+    rows: Iterator[tuple[int, list[str]]] = iter_rows(path, info, sheet=job.sheet)
+    header_seen = False
+    pending: tuple[int, list[str]] | None = None
+    try:
+        while True:
+            with transaction.atomic():
+                current = ImportJob.objects.select_for_update().get(pk=job.pk)
+                if current.status == ImportJob.Status.CANCELLED:
+                    return current
+                writer = _Writer()
+                errors: list[ImportRowError] = []
+                counts = {"rows": 0, "valid": 0, "invalid": 0}
+                last = current.staged_through
+                done = True
+                try:
+                    while True:
+                        if pending is not None:
+                            number, cells = pending
+                            pending = None
+                        else:
+                            item = next(rows, None)
+                            if item is None:
+                                break
+                            number, cells = item
+                        if not header_seen:
+                            header_seen = True
+                            continue
+                        if number <= current.staged_through:
+                            continue
+                        if counts["rows"] >= size:
+                            pending = (number, cells)
+                            done = False
+                            break
+                        counts["rows"] += 1
+                        last = number
+                        cleaned = cleaner.clean(cells)
+                        if cleaned.problems:
+                            counts["invalid"] += 1
+                            errors.extend(_report_line(current, number, p.column, p.value, p.reason, p.message)
+                                          for p in cleaned.problems)
+                        else:
+                            counts["valid"] += 1
+                            writer.write(_staged_tuple(current.pk, number, cleaned.values))
+                finally:
+                    writer.close()
+                ImportRowError.objects.bulk_create(errors, batch_size=2000)
+                ImportJob.objects.filter(pk=job.pk).update(
+                    rows=F("rows") + counts["rows"], valid=F("valid") + counts["valid"],
+                    invalid=F("invalid") + counts["invalid"], staged_through=last, staging_done=done,
+                    updated_at=_now(),
+                )
+            job.refresh_from_db()
+            if progress:
+                progress(job)
+            if done:
+                return job
+    except FileProblem as problem:
+        row = problem.row or job.staged_through + 1
+        with transaction.atomic():
+            ImportRowError.objects.create(job=job, row=row, column="", value="", reason=Reason.BAD_ROW,
+                                          message=problem.message[:500])
+            ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.FAILED, message=problem.message,
+                                                       finished_at=_now(), updated_at=_now())
+        job.refresh_from_db()
+        return job
+
+
+# --- 2. prepare ---------------------------------------------------------------------------------
+
+def _header_of(job: ImportJob, field: str) -> str:
+    targets = job.mapping.get("targets", [])
+    for index, target in enumerate(targets):
+        if target == field and index < len(job.headers):
+            return job.headers[index]
+    return field
+
+
+def _chunks(items: list, size: int = 5000) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+@transaction.atomic
+def prepare(job: ImportJob) -> ImportJob:
+    """Mark repeats inside the file (report lines) and match the rest to live customers."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.prepared:
+        return job
+    labels = {"external_id": _("external id"), "phone": _("phone"), "email": _("email")}
+    duplicates = 0
+    with connection.cursor() as cursor:
+        for field in IDENTITIES:
+            cursor.execute(
+                f"SELECT s.id, s.row, s.{field}, f.first_row FROM {STAGED} s JOIN ("
+                f" SELECT {field} AS v, MIN(row) AS first_row FROM {STAGED}"
+                f" WHERE job_id = %s AND {field} <> '' AND action = 'pending' GROUP BY {field} HAVING COUNT(*) > 1"
+                f") f ON s.{field} = f.v WHERE s.job_id = %s AND s.action = 'pending' AND s.row > f.first_row",
+                [job.pk, job.pk],
+            )
+            found = cursor.fetchall()
+            if not found:
+                continue
+            for chunk in _chunks([pk for pk, *_rest in found]):
+                StagedRow.objects.filter(pk__in=chunk).update(action=StagedRow.Action.DUPLICATE)
+            column = _header_of(job, field)
+            ImportRowError.objects.bulk_create(
+                [_report_line(job, row, column, value, Reason.DUPLICATE_IN_FILE,
+                              _("Same %(what)s as row %(row)d; the first row is kept.")
+                              % {"what": labels[field], "row": first}) for _pk, row, value, first in found],
+                batch_size=2000,
+            )
+            duplicates += len(found)
+        for field in IDENTITIES:
+            cursor.execute(
+                f"UPDATE {STAGED} SET object_id = (SELECT MIN(c.id) FROM {CUSTOMERS} c"
+                f" WHERE c.{field} = {STAGED}.{field} AND c.merged_into_id IS NULL)"
+                f" WHERE job_id = %s AND action = 'pending' AND object_id IS NULL AND {field} <> ''"
+                f" AND EXISTS (SELECT 1 FROM {CUSTOMERS} c WHERE c.{field} = {STAGED}.{field}"
+                f" AND c.merged_into_id IS NULL)",
+                [job.pk],
+            )
+        # Two rows matching one customer through different identities: the first one counts.
+        cursor.execute(
+            f"SELECT s.id, s.row, s.object_id, f.first_row FROM {STAGED} s JOIN ("
+            f" SELECT object_id, MIN(row) AS first_row FROM {STAGED} WHERE job_id = %s AND action = 'pending'"
+            f" AND object_id IS NOT NULL GROUP BY object_id HAVING COUNT(*) > 1"
+            f") f ON s.object_id = f.object_id WHERE s.job_id = %s AND s.action = 'pending' AND s.row > f.first_row",
+            [job.pk, job.pk],
+        )
+        found = cursor.fetchall()
+        for chunk in _chunks([pk for pk, *_rest in found]):
+            StagedRow.objects.filter(pk__in=chunk).update(action=StagedRow.Action.DUPLICATE)
+        ImportRowError.objects.bulk_create(
+            [_report_line(job, row, "", str(object_id), Reason.DUPLICATE_IN_FILE,
+                          _("Matches the same customer #%(id)s as row %(row)d; the first row is kept.")
+                          % {"id": object_id, "row": first}) for _pk, row, object_id, first in found],
+            batch_size=2000,
+        )
+        duplicates += len(found)
+    matched = StagedRow.objects.filter(job=job, action=StagedRow.Action.PENDING, object_id__isnull=False).count()
+    ImportJob.objects.filter(pk=job.pk).update(
+        prepared=True, matched=matched, valid=F("valid") - duplicates, invalid=F("invalid") + duplicates,
+        updated_at=_now(),
+    )
+    job.refresh_from_db()
+    return job
+
+
+# --- 3. merge -----------------------------------------------------------------------------------
+
+def _mapped_fields(job: ImportJob) -> list[str]:
+    targets = set(job.mapping.get("targets", []))
+    if "first_name" in targets or "last_name" in targets:
+        targets.add("name")
+    if job.unmapped == "notes":
+        targets.add("notes")
+    return [field for field in UPDATABLE if field in targets]
+
+
+def _set_clause(fields: list[str], mode: str) -> str:
+    c = CUSTOMERS
+    parts = []
+    for field in fields:
+        columns = _BLOCKS.get(field, (field,))
+        if field == "birthday":
+            first, second = ("s", c) if mode == OnDuplicate.UPDATE else (c, "s")
+            parts.append(f"birthday = COALESCE({first}.birthday, {second}.birthday)")
+        elif field == "is_vip":
+            parts.append("is_vip = s.is_vip" if mode == OnDuplicate.UPDATE else f"is_vip = ({c}.is_vip OR s.is_vip)")
+        elif field == "notes":
+            if mode == OnDuplicate.UPDATE:
+                parts.append(f"notes = CASE WHEN s.notes <> '' THEN s.notes ELSE {c}.notes END")
+            else:
+                parts.append(f"notes = CASE WHEN s.notes = '' THEN {c}.notes WHEN {c}.notes = '' THEN s.notes"
+                             f" ELSE {c}.notes || %s || s.notes END")
+        else:
+            condition = f"s.{field} <> ''" if mode == OnDuplicate.UPDATE else f"{c}.{field} = '' AND s.{field} <> ''"
+            if field == "country":
+                condition = "s.country <> ''" if mode == OnDuplicate.UPDATE else "FALSE"
+            for column in columns:
+                parts.append(f"{column} = CASE WHEN {condition} THEN s.{column} ELSE {c}.{column} END")
+    return ", ".join(parts)
+
+
+def _apply_matches(job: ImportJob, lo: int, hi: int, by: User | None, now: dt.datetime) -> None:
+    """Rows of [lo, hi] that match a customer: skip them, or update/merge with a before-image."""
+    pending = StagedRow.objects.filter(job=job, row__gte=lo, row__lte=hi, action=StagedRow.Action.PENDING,
+                                       object_id__isnull=False)
+    if job.on_duplicate == OnDuplicate.SKIP:
+        pending.update(action=StagedRow.Action.SKIP)
+        return
+    matches = list(pending.values_list("pk", "row", "object_id"))
+    if not matches:
+        return
+    ids = [object_id for _pk, _row, object_id in matches]
+    allowed: set[int] = set()
+    for chunk in _chunks(ids):
+        source = Customer.objects.filter(merged_into__isnull=True) if by is None else customers_for(by, "change")
+        allowed.update(source.filter(pk__in=chunk).values_list("pk", flat=True))
+    denied = [(pk, row, object_id) for pk, row, object_id in matches if object_id not in allowed]
+    if denied:
+        StagedRow.objects.filter(pk__in=[pk for pk, *_r in denied]).update(action=StagedRow.Action.DENIED)
+        ImportRowError.objects.bulk_create([
+            _report_line(job, row, "", str(object_id), Reason.NOT_ALLOWED,
+                         _("This row matches customer #%(id)s, which you may not change; it was skipped.")
+                         % {"id": object_id}) for _pk, row, object_id in denied])
+    fields = _mapped_fields(job)
+    columns = [col for field in fields for col in _BLOCKS.get(field, (field,))]
+    befores: dict[int, dict[str, Any]] = {}
+    for chunk in _chunks(sorted(allowed)):
+        for row in Customer.objects.filter(pk__in=chunk).values("pk", *columns):
+            pk = row.pop("pk")
+            befores[pk] = {key: audit._plain(value) for key, value in row.items()}
+    action = StagedRow.Action.UPDATE if job.on_duplicate == OnDuplicate.UPDATE else StagedRow.Action.MERGE
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {STAGED} SET action = %s, before = %s WHERE id = %s",
+            [(action, _json(befores[object_id]), pk) for pk, _row, object_id in matches if object_id in allowed],
+        )
+        if fields and allowed:
+            set_clause = _set_clause(fields, job.on_duplicate)
+            params: list[Any] = ["\n\n"] if "notes" in fields and job.on_duplicate == OnDuplicate.MERGE else []
+            cursor.execute(
+                f"UPDATE {CUSTOMERS} SET {set_clause}, version = {CUSTOMERS}.version + 1, updated_at = %s"
+                f" FROM {STAGED} s WHERE s.job_id = %s AND s.row >= %s AND s.row <= %s AND s.action = %s"
+                f" AND {CUSTOMERS}.id = s.object_id",
+                [*params, now, job.pk, lo, hi, action],
+            )
+    if allowed:
+        audit.record_many(action="update" if action == StagedRow.Action.UPDATE else "merge",
+                          object_type="customers.customer", object_ids=sorted(allowed), by=by,
+                          note=f"import #{job.pk}")
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _insert_new(job: ImportJob, lo: int, hi: int, by: User | None, now: dt.datetime) -> None:
+    """Rows of [lo, hi] that match nobody become customers, with ids chosen first so they are recorded."""
+    owner_id = by.pk if by is not None else None
+    department_id = getattr(by, "department_id", None)
+    where = "job_id = %s AND row >= %s AND row <= %s AND action = 'pending' AND object_id IS NULL"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {STAGED} SET action = 'create',"
+                f" object_id = nextval(pg_get_serial_sequence('{CUSTOMERS}', 'id')) WHERE {where}",
+                [job.pk, lo, hi],
+            )
+        else:
+            # SQLite: the IMMEDIATE transaction holds the write lock, so max(id) cannot move under us.
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CUSTOMERS}")
+            base = cursor.fetchone()[0]
+            cursor.execute(f"SELECT COALESCE(MAX(object_id), 0) FROM {STAGED} WHERE job_id = %s", [job.pk])
+            base = max(base, cursor.fetchone()[0])
+            cursor.execute(
+                f"UPDATE {STAGED} SET action = 'create', object_id = %s + row - %s WHERE {where}",
+                [base + 1, lo, job.pk, lo, hi],
+            )
+        fields = ("kind", "name", "phone", "phone_raw", "email", "external_id", "birthday", "country", "province",
+                  "city", "district", "street", "postal_code", "industry", "source_channel", "is_vip", "notes")
+        cursor.execute(
+            f"INSERT INTO {CUSTOMERS} (id, {', '.join(fields)}, owner_id, department_id, created_by_id, version,"
+            f" created_at, updated_at, merged_into_id)"
+            f" SELECT object_id, {', '.join(fields)}, %s, %s, %s, 1, %s, %s, NULL FROM {STAGED}"
+            f" WHERE job_id = %s AND row >= %s AND row <= %s AND action = 'create'",
+            [owner_id, department_id, owner_id, now, now, job.pk, lo, hi],
+        )
+
+
+def _link_tags(job: ImportJob, lo: int, hi: int) -> None:
+    rows = list(StagedRow.objects.filter(
+        job=job, row__gte=lo, row__lte=hi, action__in=[StagedRow.Action.CREATE, StagedRow.Action.UPDATE,
+                                                       StagedRow.Action.MERGE],
+    ).exclude(tags="").values_list("object_id", "tags"))
+    if not rows:
+        return
+    names = sorted({name for _id, tags in rows for name in tags.split(TAG_SEPARATOR)})
+    tags = {name: tag for name, tag in zip(names, customer_services._resolve_tags(names), strict=True)}
+    through = Customer.tags.through
+    links = [through(customer_id=object_id, tag_id=tags[name].pk)
+             for object_id, joined in rows for name in joined.split(TAG_SEPARATOR)]
+    through.objects.bulk_create(links, batch_size=2000, ignore_conflicts=True)
+
+
+def merge(job: ImportJob, *, by: User | None, size: int | None = None, pause: float = 0.0,
+          progress: Progress | None = None) -> ImportJob:
+    """Import the prepared rows past `job.checkpoint`, one committed batch at a time."""
+    size = size or batch_size()
+    while True:
+        with transaction.atomic():
+            current = ImportJob.objects.select_for_update().get(pk=job.pk)
+            if current.status != ImportJob.Status.IMPORTING:
+                return current  # cancelled (or finished by another runner)
+            lo = current.checkpoint + 1
+            if not current.checkpoint:  # the first batch starts at the first row (after the header)
+                first = StagedRow.objects.filter(job=current).order_by("row").values_list("row", flat=True).first()
+                lo = first or lo
+            if lo > current.staged_through:
+                ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.Status.DONE, finished_at=_now(),
+                                                           updated_at=_now())
+                current.refresh_from_db()
+                return current
+            hi = min(lo + size - 1, current.staged_through)
+            now = _now()
+            _apply_matches(current, lo, hi, by, now)
+            _insert_new(current, lo, hi, by, now)
+            _link_tags(current, lo, hi)
+            counts = dict(StagedRow.objects.filter(job=current, row__gte=lo, row__lte=hi)
+                          .values_list("action").annotate(n=Count("id")).order_by())
+            ImportJob.objects.filter(pk=job.pk).update(
+                checkpoint=hi,
+                created=F("created") + counts.get(StagedRow.Action.CREATE, 0),
+                updated=F("updated") + counts.get(StagedRow.Action.UPDATE, 0),
+                merged=F("merged") + counts.get(StagedRow.Action.MERGE, 0),
+                skipped=F("skipped") + counts.get(StagedRow.Action.SKIP, 0) + counts.get(StagedRow.Action.DENIED, 0),
+                updated_at=now,
+            )
+        job.refresh_from_db()
+        if progress:
+            progress(job)
+        if pause:
+            time.sleep(pause)
+
+
+# --- 4. undo ------------------------------------------------------------------------------------
+
+def undo(job: ImportJob) -> dict[str, int]:
+    """Delete the customers the job created and restore those it changed. Returns what happened."""
+    result = {"deleted": 0, "restored": 0, "kept": 0}
+    created = list(StagedRow.objects.filter(job=job, action=StagedRow.Action.CREATE, object_id__isnull=False)
+                   .values_list("object_id", flat=True).order_by("object_id"))
+    for chunk in _chunks(created, 2000):
+        try:
+            with transaction.atomic():
+                _total, detail = Customer.objects.filter(pk__in=chunk).delete()
+            result["deleted"] += detail.get(Customer._meta.label, 0)
+        except (ProtectedError, RestrictedError):
+            for pk in chunk:  # one by one: keep those that gained orders (or anything protective)
+                try:
+                    with transaction.atomic():
+                        deleted, _detail = Customer.objects.filter(pk=pk).delete()
+                    result["deleted"] += 1 if deleted else 0
+                except (ProtectedError, RestrictedError):
+                    result["kept"] += 1
+    changed = StagedRow.objects.filter(job=job, action__in=[StagedRow.Action.UPDATE, StagedRow.Action.MERGE],
+                                       before__isnull=False).values_list("object_id", "before")
+    for object_id, before in changed.iterator(chunk_size=2000):
+        values = dict(before)
+        if values.get("birthday"):
+            values["birthday"] = dt.date.fromisoformat(values["birthday"])
+        result["restored"] += Customer.objects.filter(pk=object_id).update(
+            **values, version=F("version") + 1, updated_at=_now())
+    return result

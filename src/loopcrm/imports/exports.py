@@ -1,0 +1,266 @@
+"""Export of the lists a user can see, as CSV (UTF-8 with BOM, so Excel reads Chinese) or XLSX, streamed.
+
+Rows come through the lists' own read doors (`customers_for`, `orders_for`, `interactions_for`)
+narrowed by their own filters, intersected with the user's "transfer/export" scope; they are read
+in id order in keyset chunks, so memory stays flat and PostgreSQL and SQLite behave alike.
+
+Text that a spreadsheet would run as a formula (starting with =, +, -, @, tab or CR) is prefixed
+with an apostrophe in CSV; XLSX cells are written as strings, which are never evaluated.
+
+Adding a list (tickets, segments…): write a function `(user, params) -> Export` and register it in
+`EXPORTS` — see docs/import-export.md.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import IO, Any
+
+import pydantic
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loopcrm.accounts.models import User
+from loopcrm.accounts.permissions import can, scope_filter
+from loopcrm.commerce.queries import filter_orders, orders_for
+from loopcrm.core import audit
+from loopcrm.core.errors import PermissionDenied, RuleViolation
+from loopcrm.customers.filters import CustomerFilter
+from loopcrm.customers.models import Customer
+from loopcrm.customers.queries import customers_for, filter_customers
+from loopcrm.interactions.queries import filter_interactions, interactions_for
+
+CHUNK = 5000
+REPORT_HEADER = ("row", "column", "value", "reason", "message")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass
+class Export:
+    """What to write: the rows (keyset-readable queryset), the columns (label, value path) and a name."""
+
+    name: str
+    queryset: QuerySet
+    columns: Sequence[tuple[str, str]]
+    object_type: str
+    filters: dict[str, Any]
+    lookup: Callable[[list[int]], dict[int, dict[str, str]]] | None = None  # per-chunk lookups (tags)
+
+
+def _require_export(user: User) -> None:
+    if not can(user, "transfer", "export"):
+        raise PermissionDenied(_("Your role may not export lists."))
+
+
+def _export_scope(queryset: QuerySet, user: User, *, owner: str, department: str) -> QuerySet:
+    condition = scope_filter(user, "transfer", "export", owner=owner, department=department)
+    return queryset.none() if condition is None else queryset.filter(condition)
+
+
+def _customer_tags(ids: list[int]) -> dict[int, dict[str, str]]:
+    through = Customer.tags.through
+    tags: dict[int, list[str]] = {}
+    for customer_id, name in through.objects.filter(customer_id__in=ids).values_list("customer_id", "tag__name"):
+        tags.setdefault(customer_id, []).append(name)
+    return {pk: {"tags": ", ".join(sorted(names))} for pk, names in tags.items()}
+
+
+def customers_export(user: User, params: dict[str, Any]) -> Export:
+    try:
+        filters = CustomerFilter(**{k: v for k, v in params.items() if k in CustomerFilter.model_fields})
+    except pydantic.ValidationError as error:
+        first = error.errors()[0]
+        field = str(first["loc"][0]) if first.get("loc") else "filters"
+        raise RuleViolation(_("The filter %(field)s is not valid: %(reason)s.")
+                            % {"field": field, "reason": first.get("msg", "")}, field=field) from error
+    queryset = filter_customers(customers_for(user, "view"), filters)
+    queryset = _export_scope(queryset, user, owner="owner", department="department")
+    columns = [
+        ("ID", "id"), (_("Name"), "name"), (_("Kind"), "kind"), (_("Phone"), "phone"), (_("Email"), "email"),
+        (_("External id"), "external_id"), (_("Birthday"), "birthday"), (_("Country"), "country"),
+        (_("Province / state"), "province"), (_("City"), "city"), (_("District"), "district"),
+        (_("Street address"), "street"), (_("Postal code"), "postal_code"), (_("Industry"), "industry"),
+        (_("Source"), "source_channel"), (_("VIP"), "is_vip"), (_("Owner"), "owner__username"),
+        (_("Department"), "department__name"), (_("Tags"), "tags"), (_("Notes"), "notes"),
+        (_("Created"), "created_at"),
+    ]
+    return Export("customers", queryset, columns, "customers.customer", filters.model_dump(exclude_none=True),
+                  lookup=_customer_tags)
+
+
+def orders_export(user: User, params: dict[str, Any]) -> Export:
+    wanted = {k: params[k] for k in ("customer_id", "status", "channel", "q") if params.get(k) not in (None, "")}
+    if "customer_id" in wanted:
+        try:
+            wanted["customer_id"] = int(wanted["customer_id"])
+        except (TypeError, ValueError) as error:
+            raise RuleViolation(_("customer_id is a number."), field="customer_id") from error
+    queryset = filter_orders(orders_for(user, "view"), **wanted)
+    queryset = _export_scope(queryset, user, owner="customer__owner", department="customer__department")
+    columns = [("ID", "id"), (_("Order number"), "number"), (_("Customer"), "customer_id"),
+               (_("Customer name"), "customer__name"), (_("Channel"), "channel"), (_("Status"), "status"),
+               (_("Placed"), "placed_at"), (_("Currency"), "currency"), (_("Total"), "total")]
+    return Export("orders", queryset, columns, "commerce.order", wanted)
+
+
+def interactions_export(user: User, params: dict[str, Any]) -> Export:
+    wanted = {k: params[k] for k in ("customer_id", "channel", "touchpoint", "journey_stage")
+              if params.get(k) not in (None, "")}
+    if "customer_id" in wanted:
+        try:
+            wanted["customer_id"] = int(wanted["customer_id"])
+        except (TypeError, ValueError) as error:
+            raise RuleViolation(_("customer_id is a number."), field="customer_id") from error
+    queryset = filter_interactions(interactions_for(user, "view"), **wanted)
+    queryset = _export_scope(queryset, user, owner="customer__owner", department="customer__department")
+    columns = [("ID", "id"), (_("Customer"), "customer_id"), (_("Customer name"), "customer__name"),
+               (_("Channel"), "channel"), (_("Direction"), "direction"), (_("Subject"), "subject"),
+               (_("Details"), "body"), (_("When"), "occurred_at")]
+    return Export("interactions", queryset, columns, "interactions.interaction", wanted)
+
+
+# Lists that can be exported. Tickets and segments join here when their apps offer a read door.
+EXPORTS: dict[str, Callable[[User, dict[str, Any]], Export]] = {
+    "customers": customers_export,
+    "orders": orders_export,
+    "interactions": interactions_export,
+}
+
+
+def start_export(user: User, what: str, params: dict[str, Any], *, fmt: str) -> Export:
+    """Check the permission, build the export and leave the audit row (who exported what, filtered how)."""
+    _require_export(user)
+    if what not in EXPORTS:
+        raise RuleViolation(_("Unknown list %(name)s.") % {"name": repr(what)}, field="what")
+    if fmt not in ("csv", "xlsx"):
+        raise RuleViolation(_("The format is csv or xlsx."), field="format")
+    export = EXPORTS[what](user, params)
+    audit.record(action="export", object_type=export.object_type, object_id="*", by=user,
+                 changes={"filters": {k: str(v) for k, v in export.filters.items()}, "format": fmt})
+    return export
+
+
+def _plain(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if timezone.is_aware(value) else str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def safe_cell(value: Any) -> str:
+    """A cell's text for CSV, neutralised when a spreadsheet would take it for a formula."""
+    text = str(_plain(value))
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def iter_records(export: Export) -> Iterator[list[Any]]:
+    """Rows as lists of plain values, in id order, read in keyset chunks."""
+    paths = [path for _label, path in export.columns if path != "tags"]
+    tag_index = next((i for i, (_l, p) in enumerate(export.columns) if p == "tags"), None)
+    last = 0
+    base = export.queryset.order_by().values_list(*paths)
+    while True:
+        chunk = list(base.filter(pk__gt=last).order_by("pk")[:CHUNK])
+        if not chunk:
+            return
+        last = chunk[-1][0]
+        extra = export.lookup([row[0] for row in chunk]) if export.lookup else {}
+        for row in chunk:
+            values = [_plain(v) for v in row]
+            if tag_index is not None:
+                values.insert(tag_index, extra.get(row[0], {}).get("tags", ""))
+            yield values
+
+
+def csv_stream(export: Export) -> Iterator[bytes]:
+    """UTF-8 with BOM, CRLF, formulas neutralised; one bytes chunk per thousand rows."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([str(label) for label, _path in export.columns])
+    yield "\ufeff".encode() + buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    for count, values in enumerate(iter_records(export), start=1):
+        writer.writerow([safe_cell(v) for v in values])
+        if count % 1000 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def xlsx_file(export: Export) -> IO[bytes]:
+    """An XLSX written row by row (XlsxWriter constant_memory), every cell a string; the file is rewound."""
+    import xlsxwriter
+
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 — handed to the response, which closes it
+    workbook = xlsxwriter.Workbook(handle, {"constant_memory": True, "in_memory": False, "strings_to_numbers": False,
+                                            "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = workbook.add_worksheet(export.name[:31])
+    for col, (label, _path) in enumerate(export.columns):
+        sheet.write_string(0, col, str(label))
+    for row_number, values in enumerate(iter_records(export), start=1):
+        for col, value in enumerate(values):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                sheet.write_number(row_number, col, value)
+            else:
+                sheet.write_string(row_number, col, str(value))
+    workbook.close()
+    handle.seek(0)
+    return handle
+
+
+def report_rows(errors: QuerySet) -> Iterator[list[Any]]:
+    for line in errors.order_by("row", "id").values_list("row", "column", "value", "reason", "message").iterator(
+            chunk_size=2000):
+        yield list(line)
+
+
+def table_csv(header: Sequence[str], rows: Iterator[Sequence[Any]]) -> Iterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    yield "\ufeff".encode() + buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    for count, row in enumerate(rows, start=1):
+        writer.writerow([safe_cell(v) for v in row])
+        if count % 1000 == 0:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
+
+
+def table_xlsx(header: Sequence[str], rows: Iterator[Sequence[Any]], *, sheet_name: str = "report"):
+    import xlsxwriter
+
+    handle = tempfile.TemporaryFile()  # noqa: SIM115 — handed to the response, which closes it
+    workbook = xlsxwriter.Workbook(handle, {"constant_memory": True, "strings_to_numbers": False,
+                                            "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = workbook.add_worksheet(sheet_name)
+    for col, label in enumerate(header):
+        sheet.write_string(0, col, str(label))
+    for row_number, row in enumerate(rows, start=1):
+        for col, value in enumerate(row):
+            if isinstance(value, int) and not isinstance(value, bool):
+                sheet.write_number(row_number, col, value)
+            else:
+                sheet.write_string(row_number, col, str(_plain(value)))
+    workbook.close()
+    handle.seek(0)
+    return handle
