@@ -1,1 +1,420 @@
-"""Queries of feedback."""
+"""Reads of voice of the customer: the read doors (scoped by the "survey" and "feedback" permissions),
+metrics aggregated in SQL and finished by the pure `stats` module, verbatims, needs and word counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Avg, Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loopcrm.accounts.models import User
+from loopcrm.accounts.permissions import Scope, can, scope_filter, scope_for
+from loopcrm.core.errors import NotFound, PermissionDenied, RuleViolation
+from loopcrm.customers.models import Customer
+from loopcrm.feedback import stats
+from loopcrm.feedback.models import FollowUp, Invitation, Response, Survey, TextAnalysis, TopicMention
+from loopcrm.service.models import TicketMessage
+
+MAX_ID = 2**63 - 1
+
+
+# --- read doors -----------------------------------------------------------------------------------
+
+def surveys_for(user: User, action: str = "view") -> QuerySet[Survey]:
+    if not can(user, "survey", action):
+        return Survey.objects.none()
+    return Survey.objects.all()
+
+
+def get_survey_for(user: User, survey_id: int, action: str = "view") -> Survey:
+    if not isinstance(survey_id, int) or isinstance(survey_id, bool) or not 0 < survey_id <= MAX_ID:
+        raise NotFound(_("No survey #%(id)s.") % {"id": survey_id}, field="survey_id")
+    survey = surveys_for(user, "view").filter(pk=survey_id).first()
+    if survey is None:
+        raise NotFound(_("No survey #%(id)s.") % {"id": survey_id}, field="survey_id")
+    if action != "view" and not can(user, "survey", action):
+        raise PermissionDenied(_("Your role may not change surveys."), field="survey_id")
+    return survey
+
+
+def _feedback_filter(user: User) -> Q | None:
+    """Rows of answers and verbatims the user may see: own = about tickets they handled; department scope."""
+    return scope_filter(user, "feedback", "view", owner="agent", department="department")
+
+
+def responses_for(user: User) -> QuerySet[Response]:
+    condition = _feedback_filter(user)
+    if condition is None:
+        return Response.objects.none()
+    return Response.objects.filter(condition, is_complete=True)
+
+
+def analyses_for(user: User) -> QuerySet[TextAnalysis]:
+    condition = _feedback_filter(user)
+    if condition is None:
+        return TextAnalysis.objects.none()
+    return TextAnalysis.objects.filter(condition)
+
+
+def invitations_for(user: User) -> QuerySet[Invitation]:
+    condition = _feedback_filter(user)
+    if condition is None:
+        return Invitation.objects.none()
+    return Invitation.objects.filter(condition)
+
+
+def follow_ups_for(user: User) -> QuerySet[FollowUp]:
+    scope = scope_for(user, "feedback", "view")
+    if scope == Scope.NONE:
+        return FollowUp.objects.none()
+    if scope == Scope.ALL:
+        return FollowUp.objects.all()
+    condition = scope_filter(user, "feedback", "view", owner="ticket__assignee", department="department")
+    return FollowUp.objects.filter(condition)
+
+
+# --- filters --------------------------------------------------------------------------------------
+
+@dataclass
+class MetricFilter:
+    """What every dashboard, metric endpoint and verbatim list can be narrowed by."""
+
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    survey_id: int | None = None
+    department_id: int | None = None
+    agent_id: int | None = None
+    channel: str | None = None
+    touchpoint: str | None = None
+    tier: str | None = None
+    category: str | None = None  # ticket category code (answers) or root-cause branch (verbatims)
+
+
+def _window(filters: MetricFilter, *, default_days: int = 365) -> tuple[dt.datetime, dt.datetime]:
+    until = filters.until or timezone.now()
+    since = filters.since or until - dt.timedelta(days=default_days)
+    if since >= until:
+        raise RuleViolation(_("The start must be before the end."), field="since")
+    return since, until
+
+
+def filter_responses(rows: QuerySet[Response], filters: MetricFilter) -> QuerySet[Response]:
+    since, until = _window(filters)
+    rows = rows.filter(answered_at__gte=since, answered_at__lt=until)
+    exact = {"survey_id": filters.survey_id, "department_id": filters.department_id, "agent_id": filters.agent_id,
+             "channel": filters.channel, "touchpoint": filters.touchpoint, "tier": filters.tier,
+             "category__code": filters.category}
+    return rows.filter(**{key: value for key, value in exact.items() if value is not None})
+
+
+# --- metrics --------------------------------------------------------------------------------------
+
+AGGREGATES = {
+    "n_nps": Count("nps"),
+    "promoters": Count("id", filter=Q(nps__gte=9)),
+    "detractors": Count("id", filter=Q(nps__lte=6)),
+    "n_csat": Count("csat"),
+    "satisfied": Count("id", filter=Q(csat__gte=4)),
+    "n_ces": Count("ces"),
+    "ces_sum": Sum("ces"),
+    "ces_squares": Sum(F("ces") * F("ces")),
+    "low_effort": Count("id", filter=Q(ces__lte=3)),
+}
+
+
+@dataclass
+class Scores:
+    """CSAT, NPS and CES of one group of answers, each with its interval or a minimum-sample warning."""
+
+    label: str
+    key: Any
+    csat: stats.Estimate
+    nps: stats.Estimate
+    ces: stats.Estimate
+    low_effort: stats.Estimate
+
+    def as_dict(self) -> dict[str, Any]:
+        def one(estimate: stats.Estimate) -> dict[str, Any]:
+            return {"n": estimate.n, "value": stats.shown(estimate), "low": estimate.low if estimate.reliable else None,
+                    "high": estimate.high if estimate.reliable else None, "warning": estimate.warning}
+        return {"label": self.label, "key": self.key, "csat": one(self.csat), "nps": one(self.nps),
+                "ces": one(self.ces), "low_effort": one(self.low_effort)}
+
+
+def scores_from(row: dict[str, Any], *, label: str = "", key: Any = None, minimum: int = stats.MIN_SAMPLE) -> Scores:
+    n_nps, promoters, detractors = row["n_nps"], row["promoters"], row["detractors"]
+    n_ces = row["n_ces"]
+    ces_mean = stats.ces_from_moments(n_ces, row["ces_sum"] or 0, row["ces_squares"] or 0, minimum=minimum)
+    low = stats.proportion(row["low_effort"], n_ces, minimum=minimum)
+    return Scores(
+        label=label, key=key,
+        csat=stats.proportion(row["satisfied"], row["n_csat"], minimum=minimum),
+        nps=stats.nps(promoters, n_nps - promoters - detractors, detractors, minimum=minimum),
+        ces=ces_mean, low_effort=low,
+    )
+
+
+def overall(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPLE) -> Scores:
+    row = filter_responses(responses_for(user), filters).aggregate(**AGGREGATES)
+    return scores_from(row, label=_("All"), minimum=minimum)
+
+
+DIMENSIONS = {
+    # name -> (value lookup, label lookup)
+    "agent": ("agent_id", "agent__display_name"),
+    "team": ("agent__teams__id", "agent__teams__name"),
+    "department": ("department_id", "department__name"),
+    "category": ("category_id", "category__name"),
+    "channel": ("channel", "channel"),
+    "touchpoint": ("touchpoint", "touchpoint"),
+    "tier": ("tier", "tier"),
+    "organisation": ("organisation_id", "organisation__name"),
+    "survey": ("survey_id", "survey__name"),
+}
+PERIODS = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
+
+
+def breakdown(user: User, filters: MetricFilter, by: str, *, minimum: int = stats.MIN_SAMPLE,
+              limit: int = 50) -> list[Scores]:
+    """Scores per agent, team, department, category, channel, touchpoint, tier, organisation or survey (one query)."""
+    if by not in DIMENSIONS:
+        raise RuleViolation(_("Unknown breakdown %(by)s.") % {"by": by}, field="by")
+    value, label = DIMENSIONS[by]
+    rows = (filter_responses(responses_for(user), filters).values(value, label).annotate(**AGGREGATES)
+            .order_by("-n_nps", "-n_csat")[:limit])
+    return [scores_from(row, label=str(row[label] if row[label] not in (None, "") else _("(none)")), key=row[value],
+                        minimum=minimum) for row in rows]
+
+
+def trend(user: User, filters: MetricFilter, *, period: str = "month", minimum: int = stats.MIN_SAMPLE) -> list[Scores]:
+    """Scores per day, week or month, oldest first."""
+    if period not in PERIODS:
+        raise RuleViolation(_("Unknown period."), field="period")
+    rows = (filter_responses(responses_for(user), filters).annotate(period=PERIODS[period]("answered_at"))
+            .values("period").annotate(**AGGREGATES).order_by("period"))
+    return [scores_from(row, label=row["period"].date().isoformat(), key=row["period"], minimum=minimum)
+            for row in rows]
+
+
+def distribution(user: User, filters: MetricFilter, metric: str) -> dict[int, int]:
+    """How many answers gave each score of `metric` (csat, nps or ces)."""
+    if metric not in ("csat", "nps", "ces"):
+        raise RuleViolation(_("Unknown metric."), field="metric")
+    rows = (filter_responses(responses_for(user), filters).filter(**{f"{metric}__isnull": False})
+            .values(metric).annotate(n=Count("id")).order_by(metric))
+    return {row[metric]: row["n"] for row in rows}
+
+
+@dataclass
+class ResponseRate:
+    sent: int
+    answered: int
+    rate: float | None
+
+
+def response_rate(user: User, filters: MetricFilter) -> ResponseRate:
+    since, until = _window(filters)
+    rows = invitations_for(user).filter(sent_at__gte=since, sent_at__lt=until)
+    if filters.survey_id:
+        rows = rows.filter(survey_id=filters.survey_id)
+    if filters.department_id:
+        rows = rows.filter(department_id=filters.department_id)
+    counts = rows.aggregate(sent=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False)))
+    return ResponseRate(sent=counts["sent"], answered=counts["answered"],
+                        rate=stats.rate(counts["answered"], counts["sent"]))
+
+
+@dataclass
+class LoopMetrics:
+    """Follow-ups opened, how many had the agent's reply (closed), the rate and the median hours to close."""
+
+    opened: int
+    closed: int
+    rate: float | None
+    median_hours: float | None
+    without_ticket: int
+
+
+def _first_reply():
+    return Subquery(TicketMessage.objects.filter(ticket_id=OuterRef("ticket_id"), kind=TicketMessage.Kind.REPLY,
+                                                 created_at__gte=OuterRef("opened_at"))
+                    .order_by("created_at").values("created_at")[:1])
+
+
+def follow_ups_with_closure(user: User) -> QuerySet[FollowUp]:
+    """Follow-ups with `closed_at`: the first public reply on their ticket after they opened (None = open loop)."""
+    return follow_ups_for(user).annotate(closed_at=_first_reply())
+
+
+def loop_metrics(user: User, filters: MetricFilter) -> LoopMetrics:
+    since, until = _window(filters)
+    rows = list(follow_ups_with_closure(user).filter(opened_at__gte=since, opened_at__lt=until)
+                .values("opened_at", "closed_at", "ticket_id"))
+    closed = [(row["closed_at"] - row["opened_at"]).total_seconds() / 3600 for row in rows if row["closed_at"]]
+    return LoopMetrics(opened=len(rows), closed=len(closed), rate=stats.rate(len(closed), len(rows)),
+                       median_hours=stats.median(closed),
+                       without_ticket=sum(1 for row in rows if row["ticket_id"] is None))
+
+
+# --- verbatims, words, needs ----------------------------------------------------------------------
+
+@dataclass
+class VerbatimFilter(MetricFilter):
+    sentiment: str | None = None
+    topic: str | None = None
+    source: str | None = None
+    language: str | None = None
+    q: str | None = None
+
+
+def verbatims(user: User, filters: VerbatimFilter) -> QuerySet[TextAnalysis]:
+    """Analysed texts, newest first, narrowed by the filters (page with core.pagination.paginate)."""
+    since, until = _window(filters)
+    rows = analyses_for(user).filter(at__gte=since, at__lt=until).select_related("customer")
+    exact = {"sentiment": filters.sentiment, "source": filters.source, "language": filters.language,
+             "department_id": filters.department_id, "agent_id": filters.agent_id, "channel": filters.channel,
+             "touchpoint": filters.touchpoint, "tier": filters.tier, "category": filters.category}
+    rows = rows.filter(**{key: value for key, value in exact.items() if value is not None})
+    if filters.topic:
+        rows = rows.filter(mentions__topic=filters.topic)
+    if filters.q:
+        rows = rows.filter(text__icontains=filters.q)
+    return rows
+
+
+def word_frequencies(user: User, filters: VerbatimFilter, *, limit: int = 60,
+                     sample: int = 5000) -> list[tuple[str, int]]:
+    """The most frequent content words of the newest `sample` matching texts."""
+    from loopcrm.feedback import text as text_analysis
+
+    counts: Counter[str] = Counter()
+    for language, tokens in verbatims(user, filters).order_by("-at").values_list("language", "tokens")[:sample]:
+        counts.update(text_analysis.content_words(tokens or [], language))
+    return counts.most_common(limit)
+
+
+TIER_WEIGHT = {"vip": 4.0, "high": 3.0, "medium": 2.0, "low": 1.0, "": 1.0}
+
+
+@dataclass
+class Need:
+    """A topic customers raise: how many distinct customers, the trend, and the value of those customers."""
+
+    topic: str
+    label: str
+    customers: int
+    mentions: int
+    negative_share: float
+    recent: int
+    previous: int
+    trend: float | None  # change of distinct customers, last half of the window vs the first, in %
+    value_weight: float
+    priority: float
+    by_source: dict[str, int] = field(default_factory=dict)
+
+
+def topic_label(topic: str) -> str:
+    labels = {
+        "delivery": _("Delivery"), "installation": _("Installation"), "product_quality": _("Product quality"),
+        "product_function": _("Product function and use"), "service_attitude": _("Service attitude"),
+        "waiting_response": _("Waiting and follow-through"), "price": _("Price and fees"),
+        "refund_return": _("Refunds and returns"), "repair": _("Repair and warranty"), "store": _("Stores"),
+        "website_app": _("Website and app"), "packaging": _("Packaging"),
+    }
+    return str(labels.get(topic, topic))
+
+
+def needs(user: User, filters: MetricFilter, *, limit: int = 30) -> list[Need]:
+    """Topics from surveys, feedback and tickets, ranked by distinct customers × trend × customer value."""
+    since, until = _window(filters, default_days=90)
+    middle = since + (until - since) / 2
+    condition = _feedback_filter(user)
+    if condition is None:
+        return []
+    mentions = TopicMention.objects.filter(at__gte=since, at__lt=until).filter(
+        analysis__in=analyses_for(user).values("id"))
+    if filters.department_id:
+        mentions = mentions.filter(analysis__department_id=filters.department_id)
+    rows = mentions.values("topic").annotate(
+        customers=Count("customer", distinct=True), mentions=Count("id"),
+        negative=Count("id", filter=Q(negative=True)),
+        recent=Count("customer", distinct=True, filter=Q(at__gte=middle)),
+        previous=Count("customer", distinct=True, filter=Q(at__lt=middle)),
+    )
+    tiers = mentions.values("topic", "analysis__tier").annotate(customers=Count("customer", distinct=True))
+    weight: dict[str, list[float]] = {}
+    for row in tiers:
+        tier = (row["analysis__tier"] or "").lower()
+        weight.setdefault(row["topic"], []).extend([TIER_WEIGHT.get(tier, 1.0)] * row["customers"])
+    sources = mentions.values("topic", "analysis__source").annotate(n=Count("id"))
+    by_source: dict[str, dict[str, int]] = {}
+    for row in sources:
+        by_source.setdefault(row["topic"], {})[row["analysis__source"]] = row["n"]
+    result = []
+    for row in rows:
+        weights = weight.get(row["topic"], [1.0])
+        value_weight = sum(weights) / len(weights)
+        trend_pct = stats.rate(row["recent"] - row["previous"], row["previous"]) if row["previous"] else None
+        growth = 1 + max(-0.5, min(1.0, (trend_pct or 0) / 100))
+        negative_share = row["negative"] / row["mentions"] if row["mentions"] else 0.0
+        priority = row["customers"] * value_weight * growth * (0.5 + negative_share)
+        result.append(Need(topic=row["topic"], label=topic_label(row["topic"]), customers=row["customers"],
+                           mentions=row["mentions"], negative_share=negative_share, recent=row["recent"],
+                           previous=row["previous"], trend=trend_pct, value_weight=round(value_weight, 2),
+                           priority=round(priority, 2), by_source=by_source.get(row["topic"], {})))
+    result.sort(key=lambda need: (-need.priority, -need.customers, need.topic))
+    return result[:limit]
+
+
+# --- the customer 360 slot ------------------------------------------------------------------------
+
+@dataclass
+class LatestScores:
+    """The customer's newest CSAT, NPS and CES answers and their latest comments (for the 360 page)."""
+
+    csat: int | None = None
+    csat_at: dt.datetime | None = None
+    nps: int | None = None
+    nps_at: dt.datetime | None = None
+    ces: int | None = None
+    ces_at: dt.datetime | None = None
+    comments: list[TextAnalysis] = field(default_factory=list)
+    responses: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return self.responses == 0 and not self.comments
+
+
+def latest_scores_of(customer: Customer, *, comments: int = 3) -> LatestScores:
+    """Three small queries: the newest answer per metric, the count, and the latest analysed comments."""
+    rows = Response.objects.filter(customer=customer, is_complete=True)
+    result = LatestScores(responses=rows.count())
+    for metric in ("csat", "nps", "ces"):
+        newest = (rows.filter(**{f"{metric}__isnull": False}).order_by("-answered_at")
+                  .values(metric, "answered_at").first())
+        if newest:
+            setattr(result, metric, newest[metric])
+            setattr(result, f"{metric}_at", newest["answered_at"])
+    result.comments = list(TextAnalysis.objects.filter(customer=customer).exclude(source=TextAnalysis.Source.TICKET)
+                           .order_by("-at")[:comments])
+    return result
+
+
+def survey_stats(survey: Survey) -> dict[str, Any]:
+    """Invitations by status and the response span of one survey."""
+    counts = dict(survey.invitations.values_list("status").annotate(n=Count("id")))
+    span = survey.responses.filter(is_complete=True).aggregate(first=Min("answered_at"), last=Max("answered_at"),
+                                                               mean_nps=Avg("nps"))
+    return {"invitations": counts, **span}
+
+
+def ces_summary_ok(value: float | None) -> bool:
+    return value is not None and math.isfinite(value)

@@ -1,0 +1,1 @@
+"""Pages of voice of the customer: the public answer page and the staff pages (thin)."""
