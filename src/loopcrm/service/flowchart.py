@@ -8,6 +8,7 @@ Words come in through `labels` so the caller can translate them.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ DEFAULT_LABELS = {
     "hours": "h",
     "days": "d",
 }
+
+# Characters XML 1.0 cannot hold (control characters, lone surrogates, U+FFFE/U+FFFF): dropped from labels.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 STATUS_FILL = {"pending": "#ffffff", "active": "#fff7d6", "done": "#e3f4e8", "skipped": "#eef0f3"}
 
@@ -82,8 +86,12 @@ def duration_text(minutes: int, labels: Mapping[str, str] = DEFAULT_LABELS) -> s
     return " ".join(parts)
 
 
+def _xml(text: str) -> str:
+    return escape(_NOT_XML.sub("", text))
+
+
 def _text(x: float, y: float, content: str, *, cls: str, anchor: str = "middle") -> str:
-    return f'<text x="{x:.0f}" y="{y:.0f}" class="{cls}" text-anchor="{anchor}">{escape(content)}</text>'
+    return f'<text x="{x:.0f}" y="{y:.0f}" class="{cls}" text-anchor="{anchor}">{_xml(content)}</text>'
 
 
 def render_svg(steps: Sequence[FlowStep], *, labels: Mapping[str, str] | None = None,
@@ -126,8 +134,8 @@ def render_svg(steps: Sequence[FlowStep], *, labels: Mapping[str, str] | None = 
         if step.complete_on_status:
             auto.append(f"{words['auto_complete']} {step.complete_on_status}")
         box = [
-            f'<g class="{" ".join(classes)}" data-key={quoteattr(step.key)} data-position="{index}">',
-            f"<title>{escape(tooltip)}</title>",
+            f'<g class="{" ".join(classes)}" data-key={quoteattr(_NOT_XML.sub("", step.key))} data-position="{index}">',
+            f"<title>{_xml(tooltip)}</title>",
             f'<rect x="{x0:.0f}" y="{y:.0f}" width="{BOX_WIDTH}" height="{BOX_HEIGHT}" rx="6" fill="{fill}"'
             + (' stroke-dasharray="6 4"' if not step.mandatory else "") + "/>",
             _text(x0 + 12, y + 22, fit(f"{index}. {step.name}", inner - 70, size=14), cls="name", anchor="start"),
@@ -160,8 +168,8 @@ def render_svg(steps: Sequence[FlowStep], *, labels: Mapping[str, str] | None = 
     )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="flowchart" viewBox="0 0 {WIDTH} {height:.0f}" '
-        f'width="{WIDTH}" height="{height:.0f}" role="img" aria-label={quoteattr(words["title"])}>'
-        f"<title>{escape(words['title'])}</title>"
+        f'width="{WIDTH}" height="{height:.0f}" role="img" aria-label={quoteattr(_NOT_XML.sub("", words["title"]))}>'
+        f"<title>{_xml(words['title'])}</title>"
         f"<defs><marker id=\"arrowhead\" viewBox=\"0 0 10 10\" refX=\"9\" refY=\"5\" markerWidth=\"8\" "
         f"markerHeight=\"8\" orient=\"auto-start-reverse\"><path d=\"M0,0 L10,5 L0,10 z\" fill=\"#475569\"/>"
         f"</marker></defs><style>{style}</style>"

@@ -200,3 +200,66 @@ def process_progress(ticket: Ticket, *, at: dt.datetime | None = None) -> Proces
     version = process.version
     return ProcessProgress(definition_id=version.definition_id, process_name=version.definition.name,
                            version_number=version.number, started_at=process.started_at, steps=steps)
+
+
+# --- the ticket steps' door ---------------------------------------------------------------------------
+
+def _ticket_scope(user: User, action: str):
+    from loopcrm.accounts.permissions import scope_filter
+
+    return scope_filter(user, "ticket", action, owner="assignee", department="department")
+
+
+def get_ticket_for(user: User, ticket_id: int, action: str = "view") -> Ticket:
+    """A ticket for its steps: NotFound out of view scope, PermissionDenied when seen but not changeable.
+
+    The steps endpoints' own door, by the ticket scope (assignee, department), until tickets' door exists.
+    """
+    from loopcrm.core.errors import PermissionDenied
+
+    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id <= MAX_ID:
+        raise NotFound(_("No ticket #%(id)s.") % {"id": ticket_id}, field="ticket_id")
+    condition = _ticket_scope(user, action)
+    ticket = Ticket.objects.filter(condition, pk=ticket_id).first() if condition is not None else None
+    if ticket is not None:
+        return ticket
+    seen = _ticket_scope(user, "view")
+    if action != "view" and seen is not None and Ticket.objects.filter(seen, pk=ticket_id).exists():
+        raise PermissionDenied(_("You may see ticket #%(id)s but your role may not work on it.") % {"id": ticket_id},
+                               field="ticket_id")
+    raise NotFound(_("No ticket #%(id)s.") % {"id": ticket_id}, field="ticket_id")
+
+
+def get_ticket_step(ticket: Ticket, step_id: int) -> TicketStep:
+    """One step of the ticket's process (by the TicketStep id)."""
+    if isinstance(step_id, bool) or not isinstance(step_id, int) or not 0 < step_id <= MAX_ID:
+        raise NotFound(_("Ticket #%(ticket)s has no step #%(id)s.") % {"ticket": ticket.pk, "id": step_id},
+                       field="step_id")
+    row = TicketStep.objects.filter(pk=step_id, ticket_process__ticket_id=ticket.pk).first()
+    if row is None:
+        raise NotFound(_("Ticket #%(ticket)s has no step #%(id)s.") % {"ticket": ticket.pk, "id": step_id},
+                       field="step_id")
+    return row
+
+
+def process_rows(definitions: list[ProcessDefinition]) -> list[ProcessDefinition]:
+    """`definitions` with `current_version` (the current version's number, or None) set on each."""
+    current = current_versions(definitions)
+    for definition in definitions:
+        version = current.get(definition.pk)
+        definition.current_version = version.number if version else None
+    return definitions
+
+
+def flowchart_svg(version: ProcessVersion, *, statuses: dict[str, str] | None = None) -> str:
+    """The version's flowchart as SVG, in the active language; `statuses` (step key → status) colour it."""
+    from loopcrm.service.flowchart import render_svg
+
+    labels = {
+        "start": _("Start"), "end": _("End"), "target": _("target"), "required": _("required"),
+        "optional": _("optional"), "auto_start": _("starts when"), "auto_complete": _("completes when"),
+        "nobody": _("no one named"), "minutes": _("min"), "hours": _("h"), "days": _("d"),
+        "title": _("%(process)s, version %(number)s") % {"process": version.definition.name, "number": version.number},
+    }
+    names = {str(value): str(label) for value, label in TicketStep.Status.choices}
+    return render_svg(flow_steps(version), labels=labels, statuses=statuses, status_names=names)
