@@ -50,6 +50,19 @@ def write_xlsx() -> None:
     workbook.save(OUT / "customers.xlsx")
 
 
+def many_rows(count: int) -> list[list[str]]:
+    """`count` customers; every 50th has a bad phone, every 40th repeats the phone of the row 7 above."""
+    rows = [["姓名", "手机", "邮箱", "城市"]]
+    for i in range(1, count + 1):
+        phone = f"139{i:08d}"
+        if i % 40 == 0:
+            phone = f"139{i - 7:08d}"
+        if i % 50 == 0:
+            phone = "12345"
+        rows.append([f"客户{i:04d}", phone, f"c{i}@example.com", "上海"])
+    return rows
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     rows = [HEADER, *GOOD]
@@ -62,6 +75,7 @@ def main() -> None:
     write_text("customers.tsv", rows, encoding="utf-8", delimiter="\t")
     write_text("customers_semicolon.csv", rows, encoding="utf-8", delimiter=";")
     write_xlsx()
+    write_text("customers_300.csv", many_rows(300), encoding="utf-8")
     write_text("bad_rows.csv", [
         ["Name", "Mobile", "Email", "Birthday", "Source", "Kind"],
         ["好人", "13800138001", "good@example.com", "1980-01-01", "Website", "person"],
