@@ -105,3 +105,18 @@ def test_a_statement_on_the_page(club, org):
     backwards = client_for(org.exec).get(reverse("web:loyalty_statement", args=[club.member.pk]),
                                          {"start": today.isoformat(), "end": "2020-01-01"})
     assert backwards.status_code == 422
+
+
+def test_the_pages_and_errors_speak_chinese(club, org):
+    from django.utils import translation
+
+    from loopcrm.core.errors import RuleViolation
+
+    with translation.override("zh-hans"):
+        with pytest.raises(RuleViolation) as error:
+            services.redeem_points(club.member, points=5, by=org.admin)
+        assert error.value.message == "可用积分只有 0，申请了 5。"
+    client = client_for(org.admin)
+    client.cookies["django_language"] = "zh-hans"
+    html = client.get(reverse("web:loyalty_member", args=[club.member.pk]), headers={"Accept-Language": "zh-hans"})
+    assert "积分余额" in html.content.decode() and "兑换积分" in html.content.decode()
