@@ -220,3 +220,19 @@ def test_ids_beyond_64_bits_are_missing_not_errors(api_as, club):
 def test_anonymous_is_refused(club):
     from tests.conftest import ApiClient
     assert ApiClient(None).get("loyalty/members").status_code == 401
+
+
+def test_lists_cost_the_same_whatever_their_length(api_as, club, org, django_assert_max_num_queries):
+    from loopcrm.loyalty import services
+    api = api_as("agent")
+    for n in range(40):
+        services.earn_points(club.member, points=5, idempotency_key=f"q{n}", by=None)
+        member = services.enrol(factories.customer(f"客户{n}", owner=org.agent), club.programme, by=None)
+        services.earn_points(member, points=5, idempotency_key=f"m{n}", by=None)
+    # token auth, then the page: no query per row
+    with django_assert_max_num_queries(8):
+        assert len(api.get("loyalty/members", limit=50).json()["items"]) == 41
+    with django_assert_max_num_queries(8):
+        assert len(api.get(f"loyalty/members/{club.member.pk}/ledger", limit=50).json()["items"]) == 40
+    with django_assert_max_num_queries(8):
+        assert len(api.get("loyalty/programmes").json()["items"]) == 1

@@ -273,3 +273,14 @@ def test_enrolment_is_once_per_programme_and_audited(club, org):
         services.enrol(club.zhang, club.programme, by=org.admin)
     assert error.value.extra == {"existing_id": club.member.pk}
     assert AuditEntry.objects.filter(object_type="loyalty.membership", object_id=str(club.member.pk)).exists()
+
+
+def test_the_nightly_and_monthly_tasks_call_the_services(club):
+    from loopcrm.loyalty import tasks
+
+    now = timezone.now()
+    services.earn_points(club.member, points=80, idempotency_key="old", by=None, at=now - dt.timedelta(days=500))
+    result = tasks.expire_points.enqueue(at=now.isoformat())
+    assert result.return_value == {"members": 1, "points": 80}
+    assert tasks.expire_points.enqueue(at=now.isoformat()).return_value == {"members": 0, "points": 0}
+    assert tasks.evaluate_tiers.enqueue().return_value["examined"] == 2
