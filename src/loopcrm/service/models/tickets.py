@@ -200,6 +200,7 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["queue", "status", "-id"], name="ticket_queue_idx"),
             models.Index(fields=["customer", "-opened_at"], name="ticket_customer_idx"),
             models.Index(fields=["status", "-priority", "-id"], name="ticket_status_idx"),
+            models.Index(fields=["customer", "category", "-opened_at"], name="ticket_repeat_idx"),
         ]
 
     def __str__(self) -> str:
@@ -248,6 +249,11 @@ class Attachment(models.Model):
     content_type = models.CharField(_("type"), max_length=100)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("uploaded by"),
+    )
+    created_at = models.DateTimeField(_("uploaded"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("attachment")
@@ -278,6 +284,10 @@ class TicketEvent(models.Model):
         SLA_WARNING = "sla_warning", _("SLA warning")
         SLA_BREACHED = "sla_breached", _("SLA breached")
         ESCALATED = "escalated", _("Escalated")
+        FOLLOWERS = "followers", _("Followers changed")
+        TAGS = "tags", _("Tags changed")
+        ATTACHMENT = "attachment", _("File attached")
+        REPEAT = "repeat", _("Repeat complaint")
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", verbose_name=_("ticket"))
     kind = models.CharField(_("what"), max_length=20, choices=Kind.choices)
@@ -316,6 +326,10 @@ class CannedReply(TimeStampedModel):
         verbose_name=_("department"),
     )
     is_active = models.BooleanField(_("active"), default=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        verbose_name=_("created by"),
+    )
 
     class Meta:
         verbose_name = _("canned reply")
