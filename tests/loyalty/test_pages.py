@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from loopcrm.loyalty import services
 from loopcrm.loyalty.models import Membership, PointsEntry
+from tests import factories
 
 pytestmark = pytest.mark.django_db
 
@@ -120,3 +121,28 @@ def test_the_pages_and_errors_speak_chinese(club, org):
     client.cookies["django_language"] = "zh-hans"
     html = client.get(reverse("web:loyalty_member", args=[club.member.pk]), headers={"Accept-Language": "zh-hans"})
     assert "积分余额" in html.content.decode() and "兑换积分" in html.content.decode()
+
+
+def test_enrol_from_the_customer_card(club, org):
+    from django.template.loader import render_to_string
+
+    from loopcrm.loyalty import queries
+
+    newcomer = factories.customer("陈静", owner=org.agent)
+    assert queries.enrol_choices(org.agent, newcomer) == []  # an agent may not enrol
+    choices = queries.enrol_choices(org.admin, newcomer)
+    assert choices == [club.programme] and queries.enrol_choices(org.admin, club.zhang) == []
+    card = render_to_string("loyalty/_customer_card.html", {"customer": newcomer, "loyalty": None,
+                                                             "loyalty_enrol": choices})
+    assert "Not a member" in card and 'name="programme_id"' in card
+    client = client_for(org.admin)
+    response = client.post(reverse("web:loyalty_enrol"), {"customer_id": newcomer.pk,
+                                                          "programme_id": club.programme.pk})
+    member = Membership.objects.get(customer=newcomer)
+    assert response.status_code == 302 and response["Location"] == reverse("web:loyalty_member", args=[member.pk])
+    again = client.post(reverse("web:loyalty_enrol"), {"customer_id": newcomer.pk, "programme_id": club.programme.pk})
+    assert again.status_code == 302 and Membership.objects.filter(customer=newcomer).count() == 1
+    refused = client_for(org.agent).post(reverse("web:loyalty_enrol"), {"customer_id": club.tom.pk,
+                                                                         "programme_id": club.programme.pk})
+    assert refused.status_code == 404
+    assert client.post(reverse("web:loyalty_enrol"), {"customer_id": "x"}).status_code == 404

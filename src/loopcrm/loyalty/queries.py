@@ -233,6 +233,15 @@ def service_benefits(customer: Customer | int) -> ServiceBenefits:
                            tiers=tuple(r[0] for r in rows))
 
 
+def enrol_choices(user: User, customer: Customer | int) -> list[Programme]:
+    """Active programmes the customer is not in, if `user` may enrol (else none). One query, none without the right."""
+    if not can(user, "loyalty", "change"):
+        return []
+    customer_id = customer if isinstance(customer, int) else customer.pk
+    return list(Programme.objects.filter(is_active=True).exclude(memberships__customer_id=customer_id)
+                .order_by("name"))
+
+
 def members_in_tiers(programme: Programme) -> dict[int, int]:
     return dict(Membership.objects.filter(programme=programme).values("tier_id").annotate(n=Count("id"))
                 .values_list("tier_id", "n"))
@@ -245,8 +254,8 @@ def balance_matches_ledger(membership: Membership) -> bool:
 
 
 __all__ = [
-    "MemberSummary", "ServiceBenefits", "Statement", "TierProgress", "balance_matches_ledger", "get_membership_for",
-    "get_programme_for", "get_tier_for", "ledger_page", "member_page", "members_in_tiers", "membership_of",
-    "memberships_for", "memberships_of", "programme_overview", "programmes_for", "service_benefits", "statement",
-    "tier_progress", "tiers_of",
+    "MemberSummary", "ServiceBenefits", "Statement", "TierProgress", "balance_matches_ledger", "enrol_choices",
+    "get_membership_for", "get_programme_for", "get_tier_for", "ledger_page", "member_page", "members_in_tiers",
+    "membership_of", "memberships_for", "memberships_of", "programme_overview", "programmes_for",
+    "service_benefits", "statement", "tier_progress", "tiers_of",
 ]

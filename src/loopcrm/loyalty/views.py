@@ -15,8 +15,9 @@ from django.views.decorators.http import require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from loopcrm.accounts.permissions import can
-from loopcrm.core.errors import DomainError, NotFound, PermissionDenied
+from loopcrm.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
 from loopcrm.core.pages import domain_pages, htmx_target, list_problem
+from loopcrm.customers.queries import get_customer_for
 from loopcrm.loyalty import queries, services
 from loopcrm.loyalty.forms import AdjustForm, RedeemForm, StatementForm, add_domain_error
 from loopcrm.loyalty.models import Membership
@@ -150,3 +151,24 @@ def member_adjust(request: HttpRequest, member_id: int) -> HttpResponse:
     return _movement(request, member_id, AdjustForm, lambda membership, data: services.adjust_points(
         membership, points=data["points"], reason=data["reason"], idempotency_key=data["idempotency_key"],
         by=request.user))
+
+
+@login_required
+@domain_pages
+@require_POST
+def member_enrol(request: HttpRequest) -> HttpResponse:
+    """Enrol the customer (form on the 360 card) and open the member page; a refusal goes back with its reason."""
+    try:
+        programme_id, customer_id = int(request.POST.get("programme_id", "")), int(request.POST.get("customer_id", ""))
+    except ValueError:
+        raise NotFound(_("No such customer or programme.")) from None
+    customer = get_customer_for(request.user, customer_id)
+    programme = queries.get_programme_for(request.user, programme_id, "change")
+    try:
+        membership = services.enrol(customer, programme, by=request.user)
+    except (RuleViolation, Conflict) as error:
+        messages.error(request, error.message)
+        return redirect("web:customer_detail", customer.pk)
+    messages.success(request, _("%(customer)s joined %(programme)s.") % {"customer": customer.name,
+                                                                          "programme": programme.name})
+    return redirect("web:loyalty_member", membership.pk)
