@@ -204,30 +204,12 @@ def process_progress(ticket: Ticket, *, at: dt.datetime | None = None) -> Proces
 
 # --- the ticket steps' door ---------------------------------------------------------------------------
 
-def _ticket_scope(user: User, action: str):
-    from loopcrm.accounts.permissions import scope_filter
-
-    return scope_filter(user, "ticket", action, owner="assignee", department="department")
-
-
 def get_ticket_for(user: User, ticket_id: int, action: str = "view") -> Ticket:
-    """A ticket for its steps: NotFound out of view scope, PermissionDenied when seen but not changeable.
+    """A ticket for its steps, through the tickets' read door: NotFound out of view scope, PermissionDenied
+    when seen but not changeable."""
+    from loopcrm.service.queries.tickets import get_ticket_for as ticket_door
 
-    The steps endpoints' own door, by the ticket scope (assignee, department), until tickets' door exists.
-    """
-    from loopcrm.core.errors import PermissionDenied
-
-    if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id <= MAX_ID:
-        raise NotFound(_("No ticket #%(id)s.") % {"id": ticket_id}, field="ticket_id")
-    condition = _ticket_scope(user, action)
-    ticket = Ticket.objects.filter(condition, pk=ticket_id).first() if condition is not None else None
-    if ticket is not None:
-        return ticket
-    seen = _ticket_scope(user, "view")
-    if action != "view" and seen is not None and Ticket.objects.filter(seen, pk=ticket_id).exists():
-        raise PermissionDenied(_("You may see ticket #%(id)s but your role may not work on it.") % {"id": ticket_id},
-                               field="ticket_id")
-    raise NotFound(_("No ticket #%(id)s.") % {"id": ticket_id}, field="ticket_id")
+    return ticket_door(user, ticket_id, action)
 
 
 def get_ticket_step(ticket: Ticket, step_id: int) -> TicketStep:
