@@ -100,7 +100,7 @@ def test_kill_during_import_then_resume(upload, org):
 def test_kill_during_validation_then_resume(upload, org):
     job = upload("customers_300.csv", dry_run=False)
     process = _start_importer(job, size=10, pause=0)
-    job = _kill_when(process, job, lambda j: 40 <= j.staged_through and not j.staging_done)
+    job = _kill_when(process, job, lambda j: j.staged_through >= 40 and not j.staging_done)
     assert job.status == "validating"
     assert StagedRow.objects.filter(job=job, row__gt=job.staged_through).count() == 0
     assert Customer.objects.count() == 0

@@ -73,8 +73,8 @@ def existing(org):
         "email": factories.customer("Old by email", email="known@example.com", phone="", phone_raw="", city="Old city",
                                     owner=org.agent,
                                     department=org.service, notes="met at the fair"),
-        "external_id": factories.customer("Old by id", external_id="EXT-9", phone="", phone_raw="", email="", owner=org.agent,
-                                          department=org.service),
+        "external_id": factories.customer("Old by id", external_id="EXT-9", phone="", phone_raw="", email="",
+                                          owner=org.agent, department=org.service),
     }
 
 

@@ -148,6 +148,7 @@ def create_import(
         dry_run=dry_run,
     )
     enqueue_import(job, request.user)
+    job.refresh_from_db()  # the task may already have run (immediate backend, or a fast worker)
     return Status(201, job)
 
 
@@ -171,6 +172,7 @@ def set_import_mapping(request, job_id: int, payload: MappingIn):
     job = queries.get_job_for(request.user, job_id)
     job = services.set_mapping(job, by=request.user, **payload.model_dump(exclude_none=True))
     enqueue_import(job, request.user)
+    job.refresh_from_db()
     return job
 
 
@@ -216,6 +218,7 @@ def import_rejected(request, job_id: int):
 def commit_import(request, job_id: int):
     job = services.commit_job(queries.get_job_for(request.user, job_id), by=request.user)
     enqueue_import(job, request.user)
+    job.refresh_from_db()
     return job
 
 

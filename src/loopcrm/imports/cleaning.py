@@ -264,6 +264,7 @@ class RowCleaner:
             try:
                 values["tags"] = TAG_SEPARATOR.join(self._rule("tags", tag_names, country)["tags"])
             except RuleViolation as error:
-                problems.append(Problem(self._header("tags") if "tags" in self.columns else "", ",".join(tag_names)[:200], Reason.BAD_VALUE,
+                column = self.headers[self.tag_columns[0]] if self.tag_columns[0] < len(self.headers) else ""
+                problems.append(Problem(column, ",".join(tag_names)[:200], Reason.BAD_VALUE,
                                         error.message))
         return result

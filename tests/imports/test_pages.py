@@ -1,0 +1,74 @@
+"""The import pages: upload, mapping screen with preview, report, commit, progress fragment, history, undo."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from loopcrm.customers.models import Customer
+from loopcrm.imports.models import ImportJob
+from tests import factories
+from tests.imports.conftest import DATA
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _client(user) -> Client:
+    client = Client()
+    client.login(username=user.username, password=factories.PASSWORD)
+    return client
+
+
+def test_upload_fix_mapping_read_report_import_and_undo(org):
+    client = _client(org.admin)
+    assert client.get(reverse("web:import_new")).status_code == 200
+    with (DATA / "bad_rows.csv").open("rb") as handle:
+        response = client.post(reverse("web:import_new"), {"file": handle, "on_duplicate": "skip",
+                                                           "unmapped": "ignore"})
+    job = ImportJob.objects.get()
+    assert response.status_code == 302 and response["Location"] == reverse("web:import_detail", args=[job.pk])
+    page = client.get(response["Location"]).content.decode()
+    assert "Validation report" in page and "is not a real date" in page
+    assert 'id="mapping-table"' in page and "坏电话" in page  # the preview
+    # Fix the mapping: the kind column is ignored now, so row 9 is no longer bad
+    form = {f"col_{i}": t for i, t in enumerate(["name", "phone", "email", "birthday", "source_channel", ""])}
+    response = client.post(reverse("web:import_mapping", args=[job.pk]),
+                           {**form, "unmapped": "ignore", "on_duplicate": "skip", "encoding": "utf-8"})
+    assert response.status_code == 302
+    job.refresh_from_db()
+    assert (job.status, job.valid, job.invalid) == ("validated", 2, 8)
+    # The progress fragment answers htmx polling
+    fragment = client.get(reverse("web:import_detail", args=[job.pk]) + "?fragment=progress",
+                          headers={"HX-Request": "true"})
+    assert fragment.content.decode().lstrip().startswith('<section id="import-progress"')
+    client.post(reverse("web:import_commit", args=[job.pk]))
+    job.refresh_from_db()
+    assert (job.status, job.created) == ("done", 2)
+    history = client.get(reverse("web:import_list")).content.decode()
+    assert "bad_rows.csv" in history and "Undo" in history
+    client.post(reverse("web:import_rollback", args=[job.pk]))
+    assert Customer.objects.count() == 0
+    report = client.get(reverse("web:import_report", args=[job.pk, "csv"]))
+    assert b"".join(report.streaming_content).decode().count("\r\n") == 9
+
+
+def test_agents_may_not_import_or_see_jobs(org):
+    admin_job = None
+    client = _client(org.admin)
+    with (DATA / "customers_utf8.csv").open("rb") as handle:
+        client.post(reverse("web:import_new"), {"file": handle, "on_duplicate": "skip", "unmapped": "ignore"})
+    admin_job = ImportJob.objects.get()
+    agent = _client(org.agent)
+    assert agent.get(reverse("web:import_new")).status_code == 403
+    assert agent.get(reverse("web:import_detail", args=[admin_job.pk])).status_code == 404
+    assert agent.post(reverse("web:import_rollback", args=[admin_job.pk])).status_code == 404
+    assert agent.get(reverse("web:export", args=["customers"])).status_code == 403
+
+
+def test_export_page_downloads_the_filtered_list(org):
+    factories.customer("张伟", owner=org.agent, department=org.service, province="广东")
+    factories.customer("李娜", owner=org.agent, department=org.service, province="北京")
+    response = _client(org.lead).get(reverse("web:export", args=["customers"]) + "?province=广东")
+    text = b"".join(response.streaming_content).decode()
+    assert "张伟" in text and "李娜" not in text
