@@ -13,6 +13,7 @@ from loopcrm.core.models import AuditEntry
 from loopcrm.customers.models import Customer
 from loopcrm.imports.models import ImportJob, ImportMapping
 from tests import factories
+from tests.conftest import ApiClient
 from tests.imports.conftest import DATA
 
 pytestmark = pytest.mark.django_db
@@ -127,11 +128,7 @@ def test_import_is_refused_to_roles_without_the_permission(api_as, persona):
 def test_jobs_of_others_are_not_found(api_as, org):
     admin = api_as("admin")
     job = _upload(admin, "customers_utf8.csv").json()
-    factories.user("sales1", role=Role.SALES, department=org.sales_east)
-    from tests.conftest import ApiClient
-    from loopcrm.accounts.models import User
-
-    sales = ApiClient(User.objects.get(username="sales1"))
+    sales = ApiClient(factories.user("sales1", role=Role.SALES, department=org.sales_east))
     assert sales.get(f"imports/{job['id']}").status_code == 404
     assert sales.post(f"imports/{job['id']}/rollback").status_code == 404
     assert sales.get("imports").json()["items"] == []
