@@ -45,7 +45,6 @@ from loopcrm.feedback.schemas import (
 )
 from loopcrm.feedback.services import answering
 from loopcrm.feedback.services.invitations import segment_customers
-from loopcrm.feedback.views.public import rate_limits
 
 router = Router()
 CHANGE_ERRORS = {**WRITE_ERRORS, 403: Problem}
@@ -164,7 +163,7 @@ def list_invitations(request: HttpRequest, survey_id: int, cursor: str | None = 
 # --- the public answer endpoint -------------------------------------------------------------------
 
 def _limited(request: HttpRequest) -> None:
-    limit, window = rate_limits()
+    limit, window = ratelimit.survey_limits()
     if not ratelimit.allow(f"survey:{ratelimit.client_address(request)}", limit=limit, window=window):
         raise TooManyRequests(_("Too many requests. Please wait a few minutes and try again."))
 

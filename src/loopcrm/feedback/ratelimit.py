@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import time
 
+from django.conf import settings
 from django.core.cache import cache
+
+
+def survey_limits() -> tuple[int, int]:
+    """(requests per address per window, window seconds) of the public survey page and endpoint:
+    LOOPCRM_SURVEY_RATE_LIMIT, default 60 per 5 minutes."""
+    limit, window = getattr(settings, "LOOPCRM_SURVEY_RATE_LIMIT", (60, 300))
+    return int(limit), int(window)
 
 
 def allow(key: str, *, limit: int, window: int) -> bool:

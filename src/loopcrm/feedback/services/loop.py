@@ -4,7 +4,6 @@ reply on it is the loop's closure (read by queries.loop_metrics)."""
 from __future__ import annotations
 
 import datetime as dt
-import inspect
 import logging
 
 from django.conf import settings
@@ -40,16 +39,11 @@ def reason_for_response(response: Response) -> str:
     return ""
 
 
-def _open_ticket(**values):
-    """service.services.tickets.open_ticket with the arguments it accepts (the service desk owns the rules:
-    routing picks the queue, the SLA policy sets the due times)."""
-    from loopcrm.service.services import tickets as ticket_services
+def _open_ticket(**values) -> Ticket:
+    """The service desk opens the ticket: routing picks the queue, the SLA policy sets the due times."""
+    from loopcrm.service.services.tickets import open_ticket
 
-    open_ticket = ticket_services.open_ticket
-    accepted = inspect.signature(open_ticket).parameters
-    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
-    return open_ticket(**{key: value for key, value in values.items()
-                          if value is not None and (takes_any or key in accepted)})
+    return open_ticket(**values)
 
 
 def _subject(reason: str, score: str, customer_name: str) -> tuple[str, str]:
@@ -73,12 +67,13 @@ def _create(follow_up: FollowUp, *, subject: str, description: str, at: dt.datet
         with transaction.atomic():
             ticket = _open_ticket(
                 customer=follow_up.customer, subject=subject, description=description, kind=Ticket.Kind.COMPLAINT,
-                channel=Channel.OTHER, department=follow_up.department, by=None, at=at,
+                channel=Channel.OTHER, department=follow_up.department, priority=Ticket.Priority.HIGH, by=None,
+                at=at,
             )
-    except (ImportError, AttributeError, DomainError, TypeError):
-        # The service desk refused or is not installed: the follow-up stays, without a ticket, and shows
-        # in the follow-up list as "no ticket" so a person picks it up.
-        log.exception("follow-up %s: no ticket opened", follow_up.pk)
+    except DomainError as error:
+        # The service desk refused (a rule of routing or intake): the follow-up stays, without a ticket, and
+        # counts as "without ticket" in the loop metrics so a person picks it up.
+        log.warning("follow-up %s: no ticket opened: %s", follow_up.pk, error.message)
         return follow_up
     follow_up.ticket = ticket
     follow_up.save(update_fields=["ticket"])

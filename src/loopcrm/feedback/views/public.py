@@ -5,7 +5,6 @@ Only the greeting names the customer; errors say what is wrong with the link and
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import translation
@@ -20,11 +19,6 @@ from loopcrm.feedback.models import Answer, Invitation, Response
 from loopcrm.feedback.services import answering
 
 LANGUAGES = ("zh-hans", "en")
-
-
-def rate_limits() -> tuple[int, int]:
-    """(requests per address per window, window seconds): LOOPCRM_SURVEY_RATE_LIMIT, default 60 per 5 minutes."""
-    return tuple(getattr(settings, "LOOPCRM_SURVEY_RATE_LIMIT", (60, 300)))
 
 
 def _language(request: HttpRequest, invitation: Invitation | None) -> str:
@@ -90,7 +84,7 @@ def _error_page(request: HttpRequest, error: DomainError, language: str) -> Http
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
-    limit, window = rate_limits()
+    limit, window = ratelimit.survey_limits()
     language = _language(request, None)
     if not ratelimit.allow(f"survey:{ratelimit.client_address(request)}", limit=limit, window=window):
         with translation.override(language):
@@ -100,7 +94,8 @@ def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
         response["Retry-After"] = str(window)
         return response
     try:
-        invitation = answering.open_survey(token)
+        with translation.override(language):
+            invitation = answering.open_survey(token)
     except DomainError as error:
         return _error_page(request, error, language)
     language = _language(request, invitation)
