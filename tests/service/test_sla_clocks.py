@@ -13,10 +13,12 @@ import datetime as dt
 import pytest
 from django.core import mail
 from django.test import override_settings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from loopcrm.service import tasks
-from loopcrm.service.businesstime import business_time_between
-from loopcrm.service.models import Queue, SlaClock, Ticket, TicketCategory, TicketEvent
+from loopcrm.service.businesstime import add_business_time, business_time_between
+from loopcrm.service.models import Queue, SlaClock, SlaPolicy, Ticket, TicketCategory, TicketEvent
 from loopcrm.service.queries.sla import pure_calendar
 from loopcrm.service.services import sla
 from tests import factories
@@ -306,3 +308,38 @@ def test_a_ticket_opened_pending_starts_paused(org):
     new = ticket(opened_at=MONDAY_10, status=Ticket.Status.PENDING)
     sla.start_clocks(new, at=MONDAY_10)
     assert clock(new, FIRST).state == SlaClock.State.PAUSED
+
+
+# --- property: whatever the pauses, the clock measures exactly the business time worked -----------------
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.integers(min_value=1, max_value=4 * 24 * 60), min_size=1, max_size=8))
+def test_any_sequence_of_pauses_is_never_counted(org, steps):
+    """Pending and open alternate after the given minutes; then the ticket is resolved. The resolution clock's
+    elapsed time equals the business time from opening to resolving with the pending spans taken out, and its
+    due instant moved by exactly the business time spent pending."""
+    if not SlaPolicy.objects.exists():
+        policy(resolution_minutes=5 * 9 * 60)
+    new = opened(MONDAY_10)
+    calendar = pure_calendar(clock(new, RESOLUTION).calendar)
+    at, pauses, pending_since = MONDAY_10, [], None
+    for minutes in steps:
+        at += dt.timedelta(minutes=minutes)
+        if pending_since is None:
+            set_status(new, Ticket.Status.PENDING, at=at)
+            pending_since = at
+        else:
+            set_status(new, Ticket.Status.OPEN, at=at)
+            pauses.append((pending_since, at))
+            pending_since = None
+    end = at + dt.timedelta(minutes=7)
+    due_before_resolving = clock(new, RESOLUTION).due_at
+    set_status(new, Ticket.Status.RESOLVED, at=end)
+    if pending_since is not None:
+        pauses.append((pending_since, end))
+    resolution = clock(new, RESOLUTION)
+    worked = business_time_between(MONDAY_10, end, calendar, pauses)
+    assert resolution.elapsed_seconds == int(worked.total_seconds())
+    closed_pauses = [pause for pause in pauses if pause[1] <= at]
+    paused = sum((business_time_between(a, b, calendar) for a, b in closed_pauses), dt.timedelta(0))
+    assert due_before_resolving == add_business_time(MONDAY_10, dt.timedelta(minutes=5 * 9 * 60) + paused, calendar)
