@@ -106,3 +106,15 @@ def test_kill_during_validation_then_resume(upload, org):
     assert Customer.objects.count() == 0
     job = services.run_job(job, by=org.admin)
     _check_complete(job)
+
+
+def test_big_files_are_cleaned_in_worker_processes_with_the_same_result(upload, org, monkeypatch):
+    # Given the parallel path forced on for a small file (it normally starts at 8 MB)
+    monkeypatch.setenv("LOOPCRM_IMPORT_PARALLEL_FROM_BYTES", "1")
+    monkeypatch.setenv("LOOPCRM_IMPORT_WORKERS", "2")
+    job = upload("customers_300.csv", dry_run=False)
+    job = services.run_job(job, by=org.admin, size=70)
+    _check_complete(job)
+    # (file rows: the header is row 1, customer i is row i + 1)
+    assert list(job.errors.values_list("row", flat=True)) == [41, 51, 81, 101, 121, 151, 161, 201, 241, 251, 281,
+                                                              301]

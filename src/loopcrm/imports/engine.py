@@ -22,7 +22,9 @@
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -116,14 +118,89 @@ def _report_line(job: ImportJob, row: int, column: str, value: str, reason: str,
                           message=message[:500])
 
 
+# Rows are cleaned in worker processes when the file is big enough to pay for them (PERFORMANCE.md:
+# cleaning, not COPY, is the per-row cost); small files stay in this process.
+PARALLEL_FROM_BYTES = int(os.environ.get("LOOPCRM_IMPORT_PARALLEL_FROM_BYTES", str(8 * 1024 * 1024)))
+_CHUNK = 2000
+_worker_cleaner: RowCleaner | None = None
+
+
+def _workers(path: Path) -> int:
+    wanted = int(os.environ.get("LOOPCRM_IMPORT_WORKERS", "2"))
+    threshold = int(os.environ.get("LOOPCRM_IMPORT_PARALLEL_FROM_BYTES", str(PARALLEL_FROM_BYTES)))
+    if wanted < 2 or (os.cpu_count() or 1) < 2 or path.stat().st_size < threshold:
+        return 0
+    return wanted
+
+
+def _init_worker(headers: list[str], targets: list[str], unmapped: str) -> None:
+    global _worker_cleaner
+    _worker_cleaner = RowCleaner(headers, targets, unmapped=unmapped)
+
+
+Outcome = tuple[int, tuple | None, list[tuple[str, str, str, str]]]
+
+
+def _clean_chunk(job_id: int, chunk: list[tuple[int, list[str]]], cleaner: RowCleaner | None = None) -> list[Outcome]:
+    cleaner = cleaner or _worker_cleaner
+    out: list[Outcome] = []
+    for number, cells in chunk:
+        cleaned = cleaner.clean(cells)
+        if cleaned.problems:
+            out.append((number, None, [(p.column, p.value, p.reason, p.message) for p in cleaned.problems]))
+        else:
+            out.append((number, _staged_tuple(job_id, number, cleaned.values), []))
+    return out
+
+
+def _chunks_of_rows(rows: Iterator[tuple[int, list[str]]], skip_through: int) -> Iterator[list[tuple[int, list[str]]]]:
+    next(rows, None)  # the header
+    chunk: list[tuple[int, list[str]]] = []
+    for number, cells in rows:
+        if number <= skip_through:
+            continue
+        chunk.append((number, cells))
+        if len(chunk) >= _CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _cleaned(job: ImportJob, path: Path, info: FileInfo) -> Iterator[Outcome]:
+    """Every row past the checkpoint, cleaned, in file order (worker processes for big files)."""
+    targets = job.mapping.get("targets", [])
+    chunks = _chunks_of_rows(iter_rows(path, info, sheet=job.sheet), job.staged_through)
+    workers = _workers(path)
+    if not workers:
+        cleaner = RowCleaner(job.headers, targets, unmapped=job.unmapped)
+        for chunk in chunks:
+            yield from _clean_chunk(job.pk, chunk, cleaner)
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    pool = context.Pool(workers, initializer=_init_worker, initargs=(job.headers, targets, job.unmapped))
+    try:
+        window: collections.deque = collections.deque()
+        for chunk in chunks:  # a bounded window keeps memory flat: the pool never reads ahead of it
+            window.append(pool.apply_async(_clean_chunk, (job.pk, chunk)))
+            if len(window) >= 3 * workers:
+                yield from window.popleft().get()
+        while window:
+            yield from window.popleft().get()
+    finally:
+        pool.terminate()
+        pool.join()
+
+
 def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None,
           progress: Progress | None = None) -> ImportJob:
     """Read, clean and store the file's rows past `job.staged_through`, in committed batches."""
     size = size or batch_size()
-    cleaner = RowCleaner(job.headers, job.mapping.get("targets", []), unmapped=job.unmapped)
-    rows: Iterator[tuple[int, list[str]]] = iter_rows(path, info, sheet=job.sheet)
-    header_seen = False
-    pending: tuple[int, list[str]] | None = None
+    job.refresh_from_db()
+    outcomes = _cleaned(job, path, info)
+    pending: Outcome | None = None
     try:
         while True:
             with transaction.atomic():
@@ -138,32 +215,24 @@ def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None
                 try:
                     while True:
                         if pending is not None:
-                            number, cells = pending
-                            pending = None
+                            outcome, pending = pending, None
                         else:
-                            item = next(rows, None)
-                            if item is None:
+                            outcome = next(outcomes, None)
+                            if outcome is None:
                                 break
-                            number, cells = item
-                        if not header_seen:
-                            header_seen = True
-                            continue
-                        if number <= current.staged_through:
-                            continue
                         if counts["rows"] >= size:
-                            pending = (number, cells)
+                            pending = outcome
                             done = False
                             break
+                        number, staged, problems = outcome
                         counts["rows"] += 1
                         last = number
-                        cleaned = cleaner.clean(cells)
-                        if cleaned.problems:
+                        if problems:
                             counts["invalid"] += 1
-                            errors.extend(_report_line(current, number, p.column, p.value, p.reason, p.message)
-                                          for p in cleaned.problems)
+                            errors.extend(_report_line(current, number, *problem) for problem in problems)
                         else:
                             counts["valid"] += 1
-                            writer.write(_staged_tuple(current.pk, number, cleaned.values))
+                            writer.write(staged)
                 finally:
                     writer.close()
                 ImportRowError.objects.bulk_create(errors, batch_size=2000)
@@ -186,6 +255,8 @@ def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None
                                                        finished_at=_now(), updated_at=_now())
         job.refresh_from_db()
         return job
+    finally:
+        outcomes.close()  # stops the worker processes, if any
 
 
 # --- 2. prepare ---------------------------------------------------------------------------------
