@@ -11,7 +11,7 @@ from dataclasses import asdict
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from loopcrm.accounts.permissions import can
 from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS, PageOut, Problem
@@ -79,7 +79,7 @@ def create_survey(request: HttpRequest, payload: SurveyIn):
         delay_hours=payload.delay_hours, valid_days=payload.valid_days, remind_after_days=payload.remind_after_days,
         publish=payload.publish,
     )
-    return 201, survey
+    return Status(201, survey)
 
 
 @router.get("/surveys/{survey_id}", response={200: SurveyOut, **COMMON_ERRORS}, url_name="feedback_survey")
@@ -113,7 +113,7 @@ def _version(request: HttpRequest, survey_id: int, number: int, action: str = "v
 def create_version(request: HttpRequest, survey_id: int, payload: VersionIn):
     survey = queries.get_survey_for(request.user, survey_id, "change")
     texts = services.VersionTexts(**payload.texts.dict()) if payload.texts else None
-    return 201, services.new_version(survey, texts=texts, questions=_specs(payload.questions), by=request.user)
+    return Status(201, services.new_version(survey, texts=texts, questions=_specs(payload.questions), by=request.user))
 
 
 @router.put("/surveys/{survey_id}/versions/{number}", response={200: VersionOut, **CHANGE_ERRORS},
@@ -217,7 +217,7 @@ def create_feedback(request: HttpRequest, payload: FeedbackIn):
     feedback = services.record_feedback(text=payload.text, channel=payload.channel, customer=customer,
                                         rating=payload.rating, touchpoint=payload.touchpoint, by=request.user,
                                         at=payload.received_at)
-    return 201, Feedback.objects.select_related("analysis").get(pk=feedback.pk)
+    return Status(201, Feedback.objects.select_related("analysis").get(pk=feedback.pk))
 
 
 @router.get("/feedback", response={200: PageOut[AnalysisOut], **COMMON_ERRORS}, url_name="feedback_list")
