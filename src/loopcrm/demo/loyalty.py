@@ -28,10 +28,10 @@ EXPIRY_MONTHS = 12
 TIERS = (
     # name, rank, spend threshold in 12 months, multiplier, priority boost, dedicated agent
     ("银卡 Silver", 0, Decimal(0), Decimal("1.00"), 0, False),
-    ("金卡 Gold", 1, Decimal(3000), Decimal("1.50"), 10, False),
-    ("钻石 Diamond", 2, Decimal(10000), Decimal("2.00"), 30, True),
+    ("金卡 Gold", 1, Decimal(8000), Decimal("1.50"), 10, False),
+    ("钻石 Diamond", 2, Decimal(30000), Decimal("2.00"), 30, True),
 )
-VOUCHERS = (500, 1000, 2000)  # points for a 50 / 100 / 200 yuan voucher
+VOUCHERS = (2000, 5000, 10000, 20000)  # points for a 20 / 50 / 100 / 200 yuan voucher (100 points = 1 yuan)
 SPENDING = (Order.Status.PAID, Order.Status.SHIPPED, Order.Status.DELIVERED)
 
 
@@ -40,7 +40,8 @@ def load_loyalty(loader: Loader, *, staff, calendar: DemoCalendar, seed: int) ->
     start = calendar.start - dt.timedelta(days=1)
     programme = Programme(
         name="会员俱乐部 Members Club", currency="CNY", points_per_unit=Decimal(1), survey_points=20,
-        expiry_months=EXPIRY_MONTHS, description="1 point per yuan; vouchers from 500 points.",
+        expiry_months=EXPIRY_MONTHS,
+        description="1 point per yuan; 100 points = 1 yuan off, vouchers from 2,000 points.",
         created_at=start, updated_at=start,
     )
     with explicit_timestamps(Programme):
@@ -126,11 +127,11 @@ def _simulate(rng: random.Random, orders: list[tuple], *, month_starts, rules, b
         if kind == 1:
             order_id, number, total, placed_at = order
             total = Decimal(total)
-            if balance >= VOUCHERS[0] and rng.random() < 0.35:  # a voucher used at checkout
+            if balance >= VOUCHERS[0] and rng.random() < 0.4:  # a voucher used at checkout
                 voucher = max(v for v in VOUCHERS if v <= balance)
                 consumed += voucher
                 post(PointsEntry.Kind.REDEEM, -voucher, placed_at, f"redeem:demo-order-{order_id}",
-                     reason=_("Voucher worth %(yuan)s yuan") % {"yuan": voucher // 10}, by=rng.choice(agents))
+                     reason=_("Voucher worth %(yuan)s yuan") % {"yuan": voucher // 100}, by=rng.choice(agents))
             spend.append((placed_at, total))
             points = points_for(total, rate=Decimal(1), multiplier=by_rank[rank].points_multiplier)
             earned_at = placed_at + dt.timedelta(seconds=30)
