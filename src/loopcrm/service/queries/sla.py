@@ -12,11 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import Team, User
-from loopcrm.accounts.permissions import can, scope_filter
+from loopcrm.accounts.permissions import can
 from loopcrm.core.errors import NotFound, PermissionDenied
 from loopcrm.service.businesstime import Calendar, business_time_between
 from loopcrm.service.models import BusinessCalendar, CalendarDay, SlaClock, SlaPolicy, Ticket
 from loopcrm.service.models.sla import WEEKDAY_KEYS
+from loopcrm.service.queries import tickets as ticket_queries
 
 MAX_ID = 2**63 - 1
 
@@ -56,20 +57,9 @@ def get_calendar_for(user: User, calendar_id: int, action: str = "view", *,
     return _get(calendars_for, user, calendar_id, action, what=_("business calendar"), field=field)
 
 
-def ticket_scope(user: User) -> Q | None:
-    """The tickets `user` may see, as a filter on Ticket (assignee = owner, department = department)."""
-    return scope_filter(user, "ticket", "view", owner="assignee", department="department")
-
-
 def get_ticket_for(user: User, ticket_id: int) -> Ticket:
-    """A ticket the user may see (NotFound otherwise): the SLA endpoints' own door until tickets_for exists."""
-    condition = ticket_scope(user)
-    if condition is None or isinstance(ticket_id, bool) or not 0 < ticket_id <= MAX_ID:
-        raise NotFound(_("No ticket #%(id)s.") % {"id": ticket_id}, field="ticket_id")
-    ticket = Ticket.objects.filter(condition, pk=ticket_id).first()
-    if ticket is None:
-        raise NotFound(_("No ticket #%(id)s.") % {"id": ticket_id}, field="ticket_id")
-    return ticket
+    """A ticket the user may see (NotFound otherwise), through the tickets' read door."""
+    return ticket_queries.get_ticket_for(user, ticket_id)
 
 
 # --- calendars as the pure arithmetic sees them ---------------------------------------------------
@@ -229,10 +219,7 @@ def attainment(user: User, *, group_by: GroupBy, start: dt.datetime, end: dt.dat
     Teams are the assignee's teams (an agent in two teams counts in both); tickets nobody was
     assigned fall in a group with key None.
     """
-    condition = ticket_scope(user)
-    if condition is None:
-        return []
-    ticket_ids = Ticket.objects.filter(condition).values("pk")
+    ticket_ids = ticket_queries.tickets_for(user, "view").values("pk")
     clocks = SlaClock.objects.filter(started_at__gte=start, started_at__lt=end, ticket__in=ticket_ids)
     if metric:
         clocks = clocks.filter(metric=metric)
