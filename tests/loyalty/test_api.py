@@ -236,3 +236,10 @@ def test_lists_cost_the_same_whatever_their_length(api_as, club, org, django_ass
         assert len(api.get(f"loyalty/members/{club.member.pk}/ledger", limit=50).json()["items"]) == 40
     with django_assert_max_num_queries(8):
         assert len(api.get("loyalty/programmes").json()["items"]) == 1
+
+
+def test_evaluate_a_tier_by_hand(api_as, club, org):
+    factories.order(club.zhang, lines=[(factories.product(price="6000"), 1)])
+    assert api_as("agent").post(f"loyalty/members/{club.member.pk}/evaluate-tier").status_code == 403
+    response = api_as("admin").post(f"loyalty/members/{club.member.pk}/evaluate-tier")
+    assert response.status_code == 200 and response.json()["tier"]["name"] == "金卡 Gold"

@@ -146,3 +146,11 @@ def test_enrol_from_the_customer_card(club, org):
                                                                          "programme_id": club.programme.pk})
     assert refused.status_code == 404
     assert client.post(reverse("web:loyalty_enrol"), {"customer_id": "x"}).status_code == 404
+
+
+@pytest.mark.parametrize(("start", "end"), [("9999-12-31", "9999-12-31"), ("0001-01-01", "2020-01-01"),
+                                            ("2026-02-30", "2026-03-01"), ("", "2026-01-01"), ("x", "y")])
+def test_statement_dates_out_of_range_are_refused(club, org, start, end):
+    response = client_for(org.exec).get(reverse("web:loyalty_statement", args=[club.member.pk]),
+                                        {"start": start, "end": end})
+    assert response.status_code == 422

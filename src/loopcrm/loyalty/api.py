@@ -155,6 +155,16 @@ def get_member(request, member_id: int):
     return queries.get_membership_for(request.user, member_id)
 
 
+@router.post("/loyalty/members/{member_id}/evaluate-tier", response={200: MemberOut, **CHANGE_ERRORS},
+             url_name="loyalty_evaluate_tier", summary="Evaluate a member's tier now",
+             description="Upgrades at once; below the tier, starts or finishes the downgrade grace period. "
+                         "The monthly task does this for everyone.")
+def evaluate_tier(request, member_id: int):
+    membership = queries.get_membership_for(request.user, member_id, "change")
+    services.evaluate_tier(membership, by=request.user)
+    return queries.get_membership_for(request.user, member_id)
+
+
 @router.get("/loyalty/members/{member_id}/ledger", response={200: PageOut[EntryOut], **COMMON_ERRORS},
             url_name="loyalty_ledger", summary="A member's points ledger, newest first")
 def member_ledger(request, member_id: int, params: Query[ListParams]):

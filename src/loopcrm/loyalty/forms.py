@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django import forms
@@ -37,12 +38,19 @@ class AdjustForm(_Movement):
     reason = forms.CharField(label=_("Reason"), max_length=200)
 
 
+FIRST_DAY, LAST_DAY = dt.date(1970, 1, 1), dt.date(9998, 12, 31)  # a day after LAST_DAY must still exist
+
+
 class StatementForm(forms.Form):
     start = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def clean(self):
         data = super().clean()
+        for name in ("start", "end"):
+            if data.get(name) and not FIRST_DAY <= data[name] <= LAST_DAY:
+                self.add_error(name, _("Choose a date between %(first)s and %(last)s.")
+                               % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()})
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", _("The end of the period must be after its start."))
         return data
