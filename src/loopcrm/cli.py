@@ -153,6 +153,37 @@ def cmd_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mail_in(args: argparse.Namespace) -> int:
+    """Receive customer mail into tickets: an SMTP listener, IMAP polling, or one message on stdin (MTA pipe)."""
+    from loopcrm.settings import env_bool
+    from loopcrm.service import mailin
+
+    if args.stdin:
+        from loopcrm.service.services import intake
+
+        mail = intake.receive_mail(sys.stdin.buffer.read(), recipients=args.to or None)
+        _say(f"{mail.get_outcome_display()}" + (f": ticket #{mail.ticket_id}" if mail.ticket_id else ""))
+        return 0 if mail.outcome != mail.Outcome.REJECTED else 2
+    if args.imap:
+        host = os.environ.get("LOOPCRM_IMAP_HOST", "")
+        if not host:
+            _say("Set LOOPCRM_IMAP_HOST, LOOPCRM_IMAP_USER and LOOPCRM_IMAP_PASSWORD to poll a mailbox.")
+            return 2
+        account = mailin.ImapSettings(
+            host=host, port=int(os.environ.get("LOOPCRM_IMAP_PORT", "993")),
+            user=os.environ.get("LOOPCRM_IMAP_USER", ""), password=os.environ.get("LOOPCRM_IMAP_PASSWORD", ""),
+            folder=os.environ.get("LOOPCRM_IMAP_FOLDER", "INBOX"), ssl=env_bool("LOOPCRM_IMAP_SSL", True),
+        )
+        if args.once:
+            _say(f"{mailin.poll_imap(account)} message(s) received.")
+            return 0
+        mailin.serve_imap(account, every=args.every, say=_say)
+        return 0
+    host, _sep, port = args.smtp.rpartition(":")
+    mailin.serve_smtp(host or "127.0.0.1", int(port), say=_say)
+    return 0
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -209,6 +240,17 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--name", required=True)
     t.add_argument("--expires-days", type=int)
     t.set_defaults(func=cmd_token_create)
+
+    p = sub.add_parser("mail-in", help="receive customer mail into tickets (SMTP listener, IMAP, or stdin)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--smtp", default="127.0.0.1:2525", metavar="[HOST:]PORT",
+                        help="listen for SMTP on this address (default 127.0.0.1:2525)")
+    source.add_argument("--imap", action="store_true", help="poll the mailbox set by LOOPCRM_IMAP_* variables")
+    source.add_argument("--stdin", action="store_true", help="read one message from standard input (MTA pipe)")
+    p.add_argument("--once", action="store_true", help="with --imap: poll once and exit")
+    p.add_argument("--every", type=int, default=60, help="with --imap: seconds between polls")
+    p.add_argument("--to", action="append", help="with --stdin: the envelope recipient (repeatable)")
+    p.set_defaults(func=cmd_mail_in)
 
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)
