@@ -155,8 +155,8 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 
 def cmd_mail_in(args: argparse.Namespace) -> int:
     """Receive customer mail into tickets: an SMTP listener, IMAP polling, or one message on stdin (MTA pipe)."""
-    from loopcrm.settings import env_bool
     from loopcrm.service import mailin
+    from loopcrm.settings import env_bool
 
     if args.stdin:
         from loopcrm.service.services import intake
