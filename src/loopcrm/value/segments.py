@@ -1,0 +1,290 @@
+"""Segment rules: a JSON rule over customers, validated and compiled to one Django Q.
+
+The same Q runs on SQLite and PostgreSQL, so a segment's count and members are one SQL query.
+
+    rule      := {"all": [rule, …]} | {"any": [rule, …]} | {"not": rule} | condition
+    condition := {"field": <name>, "op": <operator>, "value": <value>}
+
+Fields (`FIELDS`): customer fields (kind, province, city, district, country, industry,
+source_channel, is_vip, owner_id, department_id, created_at), tag, the value row (r_score, f_score,
+m_score, rfm_segment, tier, stage, vip_suggested, clv, p_alive, frequency, monetary, recency_days) and
+purchase behaviour: bought_category / bought_product ({"category": code, "days": N} / {"product": id,
+"days": N}) and ordered ({"days": N}), with ops in_last_days / not_in_last_days. An empty
+{"all": []} matches every customer. Every mistake is a RuleViolation naming where it is
+(field "rule.all.0.value").
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loopcrm.commerce.models import Order, OrderLine, Product, ProductCategory
+from loopcrm.commerce.queries import SPENDING_STATUSES
+from loopcrm.core.errors import RuleViolation
+from loopcrm.customers.models import Customer, SourceChannel
+from loopcrm.value.models import RfmSegment, Stage, Tier
+
+MAX_DEPTH = 6
+MAX_CONDITIONS = 50
+MAX_LIST = 200
+MAX_TEXT = 100
+MAX_DAYS = 3650
+MAX_NUMBER = 1e15
+
+TEXT_OPS = ("eq", "ne", "in", "not_in", "contains")
+CHOICE_OPS = ("eq", "ne", "in", "not_in")
+NUMBER_OPS = ("eq", "ne", "gte", "lte", "between", "in")
+BOOL_OPS = ("eq",)
+DATE_OPS = ("before", "after", "in_last_days")
+EXISTS_OPS = ("in_last_days", "not_in_last_days")
+TAG_OPS = ("has", "not_has")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    kind: str  # text, choice, int, score, number, bool, date, tag, purchase
+    lookup: str = ""
+    choices: tuple[str, ...] = ()
+
+    @property
+    def ops(self) -> tuple[str, ...]:
+        return {"text": TEXT_OPS, "choice": CHOICE_OPS, "int": ("eq", "ne", "in", "not_in"), "score": NUMBER_OPS,
+                "number": NUMBER_OPS, "bool": BOOL_OPS, "date": DATE_OPS, "tag": TAG_OPS,
+                "purchase": EXISTS_OPS}[self.kind]
+
+
+def _values(choices) -> tuple[str, ...]:
+    return tuple(value for value, _label in choices)
+
+
+FIELDS: dict[str, FieldSpec] = {
+    "kind": FieldSpec("choice", "kind", _values(Customer.Kind.choices)),
+    "province": FieldSpec("text", "province"),
+    "city": FieldSpec("text", "city"),
+    "district": FieldSpec("text", "district"),
+    "country": FieldSpec("text", "country"),
+    "industry": FieldSpec("text", "industry"),
+    "source_channel": FieldSpec("choice", "source_channel", _values(SourceChannel.choices)),
+    "is_vip": FieldSpec("bool", "is_vip"),
+    "owner_id": FieldSpec("int", "owner_id"),
+    "department_id": FieldSpec("int", "department_id"),
+    "created_at": FieldSpec("date", "created_at"),
+    "tag": FieldSpec("tag"),
+    "r_score": FieldSpec("score", "value__r_score"),
+    "f_score": FieldSpec("score", "value__f_score"),
+    "m_score": FieldSpec("score", "value__m_score"),
+    "rfm_segment": FieldSpec("choice", "value__segment", _values(RfmSegment.choices)),
+    "tier": FieldSpec("choice", "value__tier", _values(Tier.choices)),
+    "stage": FieldSpec("choice", "value__stage", _values(Stage.choices)),
+    "vip_suggested": FieldSpec("bool", "value__vip_suggested"),
+    "clv": FieldSpec("number", "value__clv"),
+    "p_alive": FieldSpec("number", "value__p_alive"),
+    "frequency": FieldSpec("number", "value__frequency"),
+    "monetary": FieldSpec("number", "value__monetary"),
+    "recency_days": FieldSpec("number", "value__recency_days"),
+    "bought_category": FieldSpec("purchase"),
+    "bought_product": FieldSpec("purchase"),
+    "ordered": FieldSpec("purchase"),
+}
+
+
+class _Compiler:
+    def __init__(self, at: dt.datetime) -> None:
+        self.at = at
+        self.conditions = 0
+
+    def fail(self, path: str, message: str) -> RuleViolation:
+        return RuleViolation(message, field=path)
+
+    def node(self, rule: Any, path: str, depth: int) -> Q:
+        if depth > MAX_DEPTH:
+            raise self.fail(path, _("Rules nest at most %(n)s levels deep.") % {"n": MAX_DEPTH})
+        if not isinstance(rule, dict):
+            raise self.fail(path, _("Expected an object: {\"all\": […]}, {\"any\": […]}, {\"not\": …} or a condition."))
+        if "all" in rule or "any" in rule:
+            key = "all" if "all" in rule else "any"
+            if set(rule) != {key}:
+                raise self.fail(path, _("A group has only one key, \"all\" or \"any\"."))
+            items = rule[key]
+            if not isinstance(items, list):
+                raise self.fail(f"{path}.{key}", _("Expected a list of rules."))
+            if len(items) > MAX_CONDITIONS:
+                raise self.fail(f"{path}.{key}", _("At most %(n)s rules in a group.") % {"n": MAX_CONDITIONS})
+            parts = [self.node(item, f"{path}.{key}.{i}", depth + 1) for i, item in enumerate(items)]
+            if not parts:
+                return Q() if key == "all" else Q(pk__in=[])  # "any of nothing" matches nobody
+            combined = parts[0]
+            for part in parts[1:]:
+                combined = (combined & part) if key == "all" else (combined | part)
+            return combined
+        if "not" in rule:
+            if set(rule) != {"not"}:
+                raise self.fail(path, _("A negation has only the key \"not\"."))
+            return ~self.node(rule["not"], f"{path}.not", depth + 1)
+        return self.condition(rule, path)
+
+    def condition(self, rule: dict, path: str) -> Q:
+        self.conditions += 1
+        if self.conditions > MAX_CONDITIONS:
+            raise self.fail(path, _("At most %(n)s conditions in a rule.") % {"n": MAX_CONDITIONS})
+        unknown = set(rule) - {"field", "op", "value"}
+        if unknown:
+            raise self.fail(f"{path}.{sorted(unknown)[0]}", _("Unknown key; a condition has field, op and value."))
+        name = rule.get("field")
+        spec = FIELDS.get(name) if isinstance(name, str) else None
+        if spec is None:
+            raise self.fail(f"{path}.field", _("Unknown field %(field)s; use one of: %(fields)s.")
+                            % {"field": repr(name), "fields": ", ".join(FIELDS)})
+        op = rule.get("op")
+        if op not in spec.ops:
+            raise self.fail(f"{path}.op", _("Field %(field)s takes the operators %(ops)s, not %(op)s.")
+                            % {"field": name, "ops": ", ".join(spec.ops), "op": repr(op)})
+        if "value" not in rule:
+            raise self.fail(f"{path}.value", _("A condition needs a value."))
+        value = rule["value"]
+        vpath = f"{path}.value"
+        handler: Callable[..., Q] = getattr(self, f"_{spec.kind}")
+        return handler(name, spec, op, value, vpath)
+
+    # --- value checks -------------------------------------------------------------------------
+
+    def text(self, value: Any, path: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(path, _("Expected text."))
+        if "\x00" in value:
+            raise self.fail(path, _("Text must not contain NUL characters."))
+        if len(value) > MAX_TEXT:
+            raise self.fail(path, _("At most %(n)s characters.") % {"n": MAX_TEXT})
+        return value
+
+    def number(self, value: Any, path: str, *, integer: bool = False, low: float = -MAX_NUMBER,
+               high: float = MAX_NUMBER) -> float | int:
+        if isinstance(value, bool) or not isinstance(value, int | float) or (integer and not isinstance(value, int)):
+            raise self.fail(path, _("Expected a whole number.") if integer else _("Expected a number."))
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(path, _("Expected a finite number."))
+        if not low <= value <= high:
+            raise self.fail(path, _("Expected a number from %(low)s to %(high)s.") % {"low": low, "high": high})
+        return value
+
+    def listing(self, value: Any, path: str, check: Callable[[Any, str], Any]) -> list:
+        if not isinstance(value, list) or not value:
+            raise self.fail(path, _("Expected a non-empty list."))
+        if len(value) > MAX_LIST:
+            raise self.fail(path, _("At most %(n)s values.") % {"n": MAX_LIST})
+        return [check(item, f"{path}.{i}") for i, item in enumerate(value)]
+
+    def days(self, value: Any, path: str) -> int:
+        return int(self.number(value, path, integer=True, low=1, high=MAX_DAYS))
+
+    # --- field kinds ---------------------------------------------------------------------------
+
+    def _simple(self, lookup: str, op: str, value: Any, path: str, check: Callable[[Any, str], Any]) -> Q:
+        if op in ("in", "not_in"):
+            q = Q(**{f"{lookup}__in": self.listing(value, path, check)})
+            return ~q if op == "not_in" else q
+        if op == "between":
+            if not isinstance(value, list) or len(value) != 2:
+                raise self.fail(path, _("Expected [low, high]."))
+            low, high = check(value[0], f"{path}.0"), check(value[1], f"{path}.1")
+            if low > high:
+                raise self.fail(path, _("The low end is above the high end."))
+            return Q(**{f"{lookup}__gte": low, f"{lookup}__lte": high})
+        checked = check(value, path)
+        if op == "ne":
+            return ~Q(**{lookup: checked})
+        suffix = {"eq": "", "gte": "__gte", "lte": "__lte", "contains": "__contains"}[op]
+        return Q(**{f"{lookup}{suffix}": checked})
+
+    def _text(self, name, spec, op, value, path) -> Q:
+        return self._simple(spec.lookup, op, value, path, self.text)
+
+    def _choice(self, name, spec, op, value, path) -> Q:
+        def check(item, where):
+            if item not in spec.choices:
+                raise self.fail(where, _("Expected one of: %(choices)s.") % {"choices": ", ".join(spec.choices)})
+            return item
+        return self._simple(spec.lookup, op, value, path, check)
+
+    def _int(self, name, spec, op, value, path) -> Q:
+        return self._simple(spec.lookup, op, value, path,
+                            lambda item, where: self.number(item, where, integer=True, low=1, high=2**63 - 1))
+
+    def _score(self, name, spec, op, value, path) -> Q:
+        return self._simple(spec.lookup, op, value, path,
+                            lambda item, where: self.number(item, where, integer=True, low=1, high=5))
+
+    def _number(self, name, spec, op, value, path) -> Q:
+        return self._simple(spec.lookup, op, value, path, self.number)
+
+    def _bool(self, name, spec, op, value, path) -> Q:
+        if not isinstance(value, bool):
+            raise self.fail(path, _("Expected true or false."))
+        return Q(**{spec.lookup: value})
+
+    def _date(self, name, spec, op, value, path) -> Q:
+        if op == "in_last_days":
+            return Q(**{f"{spec.lookup}__gte": self.at - dt.timedelta(days=self.days(value, path))})
+        try:
+            day = dt.date.fromisoformat(self.text(value, path))
+        except ValueError:
+            raise self.fail(path, _("Expected a date as YYYY-MM-DD.")) from None
+        moment = timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+        return Q(**{f"{spec.lookup}__lt" if op == "before" else f"{spec.lookup}__gte": moment})
+
+    def _tag(self, name, spec, op, value, path) -> Q:
+        tagged = Customer.tags.through.objects.filter(customer_id=OuterRef("pk"),
+                                                      tag__name__iexact=self.text(value, path))
+        return Q(~Exists(tagged)) if op == "not_has" else Q(Exists(tagged))
+
+    def _purchase(self, name, spec, op, value, path) -> Q:
+        expected = {"bought_category": {"category", "days"}, "bought_product": {"product", "days"},
+                    "ordered": {"days"}}[name]
+        if not isinstance(value, dict) or set(value) != expected:
+            keys = ", ".join(sorted(expected))
+            raise self.fail(path, _("Expected an object with the keys %(keys)s.") % {"keys": keys})
+        since = self.at - dt.timedelta(days=self.days(value["days"], f"{path}.days"))
+        window = {"placed_at__gte": since, "placed_at__lte": self.at, "status__in": SPENDING_STATUSES}
+        if name == "ordered":
+            found = Exists(Order.objects.filter(customer_id=OuterRef("pk"), **window))
+        else:
+            lines = {f"order__{key}": item for key, item in window.items()}
+            if name == "bought_category":
+                lines["product__category_id__in"] = self._category_ids(value["category"], f"{path}.category")
+            else:
+                product = self.number(value["product"], f"{path}.product", integer=True, low=1, high=2**63 - 1)
+                if not Product.objects.filter(pk=product).exists():
+                    raise self.fail(f"{path}.product", _("No product #%(id)s.") % {"id": product})
+                lines["product_id"] = product
+            found = Exists(OrderLine.objects.filter(order__customer_id=OuterRef("pk"), **lines))
+        return Q(~found) if op == "not_in_last_days" else Q(found)
+
+    def _category_ids(self, value: Any, path: str) -> list[int]:
+        """The category (by code) and every category below it."""
+        code = self.text(value, path)
+        tree = list(ProductCategory.objects.values_list("id", "code", "parent_id"))
+        root = next((row[0] for row in tree if row[1] == code), None)
+        if root is None:
+            raise self.fail(path, _("No product category with the code %(code)s.") % {"code": repr(code)})
+        found, frontier = {root}, {root}
+        while frontier:
+            frontier = {cid for cid, _code, parent in tree if parent in frontier} - found
+            found |= frontier
+        return sorted(found)
+
+
+def compile_rule(rule: Any, *, at: dt.datetime | None = None) -> Q:
+    """The Q over Customer that `rule` stands for (RuleViolation naming the part at fault)."""
+    return _Compiler(at or timezone.now()).node(rule, "rule", 0)
+
+
+def validate_rule(rule: Any) -> None:
+    compile_rule(rule)
