@@ -56,9 +56,11 @@ class RoutingRule(TimeStampedModel):
         verbose_name=_("to queue"),
     )
     set_priority = models.PositiveSmallIntegerField(_("set priority"), null=True, blank=True)
-    # TEMPORARY plain id: the SLA policy model (service.SlaPolicy) is being written by its owner; the column
-    # keeps the name a ForeignKey would give it (sla_policy_id), so it becomes one without moving data.
-    sla_policy_id = models.PositiveBigIntegerField(_("SLA policy"), null=True, blank=True)
+    # A deleted policy leaves the rule without one: the ticket then gets the first SLA policy that matches.
+    sla_policy = models.ForeignKey(
+        "service.SlaPolicy", null=True, blank=True, on_delete=models.SET_NULL, related_name="routing_rules",
+        verbose_name=_("SLA policy"),
+    )
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

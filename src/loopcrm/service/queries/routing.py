@@ -17,7 +17,7 @@ def rules_for(user: User, action: str = "view") -> QuerySet[RoutingRule]:
     """Routing rules in table order, with what they name joined."""
     if not can(user, "service_config", action):
         return RoutingRule.objects.none()
-    return RoutingRule.objects.select_related("category", "customer_tag", "department", "queue").order_by(
+    return RoutingRule.objects.select_related("category", "customer_tag", "department", "queue", "sla_policy").order_by(
         "position", "id")
 
 

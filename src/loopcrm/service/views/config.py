@@ -136,7 +136,7 @@ class RuleForm(forms.Form):
         return data
 
 
-def _rule_summary(rule: RoutingRule, policies: dict[int, str]) -> dict[str, list[str]]:
+def _rule_summary(rule: RoutingRule) -> dict[str, list[str]]:
     """Words for one row of the routing table: what it looks at and what it does."""
     kinds, channels, priorities = dict(Ticket.Kind.choices), dict(Channel.choices), dict(Ticket.Priority.choices)
     tiers = dict(RoutingRule.Tier.choices)
@@ -167,7 +167,7 @@ def _rule_summary(rule: RoutingRule, policies: dict[int, str]) -> dict[str, list
     if rule.set_priority:
         then.append(_("priority %(priority)s") % {"priority": priorities.get(rule.set_priority)})
     if rule.sla_policy_id:
-        then.append(_("SLA policy %(name)s") % {"name": policies.get(rule.sla_policy_id, f"#{rule.sla_policy_id}")})
+        then.append(_("SLA policy %(name)s") % {"name": rule.sla_policy})
     return {"when": when or [_("any ticket")], "then": then}
 
 
@@ -178,11 +178,7 @@ def routing_rule_list(request: HttpRequest) -> HttpResponse:
     """The routing table in order: the first active rule that matches a new ticket wins."""
     _require_view(request.user)
     rules = list(rules_for(request.user))
-    policies = _sla_policies()
-    ids = {rule.sla_policy_id for rule in rules if rule.sla_policy_id}
-    names = dict(policies.model.objects.filter(pk__in=ids).values_list("pk", "name")) if ids and policies is not None \
-        else {}
-    rows = [{"rule": rule, **_rule_summary(rule, names)} for rule in rules]
+    rows = [{"rule": rule, **_rule_summary(rule)} for rule in rules]
     return render(request, "service/config/routing_rule_list.html", {
         "rows": rows, "can_change": can(request.user, "service_config", "change"),
     })
