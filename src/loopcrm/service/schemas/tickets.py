@@ -39,6 +39,9 @@ Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=2,
 Currency = Annotated[str, Field(min_length=3, max_length=3, pattern=r"^[A-Za-z]{3}$",
                                 description="ISO 4217, e.g. CNY.")]
 Ids = Annotated[list[BodyId], Field(max_length=100)]
+# Whole numbers only ("3" is refused), within the choices.
+PriorityValue = Annotated[StrictInt, Field(ge=1, le=4, description="1 low, 2 normal, 3 high, 4 urgent.")]
+SeverityValue = Annotated[StrictInt, Field(ge=1, le=4, description="1 minor, 2 moderate, 3 major, 4 critical.")]
 Tags = Annotated[list[TagName], Field(max_length=50)]
 
 
@@ -57,8 +60,8 @@ class TicketIn(Input):
     contact_id: BodyId | None = None
     order_id: BodyId | None = None
     category_id: BodyId | None = None
-    priority: Ticket.Priority | None = Field(None, description="Routing may raise it (VIP, high value), never lower.")
-    severity: Ticket.Severity | None = Field(None, description="Complaints only.")
+    priority: PriorityValue | None = Field(None, description="Routing may raise it (VIP, high value), never lower.")
+    severity: SeverityValue | None = Field(None, description="Complaints only.")
     department_id: BodyId | None = Field(None, description="Wins over routing.")
     queue_id: BodyId | None = Field(None, description="Wins over routing.")
     assignee_id: BodyId | None = Field(None, description="Yourself, or anyone if your role may assign.")
@@ -74,13 +77,13 @@ class TicketPatch(Input):
     description: Body = None  # type: ignore[assignment]
     kind: Ticket.Kind = None  # type: ignore[assignment]
     channel: Channel = None  # type: ignore[assignment]
-    priority: Ticket.Priority = None  # type: ignore[assignment]
+    priority: PriorityValue = None  # type: ignore[assignment]
     category_id: BodyId | None = None
     contact_id: BodyId | None = None
     order_id: BodyId | None = None
     department_id: BodyId | None = None
     queue_id: BodyId | None = None
-    severity: Ticket.Severity | None = None
+    severity: SeverityValue | None = None
     root_cause_id: BodyId | None = None
     corrective_action: Body = None  # type: ignore[assignment]
     compensation_amount: Money | None = None
@@ -126,7 +129,7 @@ class CallIn(Input):
     direction: Interaction.Direction = Interaction.Direction.INBOUND
     kind: Ticket.Kind = Ticket.Kind.INQUIRY
     category_id: BodyId | None = None
-    priority: Ticket.Priority | None = None
+    priority: PriorityValue | None = None
     resolve: StrictBool = False
 
 
