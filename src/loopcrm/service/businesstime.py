@@ -154,9 +154,19 @@ def _from_us(us: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=us)
 
 
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+_DAY_US = 86_400_000_000
+
+
+def _first_day(us: int) -> dt.date:
+    """A local date no later than the one holding `us`, in any zone (offsets are within ±1 day), found
+    without a time-zone conversion: the UTC date, less two days. Days without hours cost a dict lookup."""
+    return dt.date.fromordinal(_EPOCH_ORDINAL + us // _DAY_US - 2)
+
+
 def _intervals_from(calendar: Calendar, start_us: int) -> Iterator[tuple[int, int]]:
     """Working intervals (epoch µs) that end after `start_us`, in order, the first clipped to start there."""
-    day = calendar.local_date(start_us) - dt.timedelta(days=1)  # a day's hours never start before its midnight
+    day = _first_day(start_us)
     empty_days = 0
     one_day = dt.timedelta(days=1)
     while True:
@@ -195,15 +205,15 @@ def _between_us(a_us: int, b_us: int, calendar: Calendar) -> int:
     if b_us <= a_us:
         return 0
     total = 0
-    day = calendar.local_date(a_us) - dt.timedelta(days=1)
-    last = calendar.local_date(b_us)
+    day = _first_day(a_us)
+    last = _first_day(b_us) + dt.timedelta(days=3)  # the local date of b is at most its UTC date + 1
     one_day = dt.timedelta(days=1)
     while day <= last:
         for start, end in calendar.day(day):
             if end <= a_us:
                 continue
             if start >= b_us:
-                break
+                return total  # days are in order: nothing later can count
             total += (end if end < b_us else b_us) - (start if start > a_us else a_us)
         day += one_day
     return total
