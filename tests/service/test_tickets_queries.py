@@ -1,0 +1,58 @@
+"""Reads stay flat: the list, the detail and the conversation cost the same for 3 rows or 30."""
+
+from __future__ import annotations
+
+import pytest
+
+from loopcrm.service.queries import tickets as queries
+from loopcrm.service.services import tickets as services
+from loopcrm.service.services.attachments import Upload
+
+
+def _busy_ticket(org, customer, open_ticket):
+    ticket = open_ticket(customer, tags=["加急", "冰箱"], followers=[org.lead])
+    services.add_reply(ticket, body="已收到", by=org.agent, attachments=[Upload("a.txt", "text/plain", b"a")])
+    services.add_note(ticket, body="备注", by=org.lead, attachments=[Upload("b.txt", "text/plain", b"b")])
+    services.record_customer_message(ticket, body="谢谢")
+    return ticket
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("count", [3, 30])
+def test_the_ticket_list_costs_the_same_however_many_rows(api_as, org, zhang, open_ticket, count,
+                                                          django_assert_max_num_queries):
+    for _ in range(count):
+        open_ticket(zhang, tags=["加急"])
+    api = api_as("agent")
+    with django_assert_max_num_queries(8):  # auth (token), page, tags
+        response = api.get("tickets", limit=50)
+    assert len(response.json()["items"]) == count
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("replies", [1, 15])
+def test_the_detail_bundle_and_the_conversation_do_not_grow_with_messages(api_as, org, zhang, open_ticket, replies,
+                                                                          django_assert_max_num_queries):
+    ticket = _busy_ticket(org, zhang, open_ticket)
+    for i in range(replies):
+        services.add_reply(ticket, body=f"回复 {i}", by=org.agent)
+    with django_assert_max_num_queries(7):
+        detail = queries.ticket_detail(org.agent, ticket.pk)
+        [m.author for m in detail.messages]
+        [e.actor for e in detail.events]
+    assert len(detail.attachments) == 2 and detail.may_change
+    api = api_as("agent")
+    for path in ("", "/messages", "/events"):
+        with django_assert_max_num_queries(9):
+            assert api.get(f"tickets/{ticket.pk}{path}").status_code == 200
+
+
+@pytest.mark.django_db
+def test_open_tickets_of_a_customer_for_the_360(org, zhang, open_ticket, django_assert_max_num_queries):
+    first, second = open_ticket(zhang), open_ticket(zhang)
+    services.change_status(first, "resolved", by=org.agent)
+    with django_assert_max_num_queries(1):
+        rows = queries.open_tickets_of(zhang, org.agent)
+        [(row.assignee, row.queue, row.category) for row in rows]
+    assert rows == [second]
+    assert queries.open_tickets_of(zhang, org.other_agent) == []
