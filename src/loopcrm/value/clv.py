@@ -24,6 +24,11 @@ from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
 
+# Parameters are searched within [e^-9, e^7] ≈ [1.2e-4, 1097]: a, b or p drifting to infinity (no heterogeneity
+# in the data, e.g. a handful of customers) would otherwise make ₂F₁ overflow; a fit at the bound is reported as is.
+LOG_BOUNDS = (-9.0, 7.0)
+
+
 class FitError(ValueError):
     """The data cannot support a fit (too few customers, no repeat buyers, or no convergence)."""
 
@@ -58,6 +63,15 @@ def _compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
 
 
+def _minimise(objective, start: np.ndarray):
+    """Nelder-Mead over the log-parameters, then an L-BFGS-B polish that settles the last digits."""
+    bounds = [LOG_BOUNDS] * start.size
+    result = minimize(objective, start, method="Nelder-Mead", bounds=bounds,
+                      options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 4000, "maxfev": 8000})
+    polished = minimize(objective, result.x, method="L-BFGS-B", bounds=bounds)
+    return polished if polished.fun <= result.fun else result
+
+
 # --- BG/NBD ------------------------------------------------------------------------------------
 
 def bgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
@@ -87,12 +101,7 @@ def fit_bgnbd(x, t_x, T, *, initial=(1.0, 1.0, 1.0, 1.0)) -> BgNbd:
         value = -np.sum(weight * bgnbd_log_likelihood(params, ux, ut, uT))
         return value if np.isfinite(value) else 1e300
 
-    start = np.log(np.asarray(initial, dtype=float))
-    result = minimize(objective, start, method="Nelder-Mead",
-                      options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 4000, "maxfev": 8000})
-    # Polish: a quasi-Newton step from Nelder-Mead's answer settles the last digits.
-    polished = minimize(objective, result.x, method="L-BFGS-B")
-    best = polished if polished.fun <= result.fun else result
+    best = _minimise(objective, np.log(np.asarray(initial, dtype=float)))
     if not np.isfinite(best.fun) or best.fun >= 1e300:
         raise FitError("BG/NBD did not converge.")
     r, alpha, a, b = np.exp(best.x)
@@ -161,10 +170,7 @@ def fit_gamma_gamma(x, zbar, *, initial=(1.0, 1.0, 1.0)) -> GammaGamma:
         value = -np.sum(weight * gamma_gamma_log_likelihood(np.exp(log_params), ux, uz))
         return value if np.isfinite(value) else 1e300
 
-    result = minimize(objective, np.log(np.asarray(initial, dtype=float)), method="Nelder-Mead",
-                      options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 4000, "maxfev": 8000})
-    polished = minimize(objective, result.x, method="L-BFGS-B")
-    best = polished if polished.fun <= result.fun else result
+    best = _minimise(objective, np.log(np.asarray(initial, dtype=float)))
     if not np.isfinite(best.fun) or best.fun >= 1e300:
         raise FitError("Gamma-Gamma did not converge.")
     p, q, gamma = np.exp(best.x)
