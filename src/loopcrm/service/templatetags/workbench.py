@@ -1,0 +1,54 @@
+"""Template filters of the agent workbench: business durations as people read them."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import template
+from django.utils.translation import gettext as _
+
+register = template.Library()
+
+
+def _short(minutes: int) -> str:
+    """A span of business minutes, short: "45 min", "2 h 05 min", "3 d 4 h" (a day is 24 hours)."""
+    minutes = abs(int(minutes))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return _("%(days)d d %(hours)d h") % {"days": days, "hours": hours}
+    if hours:
+        return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": mins}
+    return _("%(minutes)d min") % {"minutes": mins}
+
+
+@register.filter
+def span(value) -> str:
+    """A timedelta or a number of minutes as a short span ("" for None)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, dt.timedelta):
+        return _short(int(value.total_seconds() // 60))
+    return _short(int(value))
+
+
+@register.filter
+def overdue(value) -> bool:
+    """Whether a remaining timedelta has run out."""
+    return isinstance(value, dt.timedelta) and value.total_seconds() < 0
+
+
+@register.filter
+def clock_tone(clock) -> str:
+    """The badge colour of an SLA clock: breached/overdue red, warning amber, met green, paused grey."""
+    if clock is None:
+        return ""
+    if clock.breached or clock.state == "breached" or overdue(clock.remaining):
+        return "badge-danger"
+    if clock.state == "warning":
+        return "badge-warning"
+    if clock.state == "met":
+        return "badge-success"
+    if clock.state == "paused":
+        return ""
+    return "badge-info"
