@@ -79,13 +79,17 @@ def _already_member(existing_id: int | None) -> Conflict:
 
 def _post(membership: Membership, *, kind: str, amount: int, reason: str, by: User | None, at: dt.datetime,
           key: str, order: Order | None = None, spend: Decimal | None = None, survey_ref: str = "",
-          compare_amount: bool = True) -> PointsEntry:
-    """Append one entry and move the cached balance, under the membership's row lock. Call inside a transaction."""
+          compare_amount: bool = True, fresh_key: bool = False) -> PointsEntry:
+    """Append one entry and move the cached balance, under the membership's row lock. Call inside a transaction.
+
+    `fresh_key`: the key was just generated (random), so no earlier entry can have it: no lookup, no savepoint.
+    """
     locked = (Membership.objects.select_for_update(of=("self",)).select_related("programme", "tier")
               .get(pk=membership.pk))
-    first = PointsEntry.objects.filter(programme_id=locked.programme_id, idempotency_key=key).first()
-    if first is not None:
-        return _replay(first, membership=locked, kind=kind, amount=amount if compare_amount else None)
+    if not fresh_key:
+        first = PointsEntry.objects.filter(programme_id=locked.programme_id, idempotency_key=key).first()
+        if first is not None:
+            return _replay(first, membership=locked, kind=kind, amount=amount if compare_amount else None)
     balance = locked.balance + amount
     if balance < 0:
         raise RuleViolation(
@@ -96,14 +100,10 @@ def _post(membership: Membership, *, kind: str, amount: int, reason: str, by: Us
     entry = PointsEntry(programme_id=locked.programme_id, membership=locked, kind=kind, amount=amount,
                         balance_after=balance, reason=reason, by=by, order=order, spend=spend,
                         survey_ref=survey_ref, idempotency_key=key, created_at=at)
-    try:
-        with transaction.atomic():
-            entry.save()
-    except IntegrityError as error:  # the same key, posted a moment ago for another member of the programme
-        first = PointsEntry.objects.filter(programme_id=locked.programme_id, idempotency_key=key).first()
-        if first is None:
-            raise
-        raise _key_conflict(first) from error
+    if fresh_key:
+        entry.save()
+    else:
+        _save_keyed(entry)
     # The balance read under the lock is the condition: should the lock ever be missing, nothing is overwritten.
     if not Membership.objects.filter(pk=locked.pk, balance=locked.balance).update(
             balance=balance, version=F("version") + 1):
@@ -112,6 +112,18 @@ def _post(membership: Membership, *, kind: str, amount: int, reason: str, by: Us
     membership.tier, membership.programme = locked.tier, locked.programme
     entry.replayed = False
     return entry
+
+
+def _save_keyed(entry: PointsEntry) -> None:
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError as error:  # the same key, posted a moment ago for another member of the programme
+        first = PointsEntry.objects.filter(programme_id=entry.programme_id,
+                                           idempotency_key=entry.idempotency_key).first()
+        if first is None:
+            raise
+        raise _key_conflict(first) from error
 
 
 def _replay(first: PointsEntry, *, membership: Membership, kind: str, amount: int | None) -> PointsEntry:
@@ -171,7 +183,8 @@ def redeem_points(membership: Membership, *, points: int, by: User | None, reaso
     now = when(at)
     points = whole_points(points)
     key = f"redeem:{key_text(idempotency_key)}" if idempotency_key is not None else _new_key("redeem")
-    return _post(membership, kind=Kind.REDEEM, amount=-points, reason=reason_text(reason), by=by, at=now, key=key)
+    return _post(membership, kind=Kind.REDEEM, amount=-points, reason=reason_text(reason), by=by, at=now, key=key,
+                 fresh_key=idempotency_key is None)
 
 
 @transaction.atomic
@@ -183,7 +196,8 @@ def adjust_points(membership: Membership, *, points: int, reason: str, by: User 
     points = whole_points(points, signed=True)
     reason = reason_text(reason, required=True)
     key = f"adjust:{key_text(idempotency_key)}" if idempotency_key is not None else _new_key("adjust")
-    return _post(membership, kind=Kind.ADJUST, amount=points, reason=reason, by=by, at=now, key=key)
+    return _post(membership, kind=Kind.ADJUST, amount=points, reason=reason, by=by, at=now, key=key,
+                 fresh_key=idempotency_key is None)
 
 
 # --- earning rules: orders and surveys ---------------------------------------------------------
