@@ -338,3 +338,15 @@ class CannedReplyOut(Schema):
 class ListParams(Schema):
     cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="At most 200; larger values are capped.")
+
+
+class TicketSummaryOut(Schema):
+    """A ticket in a short list (the customer 360's open tickets, search results)."""
+
+    id: int
+    subject: str
+    kind: Ticket.Kind
+    status: Ticket.Status
+    priority: int
+    opened_at: dt.datetime
+    assignee: UserRef | None
