@@ -13,14 +13,16 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import Team, User
+from loopcrm.core.errors import DomainError
 from loopcrm.service.businesstime import add_business_time, business_time_between
 from loopcrm.service.models import BusinessCalendar, SlaClock, SlaPolicy, Ticket, TicketEvent
 from loopcrm.service.queries.sla import pure_calendar
+from loopcrm.service.services.events import record_event
 
 # The SLA configuration services (calendars and policies) live beside these clock services.
 from loopcrm.service.services.sla_config import ensure_default_calendar, match_policy
@@ -40,10 +42,12 @@ def _pausing(policy: SlaPolicy, status: str) -> bool:
 
 
 def _event(ticket: Ticket | int, kind: str, *, at: dt.datetime, clock: SlaClock | None = None, by: User | None = None,
-           field: str = "", old: object = "", new: object = "", data: dict | None = None) -> TicketEvent:
-    return TicketEvent.objects.create(
-        ticket_id=getattr(ticket, "pk", ticket), kind=kind, at=at, actor=by if getattr(by, "pk", None) else None,
-        field=field, old=str(old)[:255], new=str(new)[:255], step=clock.metric if clock else "",
+           field: str = "", old: object = None, new: object = None, data: dict | None = None) -> TicketEvent:
+    """An event naming its clock (`step` = the metric, `data.clock_id` and `cycle`), through record_event."""
+    if not isinstance(ticket, Ticket):
+        ticket = Ticket(pk=ticket)
+    return record_event(
+        ticket, kind, by=by, at=at, field=field, old=old, new=new, step=clock.metric if clock else "",
         data={**({"clock_id": clock.pk, "cycle": clock.cycle} if clock and clock.pk else {}), **(data or {})},
     )
 
@@ -343,22 +347,26 @@ def leads_of(ticket: Ticket) -> list[User]:
 
 def _escalate(clock: SlaClock, *, level: str, at: dt.datetime) -> None:
     """The policy's actions for a warning or a breach: notify the lead, raise priority, reassign. Each leaves
-    an ESCALATED event; changes to the ticket leave their own PRIORITY / ASSIGNED events too."""
+    an ESCALATED event; the ticket services make the changes (with their PRIORITY / ASSIGNED / FIELD
+    events). An action the ticket services refuse (say, the person is not in the ticket's queue) is
+    recorded in its ESCALATED event, and the others still happen."""
+    from loopcrm.service.services import tickets
+
     policy, ticket = clock.policy, clock.ticket
     warning = level == "warning"
     notify = policy.warning_notify_lead if warning else policy.breach_notify_lead
     raise_priority = policy.warning_raise_priority if warning else policy.breach_raise_priority
     base = {"level": level, "metric": clock.metric}
+    why = _("SLA warning: %(metric)s") if warning else _("SLA breached: %(metric)s")
+    reason = why % {"metric": clock.get_metric_display()}
     if raise_priority and ticket.priority < Ticket.Priority.URGENT:
         old = ticket.priority
-        ticket.priority = old + 1
-        Ticket.objects.filter(pk=ticket.pk).update(priority=F("priority") + 1, version=F("version") + 1,
-                                                   updated_at=timezone.now())
-        _event(ticket, TicketEvent.Kind.PRIORITY, at=at, clock=clock, field="priority", old=old, new=ticket.priority)
+        ticket = tickets.set_priority(ticket, old + 1, by=None, at=at, reason=reason)
         _event(ticket, TicketEvent.Kind.ESCALATED, at=at, clock=clock, field="priority", old=old,
                new=ticket.priority, data={**base, "action": "raise_priority"})
     if not warning and (policy.breach_queue_id or policy.breach_assignee_id):
-        _reassign(ticket, clock, policy, at=at, base=base)
+        ticket = _reassign(ticket, clock, policy, at=at, base=base, reason=reason)
+    clock.ticket = ticket  # the breach, checked next in the same call, sees what the warning changed
     if notify:
         leads = leads_of(ticket)
         _event(ticket, TicketEvent.Kind.ESCALATED, at=at, clock=clock, field="lead",
@@ -368,28 +376,36 @@ def _escalate(clock: SlaClock, *, level: str, at: dt.datetime) -> None:
             notify_leads(ticket, clock, level=level, leads=leads)
 
 
-def _reassign(ticket: Ticket, clock: SlaClock, policy: SlaPolicy, *, at: dt.datetime, base: dict) -> None:
-    from loopcrm.service.services import routing
+def _reassign(ticket: Ticket, clock: SlaClock, policy: SlaPolicy, *, at: dt.datetime, base: dict,
+              reason: str) -> Ticket:
+    """Move the ticket to the policy's escalation queue (and its next available member) and/or person."""
+    from loopcrm.service.services import routing, tickets
 
     old_queue, old_assignee = ticket.queue_id, ticket.assignee_id
-    changes: dict[str, object] = {}
+    problems = []
     if policy.breach_queue_id:
         queue = policy.breach_queue
-        changes.update(queue_id=queue.pk, department_id=queue.department_id)
-        assignee = routing.pick_assignee(queue, at=at)
-        changes["assignee_id"] = assignee.pk if assignee else None
-    if policy.breach_assignee_id:
-        changes["assignee_id"] = policy.breach_assignee_id
-    Ticket.objects.filter(pk=ticket.pk).update(**changes, version=F("version") + 1, updated_at=timezone.now())
-    for name, value in changes.items():
-        setattr(ticket, name, value)
-    if changes.get("assignee_id") != old_assignee:
-        _event(ticket, TicketEvent.Kind.ASSIGNED, at=at, clock=clock, field="assignee", old=old_assignee or "",
-               new=changes.get("assignee_id") or "", data={"reason": _("SLA breached")})
-    _event(ticket, TicketEvent.Kind.ESCALATED, at=at, clock=clock, field="queue", old=old_queue or "",
-           new=changes.get("queue_id", old_queue) or "",
-           data={**base, "action": "reassign", "queue_id": changes.get("queue_id"),
-                 "assignee_id": changes.get("assignee_id")})
+        try:
+            version = Ticket.objects.values_list("version", flat=True).get(pk=ticket.pk)
+            ticket = tickets.update_ticket(ticket, by=None, version=version, changes={"queue": queue}, at=at)
+        except DomainError as error:
+            problems.append(error.message)
+        if not policy.breach_assignee_id:
+            to = routing.pick_assignee(queue, at=at)
+            if to is not None and to.pk != ticket.assignee_id:
+                try:
+                    ticket = tickets.assign(ticket, to=to, by=None, at=at, reason=reason)
+                except DomainError as error:
+                    problems.append(error.message)
+    if policy.breach_assignee_id and policy.breach_assignee_id != ticket.assignee_id:
+        try:
+            ticket = tickets.assign(ticket, to=policy.breach_assignee, by=None, at=at, reason=reason)
+        except DomainError as error:
+            problems.append(error.message)
+    _event(ticket, TicketEvent.Kind.ESCALATED, at=at, clock=clock, field="queue", old=old_queue, new=ticket.queue_id,
+           data={**base, "action": "reassign", "queue_id": ticket.queue_id, "assignee_id": ticket.assignee_id,
+                 "old_assignee_id": old_assignee, **({"problems": problems} if problems else {})})
+    return ticket
 
 
 def notify_leads(ticket: Ticket, clock: SlaClock, *, level: str, leads: list[User]) -> None:
