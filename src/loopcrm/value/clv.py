@@ -23,7 +23,6 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import betaln, gammaln, hyp2f1
 
-
 # Parameters are searched within [e^-9, e^7] ≈ [1.2e-4, 1097]: a, b or p drifting to infinity (no heterogeneity
 # in the data, e.g. a handful of customers) would otherwise make ₂F₁ overflow; a fit at the bound is reported as is.
 LOG_BOUNDS = (-9.0, 7.0)
