@@ -115,7 +115,6 @@ def test_members_respect_the_users_scope(org, computed):
 
 
 def test_saved_segments_lifecycle(org, computed):
-    shop = computed
     rule = {"field": "tier", "op": "eq", "value": "high"}
     segment = services.create_segment(by=org.admin, name=" High value ", rule=rule)
     assert segment.name == "High value" and segment.owner == org.admin and segment.department == org.head
