@@ -78,3 +78,36 @@ def test_a_vip_repair_from_routing_to_resolution(org, repairs):
     newer = ticket_services.open_ticket(customer=plain, subject="Another", kind="repair", channel="phone",
                                         by=org.agent, at=T0 + 90 * M)
     assert [step.key for step in process_progress(newer).steps] == ["diagnose"]
+
+
+def test_steps_that_resolving_finishes_do_not_hold_it_back(org):
+    """An answer that completes on "resolved" and a call back that starts then need no override."""
+    from loopcrm.service.services.processes import StepSpec
+
+    repair_process(org.admin, kind="inquiry", key="answer", steps=[
+        StepSpec(key="answer", name="Answer", target_minutes=60, complete_on_status="resolved"),
+        StepSpec(key="call-back", name="Call back", target_minutes=60, start_on_status="resolved"),
+    ])
+    customer = factories.customer()
+    ticket = ticket_services.open_ticket(customer=customer, subject="How do I descale?", kind="inquiry",
+                                         channel="phone", by=org.agent, at=T0)
+    assert process_progress(ticket).can_resolve
+    ticket_services.change_status(ticket, "resolved", by=org.agent, at=T0 + 30 * M)
+    assert [(step.key, step.status) for step in process_progress(ticket).steps] == \
+        [("answer", "done"), ("call-back", "active")]
+    assert not TicketEvent.objects.filter(ticket=ticket, kind="step_overridden").exists()
+
+
+def test_a_step_that_completes_on_resolving_still_needs_its_checks(org):
+    from loopcrm.service.services.processes import StepSpec
+
+    repair_process(org.admin, kind="inquiry", key="answer", steps=[
+        StepSpec(key="answer", name="Answer", target_minutes=60, complete_on_status="resolved",
+                 checklist=["Knowledge base link sent"]),
+    ])
+    ticket = ticket_services.open_ticket(customer=factories.customer(), subject="Hours?", kind="inquiry",
+                                         channel="phone", by=org.agent, at=T0)
+    assert not process_progress(ticket).can_resolve
+    with pytest.raises(RuleViolation) as refused:
+        ticket_services.change_status(ticket, "resolved", by=org.agent, at=T0 + M)
+    assert refused.value.extra["open_steps"] == ["answer"]

@@ -117,6 +117,8 @@ class StepProgress:
     checklist: list[tuple[str, bool]] = field(default_factory=list)
     required_fields: list[str] = field(default_factory=list)
     missing_fields: list[str] = field(default_factory=list)
+    # Resolving the ticket finishes (or starts) this step by its status, so it does not hold resolving back.
+    done_by_resolving: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -135,7 +137,7 @@ class ProcessProgress:
 
     @property
     def open_mandatory(self) -> list[StepProgress]:
-        return [step for step in self.steps if step.is_mandatory and step.is_open]
+        return [step for step in self.steps if step.is_mandatory and step.is_open and not step.done_by_resolving]
 
     @property
     def can_resolve(self) -> bool:
@@ -184,6 +186,10 @@ def process_progress(ticket: Ticket, *, at: dt.datetime | None = None) -> Proces
                        else step_minutes(row.started_at, row.completed_at or at))
         over = None if elapsed is None else elapsed > step.target_minutes
         ticked = set(row.checklist_state or [])
+        missing = missing_fields(ticket, step.required_fields or []) if row.status in OPEN_STEP else []
+        checks_pass = not missing and all(index in ticked for index in range(len(step.checklist or [])))
+        done_by_resolving = step.start_on_status == Ticket.Status.RESOLVED or (
+            step.complete_on_status == Ticket.Status.RESOLVED and checks_pass)
         steps.append(StepProgress(
             id=row.pk, key=step.key, name=step.name, position=row.position, status=row.status,
             status_label=str(row.get_status_display()), is_mandatory=step.is_mandatory,
@@ -195,7 +201,7 @@ def process_progress(ticket: Ticket, *, at: dt.datetime | None = None) -> Proces
             minutes_over=max(0, (elapsed or 0) - step.target_minutes),
             checklist=[(str(item), index in ticked) for index, item in enumerate(step.checklist or [])],
             required_fields=list(step.required_fields or []),
-            missing_fields=missing_fields(ticket, step.required_fields or []) if row.status in OPEN_STEP else [],
+            missing_fields=missing, done_by_resolving=done_by_resolving,
         ))
     version = process.version
     return ProcessProgress(definition_id=version.definition_id, process_name=version.definition.name,

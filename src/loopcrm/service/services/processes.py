@@ -421,12 +421,25 @@ def on_status_change(ticket: Ticket, old: str, new: str, *, by: User | None, at:
         _start_next(process, by=by, at=at)
 
 
+def _done_by_resolving(row: TicketStep, ticket: Ticket) -> bool:
+    """Whether resolving itself takes care of the step: it completes on "resolved" and its checks pass, or
+    it only starts then (work after the resolution, such as a call back)."""
+    resolved = Ticket.Status.RESOLVED
+    if row.step.start_on_status == resolved:
+        return True
+    if row.step.complete_on_status != resolved:
+        return False
+    ticked = set(row.checklist_state or [])
+    return all(index in ticked for index in range(len(row.step.checklist or []))) \
+        and not missing_fields(ticket, row.step.required_fields or [])
+
+
 @transaction.atomic
 def check_can_resolve(ticket: Ticket, *, override_reason: str = "", by: User | None, at: dt.datetime) -> None:
     """Raise RuleViolation if mandatory steps are open and no override reason is given; record an override.
 
-    With a reason, each open mandatory step is closed as skipped and a STEP_OVERRIDDEN event names it
-    and the reason.
+    Steps that resolving completes (or starts) by their status do not count as open. With a reason, each
+    open mandatory step is closed as skipped and a STEP_OVERRIDDEN event names it and the reason.
     """
     process = TicketProcess.objects.filter(ticket_id=ticket.pk).first()
     if process is None:
@@ -434,6 +447,7 @@ def check_can_resolve(ticket: Ticket, *, override_reason: str = "", by: User | N
     open_rows = list(TicketStep.objects.select_for_update().select_related("step", "ticket_process")
                      .filter(ticket_process=process, status__in=OPEN_STEP, step__is_mandatory=True)
                      .order_by("position"))
+    open_rows = [row for row in open_rows if not _done_by_resolving(row, ticket)]
     if not open_rows:
         return
     reason = (override_reason or "").strip()
