@@ -240,9 +240,11 @@ def start_process(ticket: Ticket, *, by: User | None, at: dt.datetime) -> None:
         return
     process = TicketProcess.objects.create(ticket=ticket, version=version, started_at=at)
     steps = list(version.steps.order_by("position"))
-    TicketStep.objects.bulk_create([TicketStep(ticket_process=process, step=step, position=step.position)
-                                    for step in steps])
-    first = TicketStep.objects.select_related("step").filter(ticket_process=process).order_by("position").first()
+    rows = TicketStep.objects.bulk_create([TicketStep(ticket_process=process, step=step, position=step.position)
+                                           for step in steps])
+    first = rows[0] if rows else None
+    if first is not None and first.pk is None:  # a database that does not return ids from bulk inserts
+        first = TicketStep.objects.select_related("step").filter(ticket_process=process).order_by("position").first()
     if first is not None:
         _start(first, by=by, at=at, data={"process": version.definition.key, "version": version.number})
 

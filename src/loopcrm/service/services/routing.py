@@ -230,10 +230,11 @@ def pick_assignee(queue: Queue, *, at: dt.datetime) -> User | None:
         return min(candidates, key=lambda user: (loads.get(user.pk, 0), user.pk))
     for _attempt in range(20):
         with transaction.atomic():
-            last = Queue.objects.select_for_update().filter(pk=queue.pk).values_list("last_assigned_id", flat=True)
-            if not last.exists():
+            locked = list(Queue.objects.select_for_update().filter(pk=queue.pk)
+                          .values_list("last_assigned_id", flat=True))
+            if not locked:
                 return None
-            last_id = last.first()
+            last_id = locked[0]
             candidates = _candidates(queue.pk)
             if not candidates:
                 return None
