@@ -39,6 +39,7 @@ from loopcrm.core.choices import Channel, JourneyStage, Touchpoint
 from loopcrm.customers.models import Tag
 from loopcrm.demo.bulk import Loader, explicit_timestamps
 from loopcrm.demo.calendar import DemoCalendar
+from loopcrm.demo.orders import is_promotion
 from loopcrm.demo.organisation import Staff
 from loopcrm.interactions.models import Interaction
 from loopcrm.service.models import (
@@ -100,9 +101,11 @@ STORIES = {
 }
 # Targets (minutes) per priority: first response, resolution — as the SLA module's default policy.
 TARGETS = {P.LOW: (480, 5 * 1440), P.NORMAL: (240, 3 * 1440), P.HIGH: (60, 1440), P.URGENT: (30, 480)}
+# Resolution targets that differ by kind (repairs and returns wait for engineers and couriers).
+KIND_RESOLUTION = {K.REPAIR: 7 * 1440, K.RETURN: 5 * 1440}
 # Typical minutes to resolve, by kind (the median of a log-normal).
-RESOLVE_MINUTES = {K.INQUIRY: 90, K.SERVICE_REQUEST: 600, K.COMPLAINT: 1800, K.REPAIR: 5 * 1440,
-                   K.RETURN: 3 * 1440}
+RESOLVE_MINUTES = {K.INQUIRY: 90, K.SERVICE_REQUEST: 600, K.COMPLAINT: 1200, K.REPAIR: 3 * 1440,
+                   K.RETURN: 2 * 1440}
 CORRECTIVE = {
     "courier-late": "已催促快递并升级至物流经理；每日跟踪在途订单。",
     "south-hub": "华南分拨中心积压：临时改由备选快递发运广东订单，物流部与快递方周会跟进。",
@@ -197,11 +200,13 @@ class TicketMaker:
         events.append(event_row(0, E.ASSIGNED, by=None, at=opened, field="assignee", new=agent.pk,
                                 data={"new_name": str(agent), "how": "routing"}))
 
-        busy = 2.5 if opened.astimezone(self.calendar.tz).date().weekday() >= 5 else 1.0
-        first = 4 if channel == Channel.PHONE else (35 if channel in (Channel.WEB_CHAT, Channel.WECHAT) else 150)
+        day = opened.astimezone(self.calendar.tz).date()
+        busy = (1.6 if day.weekday() >= 5 else 1.0) * (1.5 if is_promotion(day) else 1.0)
+        first = 3 if channel == Channel.PHONE else (20 if channel in (Channel.WEB_CHAT, Channel.WECHAT) else 75)
         first_at = opened + dt.timedelta(minutes=self._minutes(first * busy))
         resolve_at = first_at + dt.timedelta(minutes=self._minutes(RESOLVE_MINUTES[kind] * busy, 0.9))
         first_target, resolve_target = TARGETS[P(priority)]
+        resolve_target = max(resolve_target, KIND_RESOLUTION.get(kind, 0))
         if first_at >= now:
             ticket.status = S.NEW
             return planned
