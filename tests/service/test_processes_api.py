@@ -189,3 +189,14 @@ def test_a_ticket_keeps_its_version_through_the_api(api_as, org, repair_ticket):
     newer = ticket(kind=Ticket.Kind.REPAIR, department=org.service, customer=factories.customer())
     services.start_process(newer, by=None, at=T0)
     assert len(api_as("agent").get(f"tickets/{newer.pk}/steps").json()["steps"]) == 1
+
+
+def test_a_tickets_flowchart_shows_where_it_stands(api_as, org, repair_ticket):
+    answer = api_as("agent").get(f"tickets/{repair_ticket.pk}/steps/flowchart.svg")
+    assert (answer.status_code, answer["Content-Type"]) == (200, "image/svg+xml")
+    root = ET.fromstring(answer.content)  # noqa: S314 - our own output
+    classes = {group.get("data-key"): group.get("class") for group in root.findall(f"{SVG}g[@data-key]")}
+    assert "status-active" in classes["diagnose"] and "status-pending" in classes["repair"]
+    plain = ticket(department=org.service)
+    assert api_as("agent").get(f"tickets/{plain.pk}/steps/flowchart.svg").status_code == 404
+    assert api_as("other_agent").get(f"tickets/{repair_ticket.pk}/steps/flowchart.svg").status_code == 404

@@ -14,7 +14,7 @@ from ninja import Query, Router, Status
 
 from loopcrm.accounts.queries import departments_for
 from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS, PageOut
-from loopcrm.core.errors import RuleViolation
+from loopcrm.core.errors import NotFound, RuleViolation
 from loopcrm.core.pagination import paginate
 from loopcrm.service.models import Ticket, TicketCategory
 from loopcrm.service.queries import processes as queries
@@ -159,6 +159,18 @@ def _progress(ticket: Ticket) -> dict[str, Any]:
             summary="A ticket's process steps against their targets")
 def list_steps(request, ticket_id: int):
     return _progress(queries.get_ticket_for(request.user, ticket_id))
+
+
+@router.get("/tickets/{ticket_id}/steps/flowchart.svg", response={200: None, **COMMON_ERRORS},
+            url_name="ticket_flowchart", summary="The ticket's process as a flowchart (SVG), coloured by step status",
+            openapi_extra={"responses": {200: {"description": "An SVG image.",
+                                               "content": {SVG_TYPE: {"schema": {"type": "string"}}}}}})
+def ticket_flowchart(request, ticket_id: int):
+    ticket = queries.get_ticket_for(request.user, ticket_id)
+    svg = queries.ticket_flowchart_svg(ticket)
+    if svg is None:
+        raise NotFound(_("Ticket #%(id)s follows no process.") % {"id": ticket.pk}, field="ticket_id")
+    return HttpResponse(svg, content_type=SVG_TYPE)
 
 
 def _step(request, ticket_id: int, step_id: int):

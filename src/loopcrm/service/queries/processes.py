@@ -251,3 +251,13 @@ def flowchart_svg(version: ProcessVersion, *, statuses: dict[str, str] | None = 
     }
     names = {str(value): str(label) for value, label in TicketStep.Status.choices}
     return render_svg(flow_steps(version), labels=labels, statuses=statuses, status_names=names)
+
+
+def ticket_flowchart_svg(ticket: Ticket) -> str | None:
+    """The flowchart of the version the ticket follows, its boxes coloured by the ticket's step statuses."""
+    process = TicketProcess.objects.select_related("version__definition").filter(ticket_id=ticket.pk).first()
+    if process is None:
+        return None
+    version = get_version(process.version.definition, process.version.number)
+    statuses = dict(TicketStep.objects.filter(ticket_process=process).values_list("step__key", "status"))
+    return flowchart_svg(version, statuses=statuses)
