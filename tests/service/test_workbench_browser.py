@@ -116,3 +116,31 @@ def test_an_agent_takes_works_replies_and_resolves(org, live_server, page, hotli
     assert TicketMessage.objects.filter(ticket=complaint, kind="reply").count() == 1
     assert [(s.key, s.status) for s in process_progress(complaint).steps][:2] == [
         ("acknowledge", "done"), ("investigate", "done")]
+
+
+def test_an_agent_opens_a_ticket_for_a_picked_customer_and_the_lead_sees_the_load(
+        org, live_server, page, hotline_queue, zhang, open_ticket, sla_policy):  # noqa: F811
+    order = factories.order(zhang)
+    base = live_server.url
+    sign_in(page, base, "agent")
+    page.goto(f"{base}/service/tickets/new/")
+    page.fill("#customer-search", "张伟")
+    page.locator("#customer-choices").get_by_role("link", name=re.compile("张伟")).click()
+    expect(page.locator("[data-picked-customer]")).to_contain_text("张伟")
+    page.select_option("#id_order", str(order.pk))  # the picked customer's orders are offered
+    page.select_option("#id_kind", "complaint")
+    page.fill("#id_subject", "快递丢件 Parcel lost")
+    page.fill("#id_description", "包裹显示已签收但未收到")
+    page.get_by_role("button", name="Open ticket").click()
+    page.wait_for_url(re.compile(r"/service/tickets/\d+/$"))
+    expect(page.locator("#ticket-title")).to_contain_text("快递丢件")
+    ticket = Ticket.objects.get(subject="快递丢件 Parcel lost")
+    assert (ticket.customer, ticket.order, ticket.created_by) == (zhang, order, org.agent)
+    shot(page, "05-opened")
+
+    page.context.clear_cookies()
+    sign_in(page, base, "lead")
+    page.goto(f"{base}/service/team/")
+    expect(page.locator('[data-stat="open"]')).to_have_text("1")
+    expect(page.locator('[data-queue]')).to_have_count(1)
+    shot(page, "06-team")

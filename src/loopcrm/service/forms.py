@@ -130,10 +130,11 @@ class BulkForm(forms.Form):
     ticket = forms.TypedMultipleChoiceField(label=_("tickets"), coerce=int)
     action = forms.ChoiceField(label=_("action"), choices=ACTIONS)
     agent = forms.TypedChoiceField(label=_("agent"), required=False, coerce=int, empty_value=None)
-    status = forms.ChoiceField(label=_("status"), required=False, choices=blank_choice(Ticket.Status.choices, "—"))
+    status = forms.ChoiceField(label=_("status"), required=False,
+                               choices=blank_choice(Ticket.Status.choices, _("— status —")))
     priority = forms.TypedChoiceField(
         label=_("priority"), required=False, coerce=int, empty_value=None,
-        choices=blank_choice(Ticket.Priority.choices, "—"),
+        choices=blank_choice(Ticket.Priority.choices, _("— priority —")),
     )
     reason = forms.CharField(label=_("reason"), required=False, max_length=255,
                              widget=forms.TextInput(attrs={"placeholder": _("Reason (when moving someone's ticket)")}))
@@ -143,7 +144,7 @@ class BulkForm(forms.Form):
         # Which ids exist and are visible is the read door's business; here they only must be numbers.
         sent = self.data.getlist(self.add_prefix("ticket")) if hasattr(self.data, "getlist") else []
         self.fields["ticket"].choices = [(value, value) for value in sent if value.isdigit()]
-        self.fields["agent"].choices = lambda: blank_choice(agent_choices(agents()), "—")
+        self.fields["agent"].choices = lambda: blank_choice(agent_choices(agents()), _("— agent —"))
 
     def clean(self):
         data = super().clean()

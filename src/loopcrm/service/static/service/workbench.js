@@ -79,7 +79,17 @@
     }
   });
 
+  function bulkFields() {
+    var action = document.getElementById("id_bulk-action");
+    if (!action) return;
+    document.querySelectorAll("[data-bulk-for]").forEach(function (part) {
+      part.hidden = part.getAttribute("data-bulk-for").split(" ").indexOf(action.value) < 0;
+    });
+  }
+  document.addEventListener("DOMContentLoaded", bulkFields);
+
   document.addEventListener("change", function (event) {
+    if (event.target.id === "id_bulk-action") { bulkFields(); return; }
     var select = event.target.closest("select[data-canned]");
     if (!select) return;
     var option = select.options[select.selectedIndex];
