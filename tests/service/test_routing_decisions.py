@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import pytest
 from django.apps import apps
+from django.utils import timezone
 
 from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.models import Tag
 from loopcrm.service.models import RoutingRule, Ticket
 from loopcrm.service.services import routing
-from loopcrm.service.services.routing import TicketFacts, decide, rule_match
+from loopcrm.service.services.routing import TicketFacts, customer_tier, decide, rule_match
+from loopcrm.value.models import CustomerValue
 from tests import factories
 from tests.service.test_processes_helpers import away, category, queue
 
@@ -125,7 +127,7 @@ def test_routing_decisions(table, story, ticket_fields, customer_fields, rule, q
     if customer_fields.get("tag"):
         customer.tags.add(table["key_tag"])
     if customer_fields.get("tier"):
-        customer.value_tier = customer_fields["tier"]  # what value's annotation will supply
+        CustomerValue.objects.create(customer=customer, tier=customer_fields["tier"], computed_at=timezone.now())
     fields = {"subject": "Printer does not start", "kind": "inquiry", "channel": "phone", "priority": NORMAL,
               **ticket_fields}
     if "category" in fields:
@@ -228,3 +230,11 @@ def test_a_rule_changes_and_is_deleted_on_the_record(org):
     routing.delete_rule(rule, by=org.admin)
     assert list(AuditEntry.objects.filter(object_type="service.routingrule").order_by("id")
                 .values_list("action", flat=True)) == ["create", "update", "delete"]
+
+
+def test_the_tier_comes_from_the_value_app(org):
+    unknown, valued, annotated = factories.customer(), factories.customer(), factories.customer()
+    CustomerValue.objects.create(customer=valued, tier="medium", computed_at=timezone.now())
+    annotated.value_tier = "high"  # as a queryset annotation gives it: no query
+    assert (customer_tier(unknown), customer_tier(valued), customer_tier(annotated), customer_tier(None)) == \
+        ("", "medium", "high", "")

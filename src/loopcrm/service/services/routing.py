@@ -23,6 +23,7 @@ from loopcrm.core.choices import Channel
 from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.models import Customer
 from loopcrm.service.models import Queue, RoutingRule, Ticket, TicketCategory
+from loopcrm.value.queries import tier_of
 
 OPEN_STATUSES = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.ON_HOLD,
                  Ticket.Status.REOPENED)
@@ -46,12 +47,17 @@ class RoutingDecision:
 # --- facts about the ticket and its customer ----------------------------------------------------------
 
 def customer_tier(customer: Customer | None) -> str:
-    """The customer's value tier: "high", "medium", "low", or "" while unknown.
+    """The customer's value tier from the value app: "high", "medium", "low", or "" while unknown.
 
-    The value app computes tiers; until it offers a reader, a `value_tier` annotation on the customer
-    (as a queryset annotated from value's table gives) is used. Point this one function at value then.
+    A `value_tier` attribute on the customer (a queryset annotation) is used as it is, saving the query;
+    the answer is kept on the instance, so one routing decision asks once.
     """
-    tier = getattr(customer, "value_tier", "") if customer is not None else ""
+    if customer is None or customer.pk is None:
+        return ""
+    tier = getattr(customer, "value_tier", None)
+    if tier is None:
+        tier = tier_of(customer) or ""
+        customer.value_tier = tier
     return tier if tier in RoutingRule.Tier.values else ""
 
 
