@@ -131,8 +131,20 @@ def test_configuration_endpoints(api_as, org):
     changed = admin.patch(f"queues/{queue.json()['id']}", {"member_ids": [org.agent.pk, org.lead.pk]})
     assert {m["id"] for m in changed.json()["members"]} == {org.agent.pk, org.lead.pk}
 
-    reply = admin.post("canned-replies", {"title": "致歉", "body": "非常抱歉给您带来不便", "department_id": org.service.pk})
+    reply = admin.post("canned-replies", {"title": "致歉", "body": "非常抱歉给您带来不便",
+                                          "department_id": org.service.pk})
     assert reply.status_code == 201
     assert [r["title"] for r in api_as("agent").get("canned-replies").json()] == ["致歉"]
     assert api_as("other_agent").get("canned-replies").json() == []
     assert admin.delete(f"canned-replies/{reply.json()['id']}").status_code == 204
+
+
+@pytest.mark.django_db
+def test_a_retried_open_with_the_same_idempotency_key_opens_one_ticket(api_as, zhang):
+    api = api_as("agent")
+    payload = {"customer_id": zhang.pk, "subject": "重复提交"}
+    first = api.post("tickets", payload, headers={"Idempotency-Key": "open-1"})
+    again = api.post("tickets", payload, headers={"Idempotency-Key": "open-1"})
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true" and again.json()["id"] == first.json()["id"]
+    assert Ticket.objects.count() == 1

@@ -119,3 +119,13 @@ def test_an_executive_may_not_upload(api_as, zhang, open_ticket):
     ticket = open_ticket(zhang)
     response = upload(api_as("exec"), ticket, SimpleUploadedFile("a.txt", b"x", content_type="text/plain"))
     assert response.status_code == 403 and not Attachment.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_file_larger_than_the_json_body_cap_is_still_accepted_up_to_the_attachment_limit(api_as, zhang, open_ticket):
+    ticket = open_ticket(zhang)
+    content = b"%PDF-" + b"0" * (3 * 1024 * 1024)  # JSON bodies stop at 2 MiB; files have their own limit
+    manual = SimpleUploadedFile("manual.pdf", content, content_type="application/pdf")
+    response = upload(api_as("agent"), ticket, manual)
+    assert response.status_code == 201, response.content
+    assert Attachment.objects.get().size == len(content)
