@@ -238,3 +238,20 @@ def test_the_tier_comes_from_the_value_app(org):
     annotated.value_tier = "high"  # as a queryset annotation gives it: no query
     assert (customer_tier(unknown), customer_tier(valued), customer_tier(annotated), customer_tier(None)) == \
         ("", "medium", "high", "")
+
+
+def test_a_loyalty_tier_raises_priority_and_brings_the_dedicated_agent(org):
+    from loopcrm.loyalty.services import ledger, programmes
+
+    club = programmes.create_programme(
+        by=None, name="会员计划 Members", currency="CNY", points_per_unit="1", survey_points=20, expiry_months=12,
+        tiers=[{"name": "钻石 Diamond", "rank": 0, "qualify_by": "spend", "threshold": 0, "priority_boost": 30,
+                "dedicated_agent": True}])
+    member = factories.customer("钱女士", owner=org.lead)
+    ledger.enrol(member, club, by=org.admin)
+    decision = decide(Ticket(customer=member, subject="x", kind="inquiry", channel="phone", priority=NORMAL))
+    assert (decision.priority, decision.assignee) == (HIGH, org.lead)
+    assert any("钻石 Diamond" in reason for reason in decision.reasons)
+    stranger = factories.customer("路人", owner=org.lead)
+    plain = decide(Ticket(customer=stranger, subject="x", kind="inquiry", channel="phone", priority=NORMAL))
+    assert (plain.priority, plain.assignee) == (None, None)

@@ -22,6 +22,7 @@ from loopcrm.core import audit
 from loopcrm.core.choices import Channel
 from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.models import Customer
+from loopcrm.loyalty.queries import ServiceBenefits, service_benefits
 from loopcrm.service.models import Queue, RoutingRule, Ticket, TicketCategory
 from loopcrm.value.queries import tier_of
 
@@ -61,16 +62,13 @@ def customer_tier(customer: Customer | None) -> str:
     return tier if tier in RoutingRule.Tier.values else ""
 
 
-def dedicated_agent(customer: Customer | None) -> User | None:
-    """The agent a VIP or high-value customer is served by: their account owner, when one is set.
-
-    A loyalty benefit that names another agent would be read here (loyalty sits below service).
-    """
+def dedicated_agent(customer: Customer | None, *, loyalty: ServiceBenefits | None = None) -> User | None:
+    """The agent a customer is served by: their account owner, when the customer is VIP, high-value, or in a
+    loyalty tier that gives a dedicated agent — and has an owner."""
     if customer is None or customer.owner_id is None:
         return None
-    if not (customer.is_vip or customer_tier(customer) == HIGH_TIER):
-        return None
-    return customer.owner
+    entitled = customer.is_vip or customer_tier(customer) == HIGH_TIER or bool(loyalty and loyalty.dedicated_agent)
+    return customer.owner if entitled else None
 
 
 def category_lineage(category_id: int | None) -> list[int]:
@@ -191,15 +189,21 @@ def decide(ticket: Ticket) -> RoutingDecision:
     else:
         decision.reasons.append(_("No routing rule matched."))
     customer = ticket.customer if ticket.customer_id else None
-    if facts.is_vip or facts.tier == HIGH_TIER:
-        who = _("VIP customer") if facts.is_vip else _("High-value customer")
-        boosted = raised_priority(priority)
+    loyalty = service_benefits(customer) if customer is not None else ServiceBenefits()
+    if facts.is_vip or facts.tier == HIGH_TIER or loyalty.priority_boost or loyalty.dedicated_agent:
+        if facts.is_vip or facts.tier == HIGH_TIER:
+            who = _("VIP customer") if facts.is_vip else _("High-value customer")
+            boosted = raised_priority(priority)
+        else:
+            who = _("Member (%(tiers)s)") % {"tiers": ", ".join(loyalty.tiers)}
+            # A loyalty boost raises one level (the tier's 0-100 boost has no finer meaning on four priorities).
+            boosted = min(Ticket.Priority.URGENT, priority + 1) if loyalty.priority_boost else priority
         if boosted != priority:
             decision.priority = boosted
             decision.reasons.append(_("%(who)s: priority raised from %(old)s to %(new)s.")
                                     % {"who": who, "old": Ticket.Priority(priority).label,
                                        "new": Ticket.Priority(boosted).label})
-        agent = dedicated_agent(customer)
+        agent = dedicated_agent(customer, loyalty=loyalty)
         if agent is not None:
             if agent.is_active and agent.is_available:
                 decision.assignee = agent
