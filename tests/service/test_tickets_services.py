@@ -353,3 +353,13 @@ def test_canned_replies_are_shared_with_a_department_line_or_everyone(org, zhang
     assert set(queries.canned_replies_for(org.other_agent)) == {everyone}
     ticket = open_ticket(zhang)
     assert category_services.render_canned_reply(everyone, ticket=ticket) == f"张伟您好，工单#{ticket.pk}已收到。"
+
+
+@pytest.mark.django_db
+def test_a_reply_with_a_refused_status_writes_nothing(org, zhang, open_ticket):
+    ticket = open_ticket(zhang)
+    services.change_status(ticket, Ticket.Status.RESOLVED, by=org.agent)
+    with pytest.raises(RuleViolation) as refused:
+        services.add_reply(ticket, body="x", by=org.agent, status=Ticket.Status.PENDING)
+    assert refused.value.field == "status"
+    assert ticket.messages.count() == 1 and not TicketEvent.objects.filter(ticket=ticket, kind=E.REPLY).exists()

@@ -732,6 +732,8 @@ def add_reply(ticket: Ticket, *, body: str, by: User | None, attachments: Iterab
     if current.status == S.CLOSED:
         raise TicketClosed(_("Ticket #%(id)s is closed; open a follow-up ticket instead.") % {"id": current.pk},
                            field="status", extra={"ticket_id": current.pk})
+    if status is not None and status != current.status and not is_allowed(current.status, status):
+        _transition(current, status, by=by, at=at)  # refuses, naming the allowed statuses, before anything is written
     message = TicketMessage.objects.create(
         ticket=current, kind=TicketMessage.Kind.REPLY, author=_actor(by), body=body,
         channel=channel or (Channel.EMAIL if _recipient(current) else current.channel), created_at=at)
