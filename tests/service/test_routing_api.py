@@ -124,3 +124,24 @@ def test_anonymous_gets_401(general):
     from tests.conftest import ApiClient
 
     assert ApiClient(None).get("routing-rules").status_code == 401
+
+
+def test_preview_says_what_routing_would_do_and_changes_nothing(api_as, org, general):
+    general.strategy = "round_robin"
+    general.save()
+    routing.create_rule(by=org.admin, name="Refunds", keywords=["退款"], queue=general, set_priority=3)
+    vip = factories.customer("王总", is_vip=True, owner=org.lead, department=org.service)
+    answer = api_as("lead").post("routing-rules/preview", {"customer_id": vip.pk, "subject": "申请退款",
+                                                           "kind": "return"})
+    assert answer.status_code == 200, answer.json()
+    body = answer.json()
+    assert (body["queue_id"], body["priority"], body["assignee_id"]) == (general.pk, 4, org.lead.pk)
+    assert body["reasons"][0] == "Rule “Refunds” matched (keyword=退款)."
+    general.refresh_from_db()
+    assert general.last_assigned_id is None
+    assert api_as("admin").post("routing-rules/preview", {"customer_id": 999_999, "subject": "x"}).status_code \
+        == 404
+    assert api_as("admin").post("routing-rules/preview", {"customer_id": vip.pk, "subject": ""}).status_code == 422
+    outsider = factories.customer("陈", owner=org.other_agent, department=org.sales_east)
+    assert api_as("agent").post("routing-rules/preview", {"customer_id": outsider.pk, "subject": "x"}).status_code \
+        == 404  # a customer out of the agent's sight

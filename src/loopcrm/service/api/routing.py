@@ -8,14 +8,24 @@ from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
+from loopcrm.accounts.permissions import can
 from loopcrm.accounts.queries import departments_for
 from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS, PageOut
-from loopcrm.core.errors import RuleViolation
+from loopcrm.core.errors import NotFound, RuleViolation
 from loopcrm.core.pagination import paginate
 from loopcrm.customers.models import Tag
-from loopcrm.service.models import Queue, TicketCategory
+from loopcrm.customers.queries import get_customer_for
+from loopcrm.service.models import Queue, Ticket, TicketCategory
 from loopcrm.service.queries.routing import get_rule_for, require_config_change, rules_for
-from loopcrm.service.schemas.routing import ReorderIn, RuleIn, RuleListParams, RuleOut, RulePatch
+from loopcrm.service.schemas.routing import (
+    DecisionOut,
+    PreviewIn,
+    ReorderIn,
+    RuleIn,
+    RuleListParams,
+    RuleOut,
+    RulePatch,
+)
 from loopcrm.service.services import routing as services
 
 router = Router()
@@ -63,6 +73,28 @@ def create_rule(request, payload: RuleIn, response: HttpResponse):
 def reorder_rules(request, payload: ReorderIn):
     require_config_change(request.user)
     return services.reorder_rules(payload.order, by=request.user)
+
+
+@router.post("/routing-rules/preview", response={200: DecisionOut, **COMMON_ERRORS}, url_name="preview_routing",
+             summary="Try the routing table on a ticket", description="What routing would decide for a ticket "
+             "with these fields, and why. Nothing is written; no queue moves its turn.")
+def preview(request, payload: PreviewIn):
+    if not can(request.user, "service_config", "view"):
+        raise NotFound(_("Not found."))
+    customer = get_customer_for(request.user, payload.customer_id)
+    category = None
+    if payload.category_id is not None:
+        category = TicketCategory.objects.filter(pk=payload.category_id).first()
+        if category is None:
+            raise RuleViolation(_("No such %(what)s (#%(id)s).") % {"what": "category", "id": payload.category_id},
+                                field="category_id")
+    ticket = Ticket(customer=customer, subject=payload.subject, kind=payload.kind, channel=payload.channel,
+                    priority=payload.priority, category=category)
+    decision = services.decide(ticket)
+    return {"rule_id": decision.rule_id, "department_id": getattr(decision.department, "pk", None),
+            "queue_id": getattr(decision.queue, "pk", None), "priority": decision.priority,
+            "assignee_id": getattr(decision.assignee, "pk", None), "sla_policy_id": decision.sla_policy_id,
+            "reasons": [str(reason) for reason in decision.reasons]}
 
 
 @router.get("/routing-rules/{rule_id}", response={200: RuleOut, **COMMON_ERRORS}, url_name="routing_rule",

@@ -105,3 +105,25 @@ class RuleOut(Schema):
 class RuleListParams(Schema):
     cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_-]*$")
     limit: int | None = Field(None, ge=1, le=200)
+
+
+class PreviewIn(Input):
+    """A ticket as it would be opened; nothing is written and no queue moves its turn."""
+
+    customer_id: BodyId
+    subject: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_nul)]
+    kind: Ticket.Kind = Ticket.Kind.INQUIRY
+    channel: Channel = Channel.PHONE
+    priority: Priority = 2
+    category_id: BodyId | None = None
+
+
+class DecisionOut(Schema):
+    rule_id: int | None
+    department_id: int | None
+    queue_id: int | None
+    priority: int | None = Field(description="The priority routing sets; null: the ticket's own stays.")
+    assignee_id: int | None = Field(description="The dedicated agent, when there is one; otherwise the queue "
+                                                "assigns when the ticket is opened.")
+    sla_policy_id: int | None
+    reasons: list[str]
