@@ -1,0 +1,92 @@
+"""The demo's survey answers follow the service reality, respect consent and fatigue, and close loops."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import zoneinfo
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Avg
+
+from loopcrm.accounts.models import User
+from loopcrm.customers.models import Consent, Customer
+from loopcrm.demo import load_demo
+from loopcrm.demo.bulk import Loader
+from loopcrm.demo.calendar import DemoCalendar
+from loopcrm.demo.feedback import load_feedback
+from loopcrm.demo.organisation import Staff
+from loopcrm.feedback.models import FollowUp, Invitation, Response, TextAnalysis
+from loopcrm.service.models import Ticket
+
+TODAY = dt.date(2026, 11, 1)
+
+
+class _Rollback(Exception):
+    pass
+
+
+@pytest.fixture(scope="module")
+def demo(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        try:
+            with transaction.atomic():
+                load_demo(customers=300, seed=5, progress=lambda message: None, today=TODAY)
+                calendar = DemoCalendar.ending(TODAY, zoneinfo.ZoneInfo(settings.TIME_ZONE))
+                rng = random.Random(5)
+                agents = list(User.objects.all()[:5])
+                tickets = []
+                for customer in Customer.objects.order_by("id")[:300]:
+                    opened = calendar.now - dt.timedelta(days=rng.uniform(5, 700))
+                    hours = rng.choice([2, 6, 20, 50, 90, 150])
+                    tickets.append(Ticket(subject="送货延误", customer=customer, status=Ticket.Status.RESOLVED,
+                                          assignee=rng.choice(agents), opened_at=opened,
+                                          resolved_at=opened + dt.timedelta(hours=hours)))
+                Ticket.objects.bulk_create(tickets)
+                staff = Staff(departments={}, teams={}, users={user.username: user for user in User.objects.all()})
+                load_feedback(Loader(calendar=calendar, progress=lambda message: None), staff=staff,
+                              calendar=calendar, seed=5)
+                yield calendar
+                raise _Rollback
+        except _Rollback:
+            pass
+
+
+pytestmark = pytest.mark.django_db
+
+
+def test_slow_tickets_score_worse(demo):
+    answered = Response.objects.filter(csat__isnull=False).select_related("invitation__ticket")
+    fast = [r.csat for r in answered if r.invitation.ticket.resolved_at - r.invitation.ticket.opened_at
+            <= dt.timedelta(hours=24)]
+    slow = [r.csat for r in answered if r.invitation.ticket.resolved_at - r.invitation.ticket.opened_at
+            > dt.timedelta(hours=72)]
+    assert len(fast) >= 10 and len(slow) >= 10
+    assert sum(fast) / len(fast) > sum(slow) / len(slow) + 0.8
+
+
+def test_every_kind_of_survey_has_answers_and_comments_in_both_languages(demo):
+    assert Response.objects.filter(nps__isnull=False).exists()
+    assert Response.objects.filter(ces__isnull=False).exists()
+    assert set(TextAnalysis.objects.values_list("language", flat=True)) == {"zh", "en"}
+    assert Response.objects.aggregate(avg=Avg("csat"))["avg"] > 2
+    assert not Response.objects.filter(answered_at__gte=demo.now).exists()
+
+
+def test_consent_and_fatigue_are_respected(demo):
+    withdrawn = Consent.objects.filter(purpose=Consent.Purpose.SURVEYS, status=Consent.Status.WITHDRAWN)
+    assert not Invitation.objects.filter(customer_id__in=withdrawn.values("customer_id")).exists()
+    last: dict[int, dt.datetime] = {}
+    for customer_id, sent_at in Invitation.objects.order_by("customer_id", "sent_at").values_list(
+            "customer_id", "sent_at"):
+        if customer_id in last:
+            assert sent_at - last[customer_id] >= dt.timedelta(days=30)
+        last[customer_id] = sent_at
+
+
+def test_recent_unhappy_answers_have_follow_ups_most_of_them_closed(demo):
+    follow_ups = FollowUp.objects.all()
+    assert follow_ups.exists()
+    assert all(f.ticket_id for f in follow_ups)
