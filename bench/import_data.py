@@ -12,7 +12,8 @@ import csv
 import random
 import sys
 
-SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+            "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤")
 GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华玉萍红玉兰飞鹏辉建华晶婷雪琳欣怡子涵浩宇"
 PLACES = [("广东", "深圳"), ("广东", "广州"), ("北京", "北京"), ("上海", "上海"), ("浙江", "杭州"), ("江苏", "南京"),
           ("四川", "成都"), ("湖北", "武汉"), ("山东", "济南"), ("福建", "厦门")]
@@ -31,7 +32,9 @@ def rows(count: int, seed: int = 7):
         shown = f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}" if spaced else phone
         email = f"u{i}@example.com" if rng.random() < 0.7 else ""
         province, city = rng.choice(PLACES)
-        birthday = f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}" if rng.random() < 0.5 else ""
+        birthday = ""
+        if rng.random() < 0.5:
+            birthday = f"{rng.randint(1950, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
         member = f"M{i:08d}"
         if i % 50 == 0 and phones:  # 2 %: the phone of an earlier row (and a fresh member number)
             shown = rng.choice(phones[-1000:])

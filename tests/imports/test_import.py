@@ -225,3 +225,20 @@ def test_a_mapping_without_a_name_waits_for_the_mapping_screen(upload, run, org)
 
     with pytest.raises(RuleViolation, match="No column is mapped to the name"):
         services.set_mapping(job, by=org.admin, targets=["", "phone"])
+
+
+def test_moving_in_rebuilds_the_customer_indexes_once(upload, run, org):
+    from loopcrm.imports import engine
+
+    before = engine._secondary_indexes()
+    assert before  # phone, email, external id…
+    job = run(upload("customers_utf8.csv", dry_run=False, rebuild_indexes=True))
+    assert (job.status, job.created) == ("done", 5)
+    assert engine._secondary_indexes() == before
+    assert job.options["dropped_indexes"] == []
+
+
+def test_only_administrators_may_rebuild_indexes(upload, org):
+    org.east_manager = factories.user("east_manager", role=Role.MANAGER, department=org.sales_east)
+    with pytest.raises(PermissionDenied):
+        upload("customers_utf8.csv", by="east_manager", rebuild_indexes=True)

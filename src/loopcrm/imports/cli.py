@@ -78,8 +78,12 @@ def import_parser() -> argparse.ArgumentParser:
     parser.add_argument("--user", help="import as this user (owner of new customers); default: the system")
     parser.add_argument("--report", help="write the validation report (CSV) here")
     parser.add_argument("--resume", type=int, metavar="JOB_ID", help="continue a job that stopped")
+    parser.add_argument("--rebuild-indexes", action="store_true",
+                        help="moving in: drop the customer indexes during the import and build them once after "
+                             "(fast for a first load; searches are slow until it ends)")
     parser.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--progress", action="store_true", help="draw the bar even when stderr is not a terminal")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log the time of each phase")
     return parser
 
 
@@ -98,6 +102,14 @@ def import_command(argv: list[str] | None = None) -> int:
     """Run an import (or resume one) from the command line; returns the exit status."""
     args = import_parser().parse_args(argv)
     _setup()
+    if args.verbose:
+        import logging
+
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        logger = logging.getLogger("loopcrm.imports")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
     from loopcrm.core.errors import DomainError
     from loopcrm.imports import services
     from loopcrm.imports.models import ImportJob, ImportMapping
@@ -131,6 +143,7 @@ def import_command(argv: list[str] | None = None) -> int:
                     by=by, file=handle, file_name=os.path.basename(args.file), kind=args.kind,
                     encoding=args.encoding, sheet=args.sheet, saved_mapping=saved, preset=args.preset,
                     unmapped=args.unmapped, on_duplicate=args.on_duplicate, dry_run=args.dry_run,
+                    rebuild_indexes=args.rebuild_indexes,
                 )
             print(f"import #{job.pk}: {job.file_name} ({job.format}, {job.encoding or job.sheet}); columns: "
                   + ", ".join(f"{h}->{t or '-'}" for h, t in zip(job.headers, job.mapping["targets"], strict=False)),

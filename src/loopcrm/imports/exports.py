@@ -40,6 +40,7 @@ from loopcrm.interactions.queries import filter_interactions, interactions_for
 CHUNK = 5000
 REPORT_HEADER = ("row", "column", "value", "reason", "message")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_CHARS = frozenset("".join(_FORMULA_START))
 
 
 @dataclass
@@ -148,6 +149,9 @@ def start_export(user: User, what: str, params: dict[str, Any], *, fmt: str) -> 
 
 
 def _plain(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int:
+        return value
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -163,8 +167,8 @@ def _plain(value: Any) -> Any:
 
 def safe_cell(value: Any) -> str:
     """A cell's text for CSV, neutralised when a spreadsheet would take it for a formula."""
-    text = str(_plain(value))
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    text = value if type(value) is str else str(_plain(value))
+    return "'" + text if text and text[0] in _FORMULA_CHARS else text
 
 
 def iter_records(export: Export) -> Iterator[list[Any]]:
@@ -180,7 +184,7 @@ def iter_records(export: Export) -> Iterator[list[Any]]:
         last = chunk[-1][0]
         extra = export.lookup([row[0] for row in chunk]) if export.lookup else {}
         for row in chunk:
-            values = [_plain(v) for v in row]
+            values = [v if type(v) is str else _plain(v) for v in row]
             if tag_index is not None:
                 values.insert(tag_index, extra.get(row[0], {}).get("tags", ""))
             yield values

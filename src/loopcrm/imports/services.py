@@ -74,9 +74,14 @@ def create_job(
     unmapped: str = "ignore",
     on_duplicate: str = OnDuplicate.SKIP,
     dry_run: bool = True,
+    rebuild_indexes: bool = False,
     at: dt.datetime | None = None,
 ) -> ImportJob:
-    """Store an uploaded file and read its header; the columns are mapped automatically unless given."""
+    """Store an uploaded file and read its header; the columns are mapped automatically unless given.
+
+    `rebuild_indexes` (moving in, administrators only; see engine.py) rebuilds the customer indexes
+    once after the import instead of updating them row by row.
+    """
     require_can_import(by)
     if kind not in KINDS:
         raise RuleViolation(_("Importing %(kind)s is not available yet.") % {"kind": ImportKind(kind).label},
@@ -96,7 +101,10 @@ def create_job(
     if size == 0:
         raise RuleViolation(_("The file is empty."), field="file")
     file.seek(0)
+    if rebuild_indexes and by is not None and not by.is_superuser:
+        raise PermissionDenied(_("Only an administrator may rebuild the customer indexes during an import."))
     job = ImportJob(kind=kind, file_name=file_name, file_sha256=digest.hexdigest(), file_size=size,
+                    options={"rebuild_indexes": bool(rebuild_indexes)},
                     on_duplicate=on_duplicate, dry_run=dry_run, unmapped=unmapped, sheet=sheet,
                     created_by=by if getattr(by, "pk", None) else None, department=getattr(by, "department", None))
     job.file.save(file_name, File(file), save=False)
@@ -263,11 +271,16 @@ def run_job(job: ImportJob, *, by: User | None, size: int | None = None, pause: 
     if job.status != Status.IMPORTING:
         return job
     try:
+        if job.options.get("rebuild_indexes") and not job.checkpoint:
+            engine.drop_indexes(job)
         job = engine.merge(job, by=by, size=size, pause=pause, progress=progress)
     except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(status=Status.FAILED, message=str(error)[:2000],
                                                    finished_at=timezone.now())
+        engine.restore_indexes(job)
         raise
+    engine.restore_indexes(job)  # done or cancelled: the indexes exist again before anyone relies on it
+    job.refresh_from_db()
     if job.status == Status.DONE:
         audit.record(action="import", obj=job, by=by, changes={
             "phase": "done", "file": job.file_name, "sha256": job.file_sha256, **_counts(job)})
@@ -292,6 +305,7 @@ def cancel_job(job: ImportJob, *, by: User | None) -> ImportJob:
     job.finished_at = timezone.now()
     job.save(update_fields=["status", "cancel_requested", "finished_at", "updated_at"])
     audit.record(action="update", obj=job, by=by, changes={"status": "cancelled", **_counts(job)})
+    engine.restore_indexes(job)  # a crashed moving-in job that is cancelled instead of resumed
     return job
 
 
