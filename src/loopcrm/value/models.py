@@ -104,13 +104,16 @@ class ValueRun(models.Model):
 
 
 class ProductAssociation(models.Model):
-    """A cross-sell rule "who bought `antecedent` also bought `consequent`", from co-purchases."""
+    """A cross-sell rule "customers who bought `antecedent` also bought `consequent`", from co-purchases.
+
+    A row with antecedent = consequent carries the product's popularity (pair_count = its buyers).
+    """
 
     antecedent = models.ForeignKey("commerce.Product", on_delete=models.CASCADE, related_name="+",
                                    verbose_name=_("bought"))
     consequent = models.ForeignKey("commerce.Product", on_delete=models.CASCADE, related_name="+",
                                    verbose_name=_("also bought"))
-    pair_count = models.IntegerField(_("orders with both"))
+    pair_count = models.IntegerField(_("customers who bought both"))
     support = models.FloatField(_("support"))
     confidence = models.FloatField(_("confidence"))
     lift = models.FloatField(_("lift"))

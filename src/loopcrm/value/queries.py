@@ -277,7 +277,7 @@ def recommendations_for(customer: Customer | int, *, k: int = 5) -> list[Recomme
                           because_of=rule.antecedent) for rule in best.values()]
     if len(out) < k:
         taken = owned | set(best)
-        # Popularity is stored with the rules as product → itself (pair_count = orders with the product).
+        # Popularity is stored with the rules as product → itself (pair_count = customers who bought it).
         popular = (ProductAssociation.objects.filter(antecedent_id=F("consequent_id"), consequent__is_active=True)
                    .exclude(consequent_id__in=taken).select_related("consequent")
                    .order_by("-pair_count", "consequent_id")[: k - len(out)])

@@ -411,11 +411,15 @@ ASSOCIATION_DAYS = 730
 
 def recompute_associations(*, at: dt.datetime | None = None, days: int = ASSOCIATION_DAYS,
                            min_pair_count: int = 2) -> int:
-    """Replace the cross-sell rules with those of the counted orders of the last `days` days."""
+    """Replace the cross-sell rules with those of the counted orders of the last `days` days.
+
+    A basket is everything one customer bought in that time ("customers who bought X also bought Y"): on
+    the demo's time split it predicted next purchases better than single orders (docs/value.md).
+    """
     at = at or timezone.now()
     lines = (OrderLine.objects.filter(order__status__in=SPENDING_STATUSES, product__isnull=False,
                                       order__placed_at__gt=at - dt.timedelta(days=days), order__placed_at__lte=at)
-             .values_list("order_id", "product_id"))
+             .values_list("order__customer_id", "product_id"))
     baskets, products = [], []
     for basket, product in lines.iterator(chunk_size=50_000):
         baskets.append(basket)
@@ -425,7 +429,7 @@ def recompute_associations(*, at: dt.datetime | None = None, days: int = ASSOCIA
                                confidence=float(cf), lift=float(lf), computed_at=at)
             for a, b, n, s, cf, lf in zip(found.antecedent, found.consequent, found.pair_count, found.support,
                                           found.confidence, found.lift, strict=True)]
-    # Each product's popularity rides along as a rule product → itself: pair_count = baskets with it.
+    # Each product's popularity rides along as a rule product → itself: pair_count = its buyers.
     rows += [ProductAssociation(antecedent_id=product, consequent_id=product, pair_count=count,
                                 support=count / found.baskets, confidence=1.0, lift=1.0, computed_at=at)
              for product, count in found.popularity.items()]
