@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from loopcrm.accounts.models import User
 from loopcrm.core.choices import Channel
-from loopcrm.core.errors import DomainError
+from loopcrm.core.errors import Conflict, DomainError
 from loopcrm.service.models import Queue, Ticket, TicketCategory
 
 ANY = _("Any")
@@ -17,7 +17,8 @@ ANY = _("Any")
 # Service error fields that a form shows under another name.
 FIELD_ALIASES = {
     "assignee_id": "agent", "assignee": "agent", "to": "agent", "customer_id": "customer", "order_id": "order",
-    "category_id": "category", "reason": "override_reason", "override": "override_reason",
+    "category_id": "category", "override_reason": "reason", "override": "reason",
+    "version": None,  # a stale version is about the whole form: shown above it
 }
 
 
@@ -25,6 +26,19 @@ def add_domain_error(form: forms.Form, error: DomainError) -> None:
     """Show a service's error next to the field it names, or above the form when it names none we show."""
     field = FIELD_ALIASES.get(error.field or "", error.field)
     form.add_error(field if field in form.fields else None, error.message)
+    form.conflict = isinstance(error, Conflict)
+
+
+def once(read):
+    """A callable for lazy choices that reads its rows at most once (a select draws its choices twice)."""
+    rows: list = []
+
+    def call():
+        if not rows:
+            rows.append(list(read()))
+        return rows[0]
+
+    return call
 
 
 def blank_choice(choices, label=ANY):
@@ -96,14 +110,14 @@ class TicketFilterForm(forms.Form):
     def __init__(self, *args, user: User, agents, **kwargs):
         super().__init__(*args, **kwargs)
         # Callables: the rows are only read when the select is drawn, not for an htmx fragment.
-        self.fields["category_id"].choices = lambda: blank_choice(category_choices())
-        self.fields["queue_id"].choices = lambda: blank_choice(
+        self.fields["category_id"].choices = once(lambda: blank_choice(category_choices()))
+        self.fields["queue_id"].choices = once(lambda: blank_choice(
             [(str(queue.pk), queue.name) for queue in Queue.objects.filter(is_active=True).order_by("name")]
-        )
-        self.fields["assignee_id"].choices = lambda: [
+        ))
+        self.fields["assignee_id"].choices = once(lambda: [
             ("", _("Anyone")), (str(user.pk), _("Me")),
             *agent_choices(agent for agent in agents() if agent.pk != user.pk),
-        ]
+        ])
 
     def filter_fields(self):
         return [self[name] for name in self.FILTERS]
@@ -144,7 +158,7 @@ class BulkForm(forms.Form):
         # Which ids exist and are visible is the read door's business; here they only must be numbers.
         sent = self.data.getlist(self.add_prefix("ticket")) if hasattr(self.data, "getlist") else []
         self.fields["ticket"].choices = [(value, value) for value in sent if value.isdigit()]
-        self.fields["agent"].choices = lambda: blank_choice(agent_choices(agents()), _("— agent —"))
+        self.fields["agent"].choices = once(lambda: blank_choice(agent_choices(agents()), _("— agent —")))
 
     def clean(self):
         data = super().clean()
@@ -198,7 +212,14 @@ class ReplyForm(ComposerForm):
     ])
 
 
-class StatusForm(forms.Form):
+class VersionedForm(forms.Form):
+    """A change to the ticket as the person saw it: the version they read goes along, and a ticket changed
+    meanwhile is refused (409) rather than overwritten."""
+
+    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
+
+
+class StatusForm(VersionedForm):
     status = forms.ChoiceField(label=_("new status"))
     reason = forms.CharField(
         label=_("reason"), required=False, max_length=500,
@@ -220,18 +241,19 @@ class StatusForm(forms.Form):
         return value
 
 
-class AssignForm(forms.Form):
+class AssignForm(VersionedForm):
     agent = forms.TypedChoiceField(label=_("assignee"), coerce=int, empty_value=None)
     reason = forms.CharField(label=_("reason"), required=False, max_length=255,
                              help_text=_("Needed when the ticket moves from someone else."))
 
     def __init__(self, *args, agents, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["agent"].choices = lambda: blank_choice(agent_choices(agents()), _("— back to the queue —"))
+        self.fields["agent"].choices = once(
+            lambda: blank_choice(agent_choices(agents()), _("— back to the queue —")))
         self.fields["agent"].required = False
 
 
-class PriorityForm(forms.Form):
+class PriorityForm(VersionedForm):
     priority = forms.TypedChoiceField(label=_("priority"), coerce=int, choices=Ticket.Priority.choices)
 
 
@@ -251,7 +273,7 @@ class TicketForm(forms.Form):
 
     def __init__(self, *args, orders=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["category"].choices = lambda: blank_choice(category_choices(), _("— none —"))
+        self.fields["category"].choices = once(lambda: blank_choice(category_choices(), _("— none —")))
         order_choices = [(str(order.pk), f"{order.number} · {order.placed_at:%Y-%m-%d}") for order in orders]
         # An order id not among the customer's recent ones is still sent on: the service decides.
         sent = self.data.get("order") if self.data else None

@@ -37,6 +37,7 @@ from loopcrm.service.forms import (
     StatusForm,
     TicketForm,
     add_domain_error,
+    once,
 )
 from loopcrm.service.models import Ticket
 from loopcrm.service.queries.processes import get_ticket_step, process_progress
@@ -98,7 +99,7 @@ def agents_of(user: User, ticket: Ticket) -> Callable:
         elif ticket.department_id is not None:
             people = people.filter(department__path__startswith=ticket.department.path)
         return people.order_by("display_name", "username")
-    return agents
+    return once(agents)
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -114,12 +115,21 @@ def page_context(request: HttpRequest, ticket_id: int, **forms_in: forms.Form) -
         "is_mine": ticket.assignee_id == user.pk,
         "canned": list(canned_replies_for(user)) if detail.may_change else [],
         "reply_form": ReplyForm(prefix="reply"), "note_form": ComposerForm(prefix="note"),
-        "status_form": StatusForm(allowed=allowed, prefix="status"),
+        "status_form": StatusForm(allowed=allowed, prefix="status", initial={"version": ticket.version}),
         "assign_form": AssignForm(agents=agents_of(user, ticket), prefix="assign",
-                                  initial={"agent": ticket.assignee_id}),
-        "priority_form": PriorityForm(prefix="priority", initial={"priority": ticket.priority}),
+                                  initial={"agent": ticket.assignee_id, "version": ticket.version}),
+        "priority_form": PriorityForm(prefix="priority", initial={"priority": ticket.priority,
+                                                                  "version": ticket.version}),
         "step_error": None,
     }
+    for form in forms_in.values():
+        if isinstance(form, forms.Form) and "version" in form.fields and form.is_bound:
+            # The page shows the ticket as it is now: a second try goes with the version now shown.
+            data = form.data.copy()
+            data[form.add_prefix("version")] = str(ticket.version)
+            form.data = data
+        if isinstance(form, StatusForm):
+            form.fields["status"].choices = StatusForm(allowed=allowed).fields["status"].choices
     context.update(forms_in)
     return context
 
@@ -135,13 +145,14 @@ def ticket_detail_page(request: HttpRequest, ticket_id: int) -> HttpResponse:
 def _answer(request: HttpRequest, ticket_id: int, *, error: bool, done: str, **forms_in) -> HttpResponse:
     """After an action: htmx gets the ticket part fresh (422 with the form at fault); a plain form post goes
     back to the page, or shows it with the error."""
+    status = 409 if any(getattr(form, "conflict", False) for form in forms_in.values()) else 422
     if is_fragment(request):
         if not error:
             messages.success(request, done)
         context = page_context(request, ticket_id, **(forms_in if error else {}))
-        return render(request, f"{TEMPLATE}#ticket", context, status=422 if error else 200)
+        return render(request, f"{TEMPLATE}#ticket", context, status=status if error else 200)
     if error:
-        return render(request, TEMPLATE, page_context(request, ticket_id, **forms_in), status=422)
+        return render(request, TEMPLATE, page_context(request, ticket_id, **forms_in), status=status)
     messages.success(request, done)
     return redirect("web:ticket_detail", ticket_id)
 
@@ -199,7 +210,7 @@ def ticket_status(request: HttpRequest, ticket_id: int) -> HttpResponse:
     if not failed:
         new, reason = form.cleaned_data["status"], form.cleaned_data["reason"]
         failed = _run(form, lambda: ticket_services.change_status(
-            ticket, new, by=request.user, reason=reason,
+            ticket, new, by=request.user, reason=reason, version=form.cleaned_data["version"],
             override_reason=reason if new == Ticket.Status.RESOLVED else ""))
     label = dict(Ticket.Status.choices).get(form.cleaned_data.get("status", ""), "") if not failed else ""
     return _answer(request, ticket_id, error=failed, done=_("The ticket is now %(status)s.") % {"status": label},
@@ -217,7 +228,8 @@ def ticket_assign(request: HttpRequest, ticket_id: int) -> HttpResponse:
         agent_id = form.cleaned_data["agent"]
         agent = users_for(request.user).filter(pk=agent_id).first() if agent_id else None
         failed = _run(form, lambda: ticket_services.assign(ticket, to=agent, by=request.user,
-                                                           reason=form.cleaned_data["reason"]))
+                                                           reason=form.cleaned_data["reason"],
+                                                           version=form.cleaned_data["version"]))
     return _answer(request, ticket_id, error=failed, done=_("The assignee was changed."), assign_form=form)
 
 
@@ -228,7 +240,7 @@ def ticket_priority(request: HttpRequest, ticket_id: int) -> HttpResponse:
     ticket = get_ticket_for(request.user, ticket_id, "change")
     form = PriorityForm(request.POST, prefix="priority")
     failed = not form.is_valid() or _run(form, lambda: ticket_services.set_priority(
-        ticket, form.cleaned_data["priority"], by=request.user))
+        ticket, form.cleaned_data["priority"], by=request.user, version=form.cleaned_data["version"]))
     return _answer(request, ticket_id, error=failed, done=_("The priority was changed."), priority_form=form)
 
 

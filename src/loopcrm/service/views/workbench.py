@@ -20,7 +20,7 @@ from django_htmx.http import push_url
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import can
 from loopcrm.accounts.queries import users_for
-from loopcrm.core.errors import DomainError
+from loopcrm.core.errors import DomainError, PermissionDenied
 from loopcrm.core.pages import (
     bad_filters_message,
     domain_pages,
@@ -30,7 +30,7 @@ from loopcrm.core.pages import (
     render_list,
 )
 from loopcrm.service.filters import DEFAULT_SORT, TicketFilter
-from loopcrm.service.forms import BulkForm, InboxView, TicketFilterForm
+from loopcrm.service.forms import BulkForm, InboxView, TicketFilterForm, once
 from loopcrm.service.queries import tickets as ticket_queries
 from loopcrm.service.queries.sla import clock_summaries
 from loopcrm.service.queries.tickets import get_ticket_for, tickets_for
@@ -43,8 +43,8 @@ DEFAULT_VIEW = InboxView.MINE
 
 
 def agents_for(user: User):
-    """The people a ticket may be given to, as a callable: only read when a select is drawn."""
-    return lambda: users_for(user).filter(is_active=True).order_by("display_name", "username")
+    """The people a ticket may be given to, as a callable: only read when a select is drawn, and only once."""
+    return once(lambda: users_for(user).filter(is_active=True).order_by("display_name", "username"))
 
 
 def lead_clock(clocks) -> object | None:
@@ -102,10 +102,13 @@ def _inbox_context(request: HttpRequest, data: QueryDict, *, bulk: BulkReport | 
 
 
 @login_required
+@domain_pages
 @vary_on_headers("HX-Request", "HX-Target")
 @require_http_methods(["GET", "HEAD"])
 def ticket_inbox(request: HttpRequest) -> HttpResponse:
     """The inbox: one view (mine, my team, unassigned, breaching soon, all), filters and sort."""
+    if not can(request.user, "ticket", "view"):
+        raise PermissionDenied(_("Your role does not work with tickets."))
     context = _inbox_context(request, request.GET)
     response = render_list(request, TEMPLATE, context, results="inbox-results")
     if htmx_target(request) == "inbox-results":  # the address bar follows the filters
