@@ -452,3 +452,12 @@ def test_a_change_made_on_a_stale_page_is_refused_not_lost(org, desk):
 def test_a_role_without_tickets_has_no_inbox(org):
     marketer = factories.user("marketer", role="marketing", department=org.head)
     assert client_for(marketer).get(INBOX).status_code == 403
+
+
+def test_the_history_names_statuses_priorities_and_people(org, desk):
+    ticket = desk["mine"]
+    ticket_services.change_status(ticket, "on_hold", by=org.agent)
+    ticket_services.set_priority(ticket, 4, by=org.agent)
+    ticket_services.assign(ticket, to=org.lead, by=org.lead, reason="接手")
+    body = client_for(org.agent).get(detail_url(ticket)).content.decode()
+    assert "New → On hold" in body and "Normal → Urgent" in body and "王芳 → 李娜" in body

@@ -7,6 +7,8 @@ import datetime as dt
 from django import template
 from django.utils.translation import gettext as _
 
+from loopcrm.service.models import Ticket
+
 register = template.Library()
 
 
@@ -52,3 +54,27 @@ def clock_tone(clock) -> str:
     if clock.state == "paused":
         return ""
     return "badge-info"
+
+
+_LABELS = {"status": "Status", "priority": "Priority"}
+
+
+@register.simple_tag
+def event_change(event) -> str:
+    """An event's old → new as people read it: status and priority by their labels, people by name."""
+    data = event.data or {}
+    if event.field == "assignee" or event.kind == "assigned":
+        old, new = data.get("old_name", ""), data.get("new_name", "")
+    elif event.field in _LABELS:
+        choices = dict(getattr(Ticket, _LABELS[event.field]).choices)
+        old = choices.get(_as_key(event.old), event.old)
+        new = choices.get(_as_key(event.new), event.new)
+    else:
+        old, new = event.old, event.new
+    if not old and not new:
+        return ""
+    return f"{old or '—'} → {new or '—'}"
+
+
+def _as_key(value: str):
+    return int(value) if isinstance(value, str) and value.isdigit() else value
