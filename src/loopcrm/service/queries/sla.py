@@ -125,8 +125,14 @@ class ClockSummary:
         return round(100 * self.elapsed.total_seconds() / target) if target else 100
 
 
-def summarise(clock: SlaClock, *, at: dt.datetime) -> ClockSummary:
+def _labels() -> dict[str, str]:
+    """Metric and state labels in the active language (get_FOO_display per row costs more than the arithmetic)."""
+    return {value: str(label) for value, label in [*SlaClock.Metric.choices, *SlaClock.State.choices]}
+
+
+def summarise(clock: SlaClock, *, at: dt.datetime, labels: dict[str, str] | None = None) -> ClockSummary:
     """A clock's remaining and elapsed business time at `at` (paused clocks are frozen at their pause)."""
+    labels = labels or _labels()
     calendar = pure_calendar(clock.calendar)
     if clock.state in (SlaClock.State.MET, SlaClock.State.STOPPED):
         remaining = None
@@ -137,19 +143,26 @@ def summarise(clock: SlaClock, *, at: dt.datetime) -> ClockSummary:
         elapsed = max(business_time_between(clock.started_at, now, calendar)
                       - dt.timedelta(seconds=clock.paused_seconds), dt.timedelta(0))
     return ClockSummary(
-        id=clock.pk, ticket_id=clock.ticket_id, metric=clock.metric, metric_label=clock.get_metric_display(),
-        state=clock.state, state_label=clock.get_state_display(), target_minutes=clock.target_minutes,
+        id=clock.pk, ticket_id=clock.ticket_id, metric=clock.metric,
+        metric_label=labels.get(clock.metric, clock.metric), state=clock.state,
+        state_label=labels.get(clock.state, clock.state), target_minutes=clock.target_minutes,
         started_at=clock.started_at, due_at=clock.due_at, warning_at=clock.warning_at, met_at=clock.met_at,
         breached=clock.breached, remaining=remaining, elapsed=elapsed, policy_id=clock.policy_id,
         policy_name=clock.policy.name,
     )
 
 
+SUMMARY_FIELDS = (
+    "id", "ticket_id", "metric", "state", "target_minutes", "started_at", "due_at", "warning_at", "met_at",
+    "breached", "paused_at", "paused_seconds", "elapsed_seconds", "policy__name", "calendar__updated_at",
+    "calendar__time_zone",
+)
 _METRIC_ORDER = {metric: index for index, metric in enumerate(SlaClock.Metric.values)}
 
 
 def clock_summaries(tickets, *, at: dt.datetime | None = None) -> dict[int, list[ClockSummary]]:
-    """For tickets (or ticket ids), each one's clocks summarised at `at`: one query (two when a calendar changed).
+    """For tickets (or ticket ids), each one's clocks summarised at `at`: one query (three when a calendar
+    changed since this process last read it).
 
     Tickets without clocks map to an empty list.
     """
@@ -158,9 +171,12 @@ def clock_summaries(tickets, *, at: dt.datetime | None = None) -> dict[int, list
     result: dict[int, list[ClockSummary]] = {pk: [] for pk in ids}
     if not ids:
         return result
-    clocks = SlaClock.objects.filter(ticket_id__in=ids).select_related("calendar", "policy")
+    # Only what a summary needs; a calendar's hours are read once per process (and after it changes).
+    clocks = (SlaClock.objects.filter(ticket_id__in=ids).select_related("calendar", "policy")
+              .only(*SUMMARY_FIELDS))
+    labels = _labels()
     for clock in sorted(clocks, key=lambda c: (c.ticket_id, _METRIC_ORDER.get(c.metric, 9))):
-        result[clock.ticket_id].append(summarise(clock, at=at))
+        result[clock.ticket_id].append(summarise(clock, at=at, labels=labels))
     return result
 
 
