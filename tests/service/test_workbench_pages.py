@@ -461,3 +461,28 @@ def test_the_history_names_statuses_priorities_and_people(org, desk):
     ticket_services.assign(ticket, to=org.lead, by=org.lead, reason="接手")
     body = client_for(org.agent).get(detail_url(ticket)).content.decode()
     assert "New → On hold" in body and "Normal → Urgent" in body and "王芳 → 李娜" in body
+
+
+@pytest.mark.parametrize(("name", "content", "content_type", "says"), [
+    ("空.txt", b"", "text/plain", "empty"),
+    ("tool.exe", b"MZ\x90\x00" * 10, "application/x-msdownload", ""),
+])
+def test_a_refused_file_is_explained_next_to_the_attachments(org, desk, settings, name, content, content_type, says):
+    ticket = desk["mine"]
+    upload = SimpleUploadedFile(name, content, content_type=content_type)
+    response = client_for(org.agent).post(reverse("web:ticket_reply", args=[ticket.pk]),
+                                          {"reply-body": "见附件", "reply-attachments": upload}, headers=HTMX)
+    assert response.status_code == 422
+    form = response.context["reply_form"]
+    assert form.errors.get("attachments") and says in form.errors["attachments"][0]
+    assert not TicketMessage.objects.filter(ticket=ticket, kind="reply").exists()
+
+
+def test_a_file_over_the_limit_is_refused(org, desk, settings):
+    settings.LOOPCRM_ATTACHMENT_MAX_BYTES = 1024
+    upload = SimpleUploadedFile("大.txt", b"x" * 2048, content_type="text/plain")
+    response = client_for(org.agent).post(reverse("web:ticket_note", args=[desk["mine"].pk]),
+                                          {"note-body": "附件", "note-attachments": upload}, headers=HTMX)
+    assert response.status_code == 422
+    assert response.context["note_form"].errors.get("attachments")
+    assert not TicketMessage.objects.filter(ticket=desk["mine"], kind="note").exists()

@@ -18,6 +18,7 @@ ANY = _("Any")
 FIELD_ALIASES = {
     "assignee_id": "agent", "assignee": "agent", "to": "agent", "customer_id": "customer", "order_id": "order",
     "category_id": "category", "override_reason": "reason", "override": "reason",
+    "file": "attachments",
     "version": None,  # a stale version is about the whole form: shown above it
 }
 
