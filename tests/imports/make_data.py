@@ -76,6 +76,13 @@ def main() -> None:
     write_text("customers_semicolon.csv", rows, encoding="utf-8", delimiter=";")
     write_xlsx()
     write_text("customers_300.csv", many_rows(300), encoding="utf-8")
+    # For the browser story: a GBK export whose phone column has a header nobody matches automatically.
+    write_text("browser_gbk.csv", [
+        ["客户姓名", "移动号码", "邮箱", "城市"],
+        ["张伟", "13800138000", "zhangwei@example.com", "深圳"],
+        ["李娜", "139 0013 9000", "lina#example.com", "北京"],
+        ["王芳", "+86 137 0013 7000", "wangfang@example.com", "上海"],
+    ], encoding="gbk")
     write_text("bad_rows.csv", [
         ["Name", "Mobile", "Email", "Birthday", "Source", "Kind"],
         ["好人", "13800138001", "good@example.com", "1980-01-01", "Website", "person"],
