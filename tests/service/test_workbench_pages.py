@@ -486,3 +486,12 @@ def test_a_file_over_the_limit_is_refused(org, desk, settings):
     assert response.status_code == 422
     assert response.context["note_form"].errors.get("attachments")
     assert not TicketMessage.objects.filter(ticket=desk["mine"], kind="note").exists()
+
+
+def test_a_message_is_shown_once(org, desk):
+    client = client_for(org.agent)
+    response = client.post(reverse("web:ticket_note", args=[desk["mine"].pk]), {"note-body": "记一下"}, follow=True)
+    assert response.content.decode().count("Your note was added.") == 1
+    fragment = client.post(reverse("web:ticket_note", args=[desk["mine"].pk]), {"note-body": "再记一下"},
+                           headers=HTMX)
+    assert fragment.content.decode().count("Your note was added.") == 1

@@ -150,6 +150,7 @@ def _answer(request: HttpRequest, ticket_id: int, *, error: bool, done: str, **f
         if not error:
             messages.success(request, done)
         context = page_context(request, ticket_id, **(forms_in if error else {}))
+        context["fragment"] = True
         return render(request, f"{TEMPLATE}#ticket", context, status=status if error else 200)
     if error:
         return render(request, TEMPLATE, page_context(request, ticket_id, **forms_in), status=status)
