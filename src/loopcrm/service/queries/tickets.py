@@ -75,7 +75,8 @@ def get_ticket_for(user: User, ticket_id: int, action: str = "view", *, field: s
 # --- inbox ----------------------------------------------------------------------------------------
 
 def _teammates(user: User) -> QuerySet[User]:
-    return User.objects.filter(Q(pk=user.pk) | Q(teams__in=Team.objects.filter(members=user))).values("pk")
+    teams = Team.objects.filter(Q(members=user) | Q(lead=user))
+    return User.objects.filter(Q(pk=user.pk) | Q(teams__in=teams) | Q(led_teams__in=teams)).values("pk")
 
 
 def my_queues(user: User) -> QuerySet[Queue]:
