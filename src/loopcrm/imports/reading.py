@@ -1,4 +1,4 @@
-"""Reading uploaded files row by row, whatever their encoding and format (no Django; memory stays flat).
+"""Reading uploaded files row by row, whatever their encoding and format (memory stays flat).
 
 - Format: an XLSX is a zip (magic `PK\\x03\\x04`); anything else is delimited text, its delimiter
   sniffed from the header line (comma, tab, semicolon or the full-width comma `，`).
@@ -21,6 +21,8 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from django.utils.translation import gettext as _
 
 HEAD_BYTES = 64 * 1024
 FIELD_LIMIT = 16 * 1024 * 1024  # a CSV field may hold 10 MB of notes; Python's default is 128 KiB
@@ -68,7 +70,7 @@ def detect_encoding(head: bytes) -> str:
 
     best = from_bytes(head).best()
     if best is None:
-        raise FileProblem("The file is not text in any encoding we recognise (is it a binary file named .csv?).")
+        raise FileProblem(_("The file is not text in any encoding we recognise (is it a binary file named .csv?)."))
     name = codecs.lookup(best.encoding).name
     if name in ("gbk", "gb2312", "hz", "gb18030", "cp936"):
         return "gb18030"
@@ -87,18 +89,19 @@ def inspect(path: str | Path, *, encoding: str = "") -> FileInfo:
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES)
     if not head:
-        raise FileProblem("The file is empty.")
+        raise FileProblem(_("The file is empty."))
     if is_xlsx(head):
         return FileInfo(format="xlsx", encoding="", delimiter="", sheets=sheet_names(path))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise FileProblem("This is an old Excel (.xls) or an encrypted workbook; save it as .xlsx or CSV.")
+        raise FileProblem(_("This is an old Excel (.xls) or an encrypted workbook; save it as .xlsx or CSV."))
     encoding = encoding or detect_encoding(head)
     try:
         text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(head, final=False)
     except (UnicodeDecodeError, LookupError) as error:
-        raise FileProblem(f"The file does not read as {encoding}: choose its encoding.", row=1) from error
+        raise FileProblem(_("The file does not read as %(encoding)s: choose its encoding.") % {"encoding": encoding},
+                          row=1) from error
     if "\x00" in text[:4096]:
-        raise FileProblem("The file holds NUL bytes where text should be: it is binary, or its encoding is wrong.")
+        raise FileProblem(_("The file holds NUL bytes where text should be: it is binary, or its encoding is wrong."))
     first_line = text.lstrip("\ufeff").splitlines()[0] if text.strip() else ""
     delimiter = sniff_delimiter(first_line)
     return FileInfo(format="tsv" if delimiter == "\t" else "csv", encoding=encoding, delimiter=delimiter, sheets=[])
@@ -109,13 +112,13 @@ def _check_zip(path: Path) -> None:
         with zipfile.ZipFile(path) as archive:
             infos = archive.infolist()
     except zipfile.BadZipFile as error:
-        raise FileProblem("The workbook is damaged (not a valid .xlsx).") from error
+        raise FileProblem(_("The workbook is damaged (not a valid .xlsx).")) from error
     unpacked = sum(info.file_size for info in infos)
     packed = sum(info.compress_size for info in infos) or 1
     if unpacked > XLSX_MAX_UNPACKED or (unpacked / packed > XLSX_MAX_RATIO and unpacked > 50 * 1024**2):
-        raise FileProblem("The workbook unpacks to an implausible size (a zip bomb?); it was not opened.")
+        raise FileProblem(_("The workbook unpacks to an implausible size (a zip bomb?); it was not opened."))
     if any(info.filename.endswith("vbaProject.bin") for info in infos):
-        raise FileProblem("The workbook contains macros; save it as a plain .xlsx without macros.")
+        raise FileProblem(_("The workbook contains macros; save it as a plain .xlsx without macros."))
 
 
 def sheet_names(path: str | Path) -> list[str]:
@@ -126,7 +129,7 @@ def sheet_names(path: str | Path) -> list[str]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many kinds on a broken workbook
-        raise FileProblem("The workbook could not be opened (damaged or not an .xlsx).") from error
+        raise FileProblem(_("The workbook could not be opened (damaged or not an .xlsx).")) from error
     try:
         return list(workbook.sheetnames)
     finally:
@@ -174,20 +177,20 @@ def _iter_text(path: Path, info: FileInfo) -> Iterator[tuple[int, list[str]]]:
                 if number == 1 and cells:
                     cells[0] = cells[0].lstrip("\ufeff")
                 if len(cells) > MAX_COLUMNS:
-                    raise FileProblem(f"Row {number} has {len(cells)} columns; at most {MAX_COLUMNS} are read.",
-                                      row=number)
+                    raise FileProblem(_("Row %(row)d has %(count)d columns; at most %(limit)d are read.")
+                                      % {"row": number, "count": len(cells), "limit": MAX_COLUMNS}, row=number)
                 if not any(cell.strip() for cell in cells):
                     continue
                 yield number, cells
         except UnicodeDecodeError as error:
             raise FileProblem(
-                f"The file stops reading as {info.encoding} after row {number}: choose its encoding.",
-                row=number + 1,
+                _("The file stops reading as %(encoding)s after row %(row)d: choose its encoding.")
+                % {"encoding": info.encoding, "row": number}, row=number + 1,
             ) from error
         except csv.Error as error:
             raise FileProblem(
-                f"The file is not well-formed CSV near row {number + 1} ({error}); check quotes there.",
-                row=number + 1,
+                _("The file is not well-formed CSV near row %(row)d (%(error)s); check quotes there.")
+                % {"row": number + 1, "error": error}, row=number + 1,
             ) from error
 
 
@@ -198,16 +201,17 @@ def _iter_xlsx(path: Path, sheet: str) -> Iterator[tuple[int, list[str]]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as error:
-        raise FileProblem("The workbook could not be opened (damaged or not an .xlsx).") from error
+        raise FileProblem(_("The workbook could not be opened (damaged or not an .xlsx).")) from error
     try:
         if sheet and sheet not in workbook.sheetnames:
-            raise FileProblem(f"The workbook has no sheet {sheet!r}.")
+            raise FileProblem(_("The workbook has no sheet %(sheet)s.") % {"sheet": repr(sheet)})
         worksheet = workbook[sheet] if sheet else workbook.worksheets[0]
         for number, values in enumerate(worksheet.iter_rows(values_only=True), start=1):
             if len(values) > MAX_COLUMNS:
                 values = values[:MAX_COLUMNS] if not any(v is not None for v in values[MAX_COLUMNS:]) else values
                 if len(values) > MAX_COLUMNS:
-                    raise FileProblem(f"Row {number} has over {MAX_COLUMNS} columns.", row=number)
+                    raise FileProblem(_("Row %(row)d has over %(limit)d columns.")
+                                      % {"row": number, "limit": MAX_COLUMNS}, row=number)
             cells = [cell_text(value) for value in values]
             if not any(cell.strip() for cell in cells):
                 continue
