@@ -101,3 +101,20 @@ def test_an_unknown_status_is_refused(org, zhang, open_ticket):
     with pytest.raises(RuleViolation) as refused:
         services.change_status(ticket, "done", by=org.agent)
     assert refused.value.field == "status"
+
+
+@pytest.mark.django_db
+def test_resolved_tickets_close_automatically_after_a_week_and_a_second_run_does_nothing(org, zhang, open_ticket):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    now = timezone.now()
+    old = services.change_status(open_ticket(zhang), S.RESOLVED, by=org.agent, at=now - dt.timedelta(days=8))
+    recent = services.change_status(open_ticket(zhang), S.RESOLVED, by=org.agent, at=now - dt.timedelta(days=2))
+    assert services.close_resolved(at=now) == 1
+    assert services.close_resolved(at=now) == 0
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert (old.status, recent.status) == (S.CLOSED, S.RESOLVED)
+    assert TicketEvent.objects.get(ticket=old, new=S.CLOSED).actor is None

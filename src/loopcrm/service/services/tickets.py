@@ -831,3 +831,29 @@ def root_cause_or_none(cause_id: int | None) -> RootCause | None:
     if cause is None:
         raise RuleViolation(_("No root cause #%(id)s.") % {"id": cause_id}, field="root_cause_id")
     return cause
+
+
+def close_resolved(*, at: dt.datetime | None = None, after: dt.timedelta | None = None, limit: int = 1000) -> int:
+    """Close tickets resolved more than `after` ago (LOOPCRM_AUTO_CLOSE_DAYS, 7 by default); safe to run twice.
+
+    Each ticket closes in its own transaction, through the status table, so the SLA clocks and the
+    process hear of it; one that changed meanwhile (reopened) is skipped.
+    """
+    from django.conf import settings
+
+    at = _when(at)
+    after = after if after is not None else dt.timedelta(days=int(getattr(settings, "LOOPCRM_AUTO_CLOSE_DAYS", 7)))
+    ids = list(Ticket.objects.filter(status=S.RESOLVED, resolved_at__lte=at - after).order_by("resolved_at", "id")
+               .values_list("pk", flat=True)[:limit])
+    closed = 0
+    for pk in ids:
+        try:
+            with transaction.atomic():
+                current = _lock(pk)
+                if current.status != S.RESOLVED:
+                    continue
+                _transition(current, S.CLOSED, by=None, at=at, reason=_("Closed automatically after resolution."))
+                closed += 1
+        except (NotFound, RuleViolation):
+            continue
+    return closed
