@@ -240,12 +240,12 @@ def _filters(params: MetricParams) -> queries.MetricFilter:
 def metrics(request: HttpRequest, params: Query[MetricParams]):
     """CSAT %, NPS and CES with 95 % intervals (or a minimum-sample warning), response rate, closed loop."""
     filters = _filters(params)
+    summary = queries.summary(request.user, filters, minimum=params.minimum)
     return {
-        "scores": queries.overall(request.user, filters, minimum=params.minimum).as_dict(),
+        "scores": summary.scores.as_dict(),
         "response_rate": asdict(queries.response_rate(request.user, filters)),
         "loop": asdict(queries.loop_metrics(request.user, filters)),
-        "distribution": {metric: queries.distribution(request.user, filters, metric)
-                         for metric in ("csat", "nps", "ces")},
+        "distribution": summary.distribution,
     }
 
 

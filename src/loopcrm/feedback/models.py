@@ -175,6 +175,9 @@ class Invitation(models.Model):
             models.Index(fields=["customer", "-created_at"], name="invitation_customer_idx"),
             models.Index(fields=["status", "send_after"], name="invitation_due_idx"),
             models.Index(fields=["survey", "-created_at"], name="invitation_survey_idx"),
+            # The response rate counts sent and answered invitations of a period from this index alone (PostgreSQL).
+            models.Index(fields=["sent_at"], include=["answered_at", "survey", "department"],
+                         name="invitation_sent_idx"),
         ]
         constraints = [
             # One invitation per trigger source: a sweep that runs twice never invites twice.
@@ -228,6 +231,9 @@ class Response(models.Model):
         verbose_name_plural = _("survey responses")
         indexes = [
             models.Index(fields=["is_complete", "answered_at"], name="response_answered_idx"),
+            # The dashboards' summary reads the scores of a period from this index alone (PostgreSQL).
+            models.Index(fields=["answered_at"], include=["nps", "csat", "ces"], condition=models.Q(is_complete=True),
+                         name="response_scores_idx"),
             models.Index(fields=["survey", "answered_at"], name="response_survey_idx"),
             models.Index(fields=["customer", "-answered_at"], name="response_customer_idx"),
             models.Index(fields=["department", "answered_at"], name="response_dept_idx"),

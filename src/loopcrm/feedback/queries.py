@@ -166,6 +166,37 @@ def overall(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPL
     return scores_from(row, label=_("All"), minimum=minimum)
 
 
+@dataclass
+class Summary:
+    scores: Scores
+    distribution: dict[str, dict[int, int]]
+
+
+def summary(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPLE) -> Summary:
+    """Scores and the answer distributions of every metric from ONE grouped query (by nps, csat, ces)."""
+    rows = (filter_responses(responses_for(user), filters).values("nps", "csat", "ces").annotate(n=Count("id"))
+            .order_by())
+    distribution: dict[str, dict[int, int]] = {"nps": {}, "csat": {}, "ces": {}}
+    for row in rows:
+        for metric in ("nps", "csat", "ces"):
+            if row[metric] is not None:
+                distribution[metric][row[metric]] = distribution[metric].get(row[metric], 0) + row["n"]
+    nps_counts, csat_counts, ces_counts = distribution["nps"], distribution["csat"], distribution["ces"]
+    total = {
+        "n_nps": sum(nps_counts.values()),
+        "promoters": sum(n for score, n in nps_counts.items() if score >= 9),
+        "detractors": sum(n for score, n in nps_counts.items() if score <= 6),
+        "n_csat": sum(csat_counts.values()),
+        "satisfied": sum(n for score, n in csat_counts.items() if score >= 4),
+        "n_ces": sum(ces_counts.values()),
+        "ces_sum": sum(score * n for score, n in ces_counts.items()),
+        "ces_squares": sum(score * score * n for score, n in ces_counts.items()),
+        "low_effort": sum(n for score, n in ces_counts.items() if score <= 3),
+    }
+    return Summary(scores=scores_from(total, label=_("All"), minimum=minimum),
+                   distribution={metric: dict(sorted(counts.items())) for metric, counts in distribution.items()})
+
+
 DIMENSIONS = {
     # name -> (value lookup, label lookup)
     "agent": ("agent_id", "agent__display_name"),

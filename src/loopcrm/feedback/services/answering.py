@@ -102,16 +102,17 @@ def _clean(question: Question, value: Any) -> CleanAnswer | None:
     return CleanAnswer(question, None, [], text) if text else None
 
 
-def clean_answers(invitation: Invitation, raw: dict[str, Any]) -> dict[int, CleanAnswer | None]:
+def clean_answers(invitation: Invitation, raw: dict[str, Any], *,
+                  questions: list[Question] | None = None) -> dict[int, CleanAnswer | None]:
     """Answers keyed "q<id>" (or the id) checked against the invitation's own version; anything else refused."""
-    questions = {q.pk: q for q in invitation.version.questions.all()}
+    by_id = {q.pk: q for q in (questions if questions is not None else invitation.version.questions.all())}
     cleaned: dict[int, CleanAnswer | None] = {}
     for key, value in raw.items():
         key = str(key)
         digits = key[1:] if key.startswith("q") else key
-        if not digits.isdigit() or int(digits) not in questions:
+        if not digits.isdigit() or int(digits) not in by_id:
             raise RuleViolation(_("This survey has no such question."), field=key[:20])
-        cleaned[int(digits)] = _clean(questions[int(digits)], value)
+        cleaned[int(digits)] = _clean(by_id[int(digits)], value)
     return cleaned
 
 
@@ -133,7 +134,8 @@ def save_answers(token: str, raw: dict[str, Any], *, submit: bool, language: str
     at = at or timezone.now()
     with transaction.atomic():
         invitation = invitation_for_token(token, at=at, lock=True)  # the row lock serialises double submits
-        cleaned = clean_answers(invitation, raw)
+        questions = list(invitation.version.questions.all())
+        cleaned = clean_answers(invitation, raw, questions=questions)
         response, _created = Response.objects.get_or_create(
             invitation=invitation,
             defaults={"survey": invitation.survey, "version": invitation.version, "customer": invitation.customer,
@@ -145,14 +147,16 @@ def save_answers(token: str, raw: dict[str, Any], *, submit: bool, language: str
                 continue
             Answer.objects.update_or_create(response=response, question_id=question_id, defaults={
                 "number": answer.number, "choices": answer.choices, "text": answer.text})
-        answers = list(response.answers.select_related("question"))
+        by_id = {q.pk: q for q in questions}
+        answers = list(response.answers.all())
+        for answer in answers:
+            answer.question = by_id[answer.question_id]
         if not submit:
             if language:
                 response.language = language
                 response.save(update_fields=["language"])
             return response
-        missing = [q for q in invitation.version.questions.all()
-                   if q.required and q.pk not in {a.question_id for a in answers}]
+        missing = [q for q in questions if q.required and q.pk not in {a.question_id for a in answers}]
         if missing:
             raise RuleViolation(_("Please answer: %(question)s") % {"question": missing[0].text(language or "en")},
                                 field=f"q{missing[0].pk}")
@@ -180,9 +184,12 @@ def _complete(response: Response, invitation: Invitation, answers: list[Answer],
     invitation.status = Invitation.Status.ANSWERED
     invitation.answered_at = at
     invitation.save(update_fields=["status", "answered_at"])
+    lowest = None
     for answer in answers:
         if answer.text:
-            store_analysis(text=answer.text, source=TextAnalysis.Source.SURVEY, at=at, customer=customer,
-                           answer=answer, agent_id=response.agent_id, department_id=response.department_id,
-                           channel=response.channel, touchpoint=response.touchpoint, tier=response.tier)
-    follow_up_response(response, at=at)
+            row = store_analysis(text=answer.text, source=TextAnalysis.Source.SURVEY, at=at, customer=customer,
+                                 answer=answer, agent_id=response.agent_id, department_id=response.department_id,
+                                 channel=response.channel, touchpoint=response.touchpoint, tier=response.tier)
+            if row is not None and (lowest is None or row.score < lowest):
+                lowest = row.score
+    follow_up_response(response, at=at, comment_score=lowest, new=True)

@@ -25,16 +25,22 @@ def high_effort_from() -> int:
     return int(getattr(settings, "LOOPCRM_CES_HIGH_EFFORT", 5))
 
 
-def reason_for_response(response: Response) -> str:
-    """Why a complete response needs a follow-up ("" when it does not)."""
+_UNKNOWN = object()
+
+
+def reason_for_response(response: Response, *, comment_score: float | object | None = _UNKNOWN) -> str:
+    """Why a complete response needs a follow-up ("" when it does not). `comment_score`: the lowest sentiment
+    score of its comments when the caller has it (None: no comment)."""
     if response.nps is not None and response.nps <= 6:
         return FollowUp.Reason.DETRACTOR
     if response.csat is not None and response.csat <= 2:
         return FollowUp.Reason.LOW_CSAT
     if response.ces is not None and response.ces >= high_effort_from():
         return FollowUp.Reason.HIGH_EFFORT
-    analysis = TextAnalysis.objects.filter(answer__response=response).order_by("score").first()
-    if analysis is not None and analysis.score <= text_analysis.STRONGLY_NEGATIVE:
+    if comment_score is _UNKNOWN:
+        comment_score = (TextAnalysis.objects.filter(answer__response=response).order_by("score")
+                         .values_list("score", flat=True).first())
+    if comment_score is not None and comment_score <= text_analysis.STRONGLY_NEGATIVE:
         return FollowUp.Reason.NEGATIVE_COMMENT
     return ""
 
@@ -80,15 +86,18 @@ def _create(follow_up: FollowUp, *, subject: str, description: str, at: dt.datet
     return follow_up
 
 
-def follow_up_response(response: Response, *, at: dt.datetime | None = None) -> FollowUp | None:
-    """Open the follow-up ticket of a complete response that needs one (once, however often called)."""
+def follow_up_response(response: Response, *, at: dt.datetime | None = None,
+                       comment_score: float | object | None = _UNKNOWN, new: bool = False) -> FollowUp | None:
+    """Open the follow-up ticket of a complete response that needs one (once, however often called).
+    `new`: the response was completed in this transaction, so no follow-up can exist yet."""
     at = at or timezone.now()
     if not response.is_complete:
         return None
-    existing = FollowUp.objects.filter(response=response).first()
-    if existing is not None:
-        return existing
-    reason = reason_for_response(response)
+    if not new:
+        existing = FollowUp.objects.filter(response=response).first()
+        if existing is not None:
+            return existing
+    reason = reason_for_response(response, comment_score=comment_score)
     if not reason:
         return None
     score = {"detractor": f"NPS {response.nps}", "low_csat": f"CSAT {response.csat}",

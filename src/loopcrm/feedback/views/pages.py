@@ -214,11 +214,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     filters = form.filters()
     by, period = form.by_value(), form.period_value()
     try:
-        scores = queries.overall(request.user, filters).as_dict()
+        summary = queries.summary(request.user, filters)
+        scores = summary.scores.as_dict()
         trend = [row.as_dict() for row in queries.trend(request.user, filters, period=period)]
         rows = [row.as_dict() for row in queries.breakdown(request.user, filters, by)]
-        nps_counts = queries.distribution(request.user, filters, "nps")
-        csat_counts = queries.distribution(request.user, filters, "csat")
+        nps_counts, csat_counts = summary.distribution["nps"], summary.distribution["csat"]
         rate = queries.response_rate(request.user, filters)
         loop = queries.loop_metrics(request.user, filters)
         problem = ""
