@@ -242,3 +242,13 @@ def test_only_administrators_may_rebuild_indexes(upload, org):
     org.east_manager = factories.user("east_manager", role=Role.MANAGER, department=org.sales_east)
     with pytest.raises(PermissionDenied):
         upload("customers_utf8.csv", by="east_manager", rebuild_indexes=True)
+
+
+def test_the_report_speaks_chinese_when_the_importer_does(upload, run):
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        job = run(upload("bad_rows.csv"))
+    lines = {row: message for row, _c, _v, _r, message in _report(job)}
+    assert lines[8] == "缺少名称。"
+    assert lines[11] == "'03/04/2025' 有歧义（日/月还是月/日？），请写成 YYYY-MM-DD。"
