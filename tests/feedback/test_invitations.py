@@ -158,3 +158,20 @@ def test_one_reminder_only_and_not_after_an_answer(org, customer, smtp, django_c
     assert first.reminded_at == NOW + dt.timedelta(days=4)
     # The reminder carries the same link as the invitation.
     assert invitations.public_link(invitations.make_token(first)) in smtp.bodies()[0]
+
+
+def test_manual_send_to_a_segment_skips_the_opted_out(org, api_as, settings):
+    from loopcrm.value import services as value_services
+
+    settings.LOOPCRM_SURVEY_FATIGUE_DAYS = 30
+    survey = make_survey(org.admin, SurveyKind.NPS)
+    willing = factories.customer("周杰", email="zhou@example.com")
+    unwilling = factories.customer("吴磊", email="wu@example.com")
+    withdraw(unwilling)
+    segment = value_services.create_segment(by=org.admin, name="Everyone", rule={"all": []})
+
+    sent = api_as("admin").post(f"surveys/{survey.pk}/send", json={"segment_id": segment.pk})
+    assert sent.status_code == 200, sent.json()
+    status = {row["customer_id"]: (row["status"], row["suppressed_reason"]) for row in sent.json()}
+    assert status[willing.pk] == ("sent", "")
+    assert status[unwilling.pk] == ("suppressed", "opted_out")

@@ -17,7 +17,7 @@ from loopcrm.accounts.permissions import can
 from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS, PageOut, Problem
 from loopcrm.core.errors import NotFound, PermissionDenied, RuleViolation
 from loopcrm.core.pagination import paginate
-from loopcrm.customers.queries import customers_for, get_customer_for
+from loopcrm.customers.queries import get_customer_for
 from loopcrm.feedback import queries, ratelimit, services
 from loopcrm.feedback.models import Answer, Feedback, Response, SurveyVersion
 from loopcrm.feedback.schemas import (
@@ -138,8 +138,7 @@ def send_survey(request: HttpRequest, survey_id: int, payload: SendIn):
     """Invite a list of customers or a segment now; consent and fatigue rules still apply (see status)."""
     survey = queries.get_survey_for(request.user, survey_id, "change")
     if payload.segment_id is not None:
-        visible = set(customers_for(request.user).values_list("pk", flat=True)[:100_000])
-        customers = [c for c in segment_customers(payload.segment_id) if c.pk in visible]
+        customers = segment_customers(payload.segment_id, user=request.user)
     else:
         if not payload.customer_ids:
             raise RuleViolation(_("Name customers or a segment."), field="customer_ids")

@@ -29,7 +29,7 @@ from loopcrm.accounts.models import User
 from loopcrm.commerce.models import Order
 from loopcrm.core import audit
 from loopcrm.core.choices import Channel, Touchpoint
-from loopcrm.core.errors import NotFound, RuleViolation
+from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.models import Consent, Customer
 from loopcrm.feedback.models import Invitation, Survey, Trigger
 from loopcrm.service.models import Ticket
@@ -226,14 +226,12 @@ def send_to_customers(survey: Survey, customers: Iterable[Customer], *, by: User
     return invitations
 
 
-def segment_customers(segment_id: int) -> list[Customer]:
-    """Members of a value segment (value.segment_members, once the value app provides it)."""
-    try:
-        from loopcrm.value import queries as value_queries
-        members = value_queries.segment_members
-    except (ImportError, AttributeError) as error:
-        raise NotFound(_("Segments are not available yet."), field="segment_id") from error
-    return list(members(segment_id))
+def segment_customers(segment_id: int, *, user: User, limit: int = 100_000) -> list[Customer]:
+    """Members of a value segment that `user` may see (value.queries.segment_members)."""
+    from loopcrm.value import queries as value_queries
+
+    segment = value_queries.get_segment_for(user, segment_id)
+    return list(value_queries.segment_members(segment, user=user)[:limit])
 
 
 # --- sending and reminding ------------------------------------------------------------------------

@@ -22,18 +22,12 @@ MAX_TEXT = 5000
 
 
 def tier_of(customer: Customer | None) -> str:
-    """The customer's value tier, once the value app provides `tier_of` ("" before that)."""
+    """The customer's value tier now ("high", "medium", "low"; "" when not scored yet)."""
     if customer is None:
         return ""
-    try:
-        from loopcrm.value.queries import tier_of as value_tier_of
-    except ImportError:
-        return ""
-    try:
-        tier = value_tier_of(customer)
-    except Exception:  # a half-built value app must not stop an answer being stored
-        return ""
-    return str(getattr(tier, "value", tier) or "")
+    from loopcrm.value.queries import tier_of as value_tier_of
+
+    return value_tier_of(customer) or ""
 
 
 def store_analysis(*, text: str, source: str, at: dt.datetime, customer: Customer | None, answer: Answer | None = None,

@@ -183,7 +183,7 @@ def survey_detail(request: HttpRequest, survey_id: int) -> HttpResponse:
         if send_form.is_valid():
             try:
                 if send_form.cleaned_data.get("segment_id"):
-                    customers = segment_customers(send_form.cleaned_data["segment_id"])
+                    customers = segment_customers(send_form.cleaned_data["segment_id"], user=request.user)
                 else:
                     customers = [get_customer_for(request.user, pk) for pk in send_form.ids()]
                 invitations = services.send_to_customers(survey, customers, by=request.user)
