@@ -134,3 +134,13 @@ def test_a_fit_needs_data():
         clv.fit_bgnbd([1, 2, 3, 1], [5, 2, 1, 1], [3, 4, 5, 6])  # t_x beyond T
     with pytest.raises(clv.FitError):
         clv.fit_gamma_gamma([0, 0, 1], [0, 0, 5])
+
+
+def test_the_analytic_gradients_match_finite_differences(cdnow):
+    from scipy.optimize import approx_fprime
+
+    x, t_x, T = cdnow["x"], cdnow["t_x"], cdnow["T"]
+    params = np.array([0.3, 4.0, 0.8, 2.5])
+    analytic = clv._bgnbd_gradient(params, x, t_x, T).sum(axis=1)
+    numeric = approx_fprime(params, lambda p: clv.bgnbd_log_likelihood(p, x, t_x, T).sum(), 1e-7)
+    assert np.allclose(analytic, numeric, rtol=1e-4)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 # Parameters are searched within [e^-9, e^7] ≈ [1.2e-4, 1097]: a, b or p drifting to infinity (no heterogeneity
 # in the data, e.g. a handful of customers) would otherwise make ₂F₁ overflow; a fit at the bound is reported as is.
@@ -62,9 +62,18 @@ def _compress(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
     return [unique[:, i] for i in range(unique.shape[1])], counts.astype(float)
 
 
-def _minimise(objective, start: np.ndarray):
-    """Nelder-Mead over the log-parameters, then an L-BFGS-B polish that settles the last digits."""
+def _minimise(objective, start: np.ndarray, gradient=None):
+    """Maximum likelihood over the log-parameters.
+
+    With an analytic gradient, L-BFGS-B alone (a few dozen evaluations: 100,000 customers fit in about a
+    second); Nelder-Mead and a polish remain the fallback when it stops short.
+    """
     bounds = [LOG_BOUNDS] * start.size
+    if gradient is not None:
+        result = minimize(lambda v: (objective(v), gradient(v)), start, jac=True, method="L-BFGS-B", bounds=bounds,
+                          options={"ftol": 1e-13, "gtol": 1e-8, "maxiter": 1000})
+        if result.success and np.isfinite(result.fun):
+            return result
     result = minimize(objective, start, method="Nelder-Mead", bounds=bounds,
                       options={"xatol": 1e-7, "fatol": 1e-7, "maxiter": 4000, "maxfev": 8000})
     polished = minimize(objective, result.x, method="L-BFGS-B", bounds=bounds)
@@ -86,6 +95,23 @@ def bgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
     return head + np.logaddexp(log_a3, log_a4)
 
 
+def _bgnbd_gradient(params, x, t_x, T) -> np.ndarray:
+    """∂ log-likelihood / ∂(r, α, a, b) per customer (rows: parameters)."""
+    r, alpha, a, b = params
+    log_a3 = -(r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_a4 = np.log(a) - np.log(np.where(x > 0, b + x - 1, 1.0)) - (r + x) * np.log(alpha + t_x)
+    log_a4 = np.where(x > 0, log_a4, -np.inf)
+    total = np.logaddexp(log_a3, log_a4)
+    w3, w4 = np.exp(log_a3 - total), np.exp(log_a4 - total)
+    bx1 = np.where(x > 0, b + x - 1, 1.0)
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w3 * np.log(alpha + T) - w4 * np.log(alpha + t_x)
+    d_alpha = r / alpha - (r + x) * (w3 / (alpha + T) + w4 / (alpha + t_x))
+    d_a = digamma(a + b) - digamma(a + b + x) + w4 / a
+    d_b = digamma(b + x) - digamma(a + b + x) - digamma(b) + digamma(a + b) - w4 / bx1
+    return np.vstack([d_r, d_alpha, d_a, d_b])
+
+
 def fit_bgnbd(x, t_x, T, *, initial=(1.0, 1.0, 1.0, 1.0)) -> BgNbd:
     """Maximum-likelihood BG/NBD parameters for customers (x, t_x, T)."""
     x, t_x, T = _arrays(x, t_x, T)
@@ -100,7 +126,11 @@ def fit_bgnbd(x, t_x, T, *, initial=(1.0, 1.0, 1.0, 1.0)) -> BgNbd:
         value = -np.sum(weight * bgnbd_log_likelihood(params, ux, ut, uT))
         return value if np.isfinite(value) else 1e300
 
-    best = _minimise(objective, np.log(np.asarray(initial, dtype=float)))
+    def gradient(log_params):
+        params = np.exp(log_params)
+        return -params * np.sum(weight * _bgnbd_gradient(params, ux, ut, uT), axis=1)
+
+    best = _minimise(objective, np.log(np.asarray(initial, dtype=float)), gradient)
     if not np.isfinite(best.fun) or best.fun >= 1e300:
         raise FitError("BG/NBD did not converge.")
     r, alpha, a, b = np.exp(best.x)
@@ -169,7 +199,16 @@ def fit_gamma_gamma(x, zbar, *, initial=(1.0, 1.0, 1.0)) -> GammaGamma:
         value = -np.sum(weight * gamma_gamma_log_likelihood(np.exp(log_params), ux, uz))
         return value if np.isfinite(value) else 1e300
 
-    best = _minimise(objective, np.log(np.asarray(initial, dtype=float)))
+    def gradient(log_params):
+        p, q, gamma = np.exp(log_params)
+        px = p * ux
+        tail = np.log(gamma + ux * uz)
+        d_p = ux * (digamma(px + q) - digamma(px) + np.log(uz) + np.log(ux) - tail)
+        d_q = digamma(px + q) - digamma(q) + np.log(gamma) - tail
+        d_gamma = q / gamma - (px + q) / (gamma + ux * uz)
+        return -np.exp(log_params) * np.sum(weight * np.vstack([d_p, d_q, d_gamma]), axis=1)
+
+    best = _minimise(objective, np.log(np.asarray(initial, dtype=float)), gradient)
     if not np.isfinite(best.fun) or best.fun >= 1e300:
         raise FitError("Gamma-Gamma did not converge.")
     p, q, gamma = np.exp(best.x)

@@ -1,0 +1,129 @@
+"""Customer value at scale on PostgreSQL: full recompute, BG/NBD fit on 100,000 customers, segment count p95.
+
+    .venv/bin/python bench/generate.py --database-url postgres://postgres@127.0.0.1:5432/lc_value_bench \
+        --customers 1000000 --orders 5700000 --interactions 0 --seed 1     # ≈ 10 M order lines
+    .venv/bin/python bench/value_bench.py --database-url postgres://postgres@127.0.0.1:5432/lc_value_bench
+
+Goals (issue 5): recompute of RFM + tiers + lifecycle ≤ 60 s with peak memory ≤ 1 GB; BG/NBD fit on
+100,000 customers ≤ 10 s; segment count p95 ≤ 200 ms. The value app has no migration yet, so its
+tables are created here from the models when missing (in the bench database only). Cross-sell rules
+are timed separately (they read every order line).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+RULES = {
+    "tier = high": {"field": "tier", "op": "eq", "value": "high"},
+    "champions or loyal in 广东省": {"all": [{"field": "rfm_segment", "op": "in", "value": ["champions", "loyal"]},
+                                          {"field": "province", "op": "eq", "value": "广东省"}]},
+    "at risk and high/medium tier": {"all": [{"field": "stage", "op": "eq", "value": "at_risk"},
+                                             {"field": "tier", "op": "in", "value": ["high", "medium"]}]},
+    "R ≥ 4 and F ≥ 4": {"all": [{"field": "r_score", "op": "gte", "value": 4},
+                                {"field": "f_score", "op": "gte", "value": 4}]},
+    "ordered in the last 30 days": {"field": "ordered", "op": "in_last_days", "value": {"days": 30}},
+}
+
+
+def peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/lc_value_bench")
+    parser.add_argument("--fit-customers", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--skip-recompute", action="store_true", help="reuse the stored value rows")
+    parser.add_argument("--associations", action="store_true", help="also time the cross-sell rules")
+    args = parser.parse_args()
+    os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopcrm.settings")
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.db import connection
+    from django.utils import timezone
+
+    from loopcrm.commerce.models import Order, OrderLine
+    from loopcrm.customers.models import Customer
+    from loopcrm.value import clv, queries, services
+    from loopcrm.value.models import CustomerValue, ProductAssociation, Segment, ValueRun
+
+    existing = set(connection.introspection.table_names())
+    with connection.schema_editor() as editor:
+        for model in (CustomerValue, ValueRun, ProductAssociation, Segment):
+            if model._meta.db_table not in existing:
+                editor.create_model(model)
+    customers = Customer.objects.count()
+    orders = Order.objects.count()
+    lines = OrderLine.objects.count()
+    print(f"database: {customers:,} customers, {orders:,} orders, {lines:,} order lines "
+          f"(PostgreSQL {connection.pg_version // 10000}); start peak RSS {peak_mb():.0f} MB")
+
+    if not args.skip_recompute:
+        steps: dict[str, float] = {}
+        started = time.perf_counter()
+
+        def progress(step: str, done: int, total: int) -> None:
+            steps.setdefault(step, time.perf_counter() - started)
+
+        result = services.recompute_all(progress=progress, associations=False)
+        seconds = time.perf_counter() - started
+        marks = ", ".join(f"{step} at {at:.1f} s" for step, at in steps.items())
+        print(f"recompute (RFM + models + tiers + lifecycle, write {result.customers:,} rows): {seconds:.1f} s, "
+              f"peak RSS {peak_mb():.0f} MB  [{marks}]")
+        print(f"    buyers {result.buyers:,}; tiers {result.tiers}; stages {result.stages}")
+        print(f"    fit {result.parameters.get('bgnbd')}")
+    if args.associations:
+        started = time.perf_counter()
+        rules = services.recompute_associations()
+        print(f"cross-sell rules over {lines:,} lines: {rules:,} rules in {time.perf_counter() - started:.1f} s, "
+              f"peak RSS {peak_mb():.0f} MB")
+
+    # BG/NBD on 100,000 customers: the summary (x, t_x, T) of a sample of buyers, then the fit alone.
+    now = timezone.now()
+    history = services._history(now, now)  # the aggregation the recompute uses
+    buyers = np.flatnonzero(history.orders > 0)
+    rng = np.random.default_rng(1)
+    sample = np.sort(rng.choice(buyers, size=min(args.fit_customers, buyers.size), replace=False))
+    x = np.maximum(history.days[sample] - 1, 0).astype(float)
+    T = (now.timestamp() - history.first[sample]) / services.WEEK
+    t_x = np.minimum((history.last[sample] - history.first[sample]) / services.WEEK, T)
+    started = time.perf_counter()
+    model = clv.fit_bgnbd(x, t_x, T)
+    fit_seconds = time.perf_counter() - started
+    distinct = np.unique(np.column_stack([x, t_x, T]), axis=0).shape[0]
+    print(f"BG/NBD fit on {sample.size:,} customers ({distinct:,} distinct (x, t_x, T)): {fit_seconds:.2f} s "
+          f"(r={model.r:.3f}, alpha={model.alpha:.2f}, a={model.a:.3f}, b={model.b:.3f})")
+
+    # Segment counts: the live count a user sees in the builder (all customers in scope, as an admin).
+    print(f"segment counts, {args.runs} runs each after one warm-up:")
+    worst = 0.0
+    for name, rule in RULES.items():
+        queries.rule_count(rule)
+        times = []
+        for _ in range(args.runs):
+            started = time.perf_counter()
+            count = queries.rule_count(rule)
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        p95 = times[int(0.95 * (len(times) - 1))]
+        worst = max(worst, p95)
+        print(f"    {name:32s} {count:>9,} customers  p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms")
+    print(f"worst segment count p95: {worst:.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
