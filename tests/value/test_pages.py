@@ -120,3 +120,15 @@ def test_customer_value_panel(org, computed, django_assert_max_num_queries):
     page = response.content.decode()
     assert response.status_code == 200 and 'id="next-best"' in page and "龙井" in page
     assert client.get(f"/customers/{computed.lapsed.pk}/value/").status_code == 404
+
+
+def test_builder_and_dashboard_speak_chinese(org, computed):
+    client = client_for(org.admin)
+    zh = {"accept-language": "zh-hans"}
+    builder = client.get("/segments/new/", headers=zh).content.decode()
+    assert "新建客户分群" in builder and "最近 … 天内" in builder
+    dashboard = client.get("/value/", headers=zh).content.decode()
+    assert "价值分层与生命周期" in dashboard and "冠军客户" in dashboard
+    bad = client.post("/segments/preview/", {"match": "all", "field_0": "tier", "op_0": "eq", "value_0": "gold"},
+                      headers={**zh, "HX-Request": "true"}).content.decode()
+    assert "应为以下之一" in bad
