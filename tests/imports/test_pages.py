@@ -72,3 +72,16 @@ def test_export_page_downloads_the_filtered_list(org):
     response = _client(org.lead).get(reverse("web:export", args=["customers"]) + "?province=广东")
     text = b"".join(response.streaming_content).decode()
     assert "张伟" in text and "李娜" not in text
+
+
+def test_the_polled_progress_fragment_and_the_history_stay_cheap(org, django_assert_max_num_queries):
+    client = _client(org.admin)
+    for name in ("customers_utf8.csv", "bad_rows.csv", "duplicates.csv"):
+        with (DATA / name).open("rb") as handle:
+            client.post(reverse("web:import_new"), {"file": handle, "on_duplicate": "skip", "unmapped": "ignore"})
+    job = ImportJob.objects.order_by("pk").last()
+    url = reverse("web:import_detail", args=[job.pk]) + "?fragment=progress"
+    with django_assert_max_num_queries(5):
+        assert client.get(url, headers={"HX-Request": "true"}).status_code == 200
+    with django_assert_max_num_queries(8):
+        assert client.get(reverse("web:import_list")).status_code == 200

@@ -82,10 +82,16 @@ def _detail_context(request: HttpRequest, job: ImportJob, form: MappingForm | No
 @domain_pages
 def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     job = queries.get_job_for(request.user, job_id)
-    context = _detail_context(request, job)
-    if request.htmx and request.GET.get("fragment") == "progress":
-        return render(request, "imports/import_detail.html#progress", context)
-    return render(request, "imports/import_detail.html", context)
+    if request.htmx and request.GET.get("fragment") == "progress":  # polled every second: job row only
+        problems = services.mapping_problems(job)
+        polling = job.status == ImportJob.Status.IMPORTING or (job.status == ImportJob.Status.VALIDATING
+                                                               and not problems)
+        response = render(request, "imports/import_detail.html#progress", {
+            "job": job, "polling": polling, "can_import": can(request.user, "transfer", "import")})
+        if not polling and job.status != ImportJob.Status.VALIDATING:
+            response["HX-Refresh"] = "true"  # the phase changed: the report and buttons need the whole page
+        return response
+    return render(request, "imports/import_detail.html", _detail_context(request, job))
 
 
 @login_required
