@@ -108,12 +108,13 @@ class TicketFilterForm(forms.Form):
 
     FILTERS = ("status", "priority", "kind", "category_id", "channel", "queue_id", "assignee_id", "sort")
 
-    def __init__(self, *args, user: User, agents, **kwargs):
+    def __init__(self, *args, user: User, agents, queues=None, **kwargs):
         super().__init__(*args, **kwargs)
         # Callables: the rows are only read when the select is drawn, not for an htmx fragment.
+        queues = queues or (lambda: Queue.objects.filter(is_active=True).order_by("name"))
         self.fields["category_id"].choices = once(lambda: blank_choice(category_choices()))
         self.fields["queue_id"].choices = once(lambda: blank_choice(
-            [(str(queue.pk), queue.name) for queue in Queue.objects.filter(is_active=True).order_by("name")]
+            [(str(queue.pk), queue.name) for queue in queues()]
         ))
         self.fields["assignee_id"].choices = once(lambda: [
             ("", _("Anyone")), (str(user.pk), _("Me")),
