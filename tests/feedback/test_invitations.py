@@ -175,3 +175,16 @@ def test_manual_send_to_a_segment_skips_the_opted_out(org, api_as, settings):
     status = {row["customer_id"]: (row["status"], row["suppressed_reason"]) for row in sent.json()}
     assert status[willing.pk] == ("sent", "")
     assert status[unwilling.pk] == ("suppressed", "opted_out")
+
+
+def test_the_periodic_task_runs_every_sweep(org, customer, smtp, django_capture_on_commit_callbacks):
+    from django.utils import timezone
+
+    from loopcrm.feedback.tasks import feedback_sweep
+
+    make_survey(org.admin, SurveyKind.CSAT, trigger=Trigger.TICKET_RESOLVED, delay_hours=0)
+    resolved_ticket(customer, org.agent, resolved_at=timezone.now() - dt.timedelta(hours=1))
+    with django_capture_on_commit_callbacks(execute=True):
+        result = feedback_sweep.enqueue().return_value
+    assert result["tickets"] == 1 and result["sent"] == 1 and result["tickets_analysed"] == 1
+    assert len(smtp.messages) == 1
