@@ -111,3 +111,36 @@ def test_summary_counts_and_scope(org, shop):
             assert cohort["retention"][0] == 1.0  # everyone orders in their first month
     # The agent sees their department's customers only.
     assert queries.summary(org.other_agent, at=shop.at).customers < summary.customers
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_recomputes_at_once_leave_one_row_per_customer(org, shop):
+    """Writers take turns (PostgreSQL: advisory lock; SQLite: IMMEDIATE transactions): no duplicate, no error."""
+    import threading
+
+    from django.db import connection
+
+    errors = []
+
+    def run():
+        try:
+            services.recompute_all(at=shop.at, associations=False)
+        except Exception as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert CustomerValue.objects.count() == 18
+    assert ValueRun.objects.count() == 3
+
+
+def test_value_panel_for_the_360_page(org, shop):
+    services.recompute_all(at=shop.at)
+    panel = queries.value_panel(shop.fresh, k=3)
+    assert panel.value.customer_id == shop.fresh.pk and len(panel.recommendations) == 3

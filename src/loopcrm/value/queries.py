@@ -46,6 +46,19 @@ def tier_of(customer: Customer | int) -> str | None:
     return tier or None
 
 
+@dataclass(frozen=True)
+class ValuePanel:
+    """What the customer 360 page shows about value: the stored row (or None) and next-best products."""
+
+    value: CustomerValue | None
+    recommendations: list
+
+
+def value_panel(customer: Customer | int, *, k: int = 5) -> ValuePanel:
+    """The 360 slot "value" (four queries; the caller has checked the user may see the customer)."""
+    return ValuePanel(value=value_of(customer), recommendations=recommendations_for(customer, k=k))
+
+
 def customer_value_for(user: User, customer_id: int) -> tuple[Customer, CustomerValue | None]:
     """A customer the user may see, with its value row (NotFound outside the scope or without value access)."""
     customer = get_customer_for(user, customer_id)

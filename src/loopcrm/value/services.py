@@ -313,6 +313,7 @@ def recompute_all(*, by: User | None = None, at: dt.datetime | None = None,
     columns = _Columns(customers, recency, window_orders, trailing, r, f, m, segment, tier, vip, value, alive,
                        expected, stage, first_any, last_any, lifetime_orders, lifetime_spend, at)
     with transaction.atomic():
+        _serialise_writers()
         CustomerValue.objects.all().delete()
         _write(columns, report)
         run = ValueRun.objects.create(started_at=started, finished_at=timezone.now(), customers=total,
@@ -329,6 +330,14 @@ def recompute_all(*, by: User | None = None, at: dt.datetime | None = None,
     log.info("value recompute: %s customers, %s buyers in %.1f s", total, int(has.sum()), seconds)
     return RecomputeResult(run_id=run.pk, customers=total, buyers=int(has.sum()), seconds=seconds,
                            parameters=run.parameters, tiers=tiers, stages=stages)
+
+
+def _serialise_writers() -> None:
+    """One recompute writes at a time: on PostgreSQL a second one waits here (a transaction-level advisory lock)
+    instead of inserting beside rows it cannot see yet. SQLite's IMMEDIATE transactions already serialise."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext('loopcrm.value.recompute'))")
 
 
 def _counts(values: np.ndarray) -> dict[str, int]:
