@@ -122,6 +122,15 @@ def main() -> int:
         worst = max(worst, p95)
         print(f"    {name:32s} {count:>9,} customers  p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms")
     print(f"worst segment count p95: {worst:.1f} ms")
+
+    from loopcrm.accounts.models import User
+
+    admin = User.objects.filter(is_superuser=True).first() or User.objects.filter(role="administrator").first()
+    if admin is not None:
+        started = time.perf_counter()
+        queries.summary(admin)
+        print(f"dashboard summary (8 aggregate queries) as {admin.username}: "
+              f"{(time.perf_counter() - started) * 1000:.0f} ms")
     return 0
 
 

@@ -125,3 +125,11 @@ def test_bad_segments_get_422_naming_the_field(api_as, computed, body, field):
 def test_bad_cursor_is_400(api_as, org, computed):
     segment = services.create_segment(by=org.admin, name="All", rule={"all": []})
     assert api_as("admin").get(f"segments/{segment.pk}/members", cursor="bm9wZQ").status_code == 400
+
+
+@pytest.mark.parametrize("rule", [{"field": "p_alive", "op": "between", "value": [0.9, 0.1]}, {"all": [1]},
+                                  {"field": "bought_category", "op": "in_last_days", "value": {"category": "x"}}])
+def test_preview_of_a_bad_rule_is_422(api_as, computed, rule):
+    response = api_as("admin").post("segments/preview", json={"rule": rule})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"].startswith("rule")
