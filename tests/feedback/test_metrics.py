@@ -131,3 +131,11 @@ def test_the_dashboard_page_renders_with_figures_and_bounded_queries(org, table,
     assert response.status_code == 200
     assert 'data-figure="fig-trend"' in html and "vendor/plotly.min.js" in html
     assert Response.objects.count() == 100
+
+
+def test_the_360_slot_fragment_renders_latest_scores(org, customer, nps_survey):
+    from django.template.loader import render_to_string
+
+    answered(nps_survey, customer, 9, comment="送货很快，安装师傅很专业")
+    html = render_to_string("feedback/_customer_scores.html", {"scores": queries.latest_scores_of(customer)})
+    assert ">9<" in html and "安装师傅很专业" in html
