@@ -10,6 +10,8 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from loopcrm.customers.models import Customer, SourceChannel
+from loopcrm.value.models import RfmSegment, Stage, Tier
 from loopcrm.value.segments import FIELDS
 
 ROWS = 6
@@ -79,8 +81,19 @@ class SegmentForm(forms.Form):
         for i in range(ROWS):
             self.fields[f"field_{i}"] = forms.ChoiceField(label=_("Field"), choices=field_choices, required=False)
             self.fields[f"op_{i}"] = forms.ChoiceField(label=_("Operator"), choices=op_choices, required=False)
-            self.fields[f"value_{i}"] = forms.CharField(label=_("Value"), max_length=1000, required=False)
+            self.fields[f"value_{i}"] = forms.CharField(
+                label=_("Value"), max_length=1000, required=False,
+                widget=forms.TextInput(attrs={"list": "segment-values", "autocomplete": "off"}))
             self.fields[f"days_{i}"] = forms.IntegerField(label=_("Days"), min_value=1, max_value=3650, required=False)
+
+    @staticmethod
+    def suggestions() -> list[tuple[str, str]]:
+        """Codes a value box accepts for the choice fields (tier, stage, RFM segment, kind, source), with labels."""
+        seen: dict[str, str] = {}
+        for choices in (Tier, Stage, RfmSegment, Customer.Kind, SourceChannel):
+            for value, label in choices.choices:
+                seen.setdefault(value, str(label))
+        return list(seen.items())
 
     def rows(self) -> list[dict[str, Any]]:
         return [{"index": i, "field": self[f"field_{i}"], "op": self[f"op_{i}"], "value": self[f"value_{i}"],
