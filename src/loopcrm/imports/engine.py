@@ -512,9 +512,11 @@ def merge(job: ImportJob, *, by: User | None, size: int | None = None, pause: fl
                 return current
             hi = min(lo + size - 1, current.staged_through)
             now = _now()
-            _apply_matches(current, lo, hi, by, now)
+            if current.matched:
+                _apply_matches(current, lo, hi, by, now)
             _insert_new(current, lo, hi, by, now)
-            _link_tags(current, lo, hi)
+            if "tags" in current.mapping.get("targets", []) or current.unmapped == "tags":
+                _link_tags(current, lo, hi)
             counts = dict(StagedRow.objects.filter(job=current, row__gte=lo, row__lte=hi)
                           .values_list("action").annotate(n=Count("id")).order_by())
             ImportJob.objects.filter(pk=job.pk).update(
