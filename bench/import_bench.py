@@ -8,7 +8,7 @@ yet this session, so its tables are created from the models with the schema edit
 `migrate --run-syncdb` does, without its ordering problem on PostgreSQL), an administrator is created,
 and `loopcrm.imports.cli.import_command` runs in a child process on the generated file (1 % bad rows,
 2 % repeated phones; bench/import_data.py). Reported: wall time, rows/s, peak RSS of the process tree
-(sampled from /proc every 0.1 s), the counts; on PostgreSQL also the raw `COPY` of the same file
+(RSS and PSS, sampled from /proc every 0.1 s), the counts; on PostgreSQL also the raw `COPY` of the same file
 into a table of 10 text columns (the physical floor) and the ratio; `--again` re-imports the file
 into the now full table (every row matches: the duplicate path). Then `export_command` writes all
 customers as CSV.
@@ -49,23 +49,29 @@ if not User.objects.filter(username="admin").exists():
 """
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes (from /proc)."""
-    total = 0
+def _tree_rss(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process and all its descendants, in bytes (from /proc).
+
+    RSS counts the pages forked workers share with their parent once per process; PSS divides
+    shared pages among their sharers, so the sum is the memory the tree really holds.
+    """
+    rss = pss = 0
     stack = [pid]
     while stack:
         current = stack.pop()
         try:
-            with open(f"/proc/{current}/status") as handle:
+            with open(f"/proc/{current}/smaps_rollup") as handle:
                 for line in handle:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1]) * 1024
+                    if line.startswith("Rss:"):
+                        rss += int(line.split()[1]) * 1024
+                    elif line.startswith("Pss:"):
+                        pss += int(line.split()[1]) * 1024
             for task in os.listdir(f"/proc/{current}/task"):
                 with open(f"/proc/{current}/task/{task}/children") as handle:
                     stack.extend(int(child) for child in handle.read().split())
         except (FileNotFoundError, ProcessLookupError, PermissionError):
             continue
-    return total
+    return rss, pss
 
 
 def run_measured(code: str, env: dict[str, str]) -> dict:
@@ -73,13 +79,14 @@ def run_measured(code: str, env: dict[str, str]) -> dict:
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
-    peak = 0
+    peak = peak_pss = 0
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak
+        nonlocal peak, peak_pss
         while not done.is_set():
-            peak = max(peak, _tree_rss(process.pid))
+            rss, pss = _tree_rss(process.pid)
+            peak, peak_pss = max(peak, rss), max(peak_pss, pss)
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -91,7 +98,8 @@ def run_measured(code: str, env: dict[str, str]) -> dict:
     if process.returncode not in (0,):
         print(err[-3000:], file=sys.stderr)
     phases = [line.split(" ", 2)[2] for line in err.splitlines() if line.count(" ") >= 2 and "import #" in line]
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 1024**2, 1), "stdout": out.strip(),
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 1024**2, 1),
+            "peak_pss_mb": round(peak_pss / 1024**2, 1), "stdout": out.strip(),
             "phases": phases, "returncode": process.returncode}
 
 
