@@ -33,6 +33,7 @@ import json
 import os
 import pstats
 import random
+import re
 import statistics
 import subprocess
 import sys
@@ -319,9 +320,20 @@ def run_open(args) -> dict:
     try:
         for _ in range(args.warmup):
             one(next(counter))
+        shapes: dict[str, list] = {}
+        sampled = 50
         with CaptureQueriesContext(connection) as captured:
-            one(next(counter))
-        queries = len(captured.captured_queries)
+            for _ in range(sampled):
+                one(next(counter))
+        for query in captured.captured_queries:
+            shape = shapes.setdefault(re.sub(r"\d+", "N", query["sql"])[:160], [0, 0.0])
+            shape[0] += 1
+            shape[1] += float(query["time"]) * 1000
+        queries = round(len(captured.captured_queries) / sampled, 1)
+        sql_ms = sum(t for _n, t in shapes.values()) / sampled
+        print(f"SQL per ticket: {queries} queries, {sql_ms:.1f} ms; the costliest statements (ms per ticket):")
+        for shape, (n, t) in sorted(shapes.items(), key=lambda item: -item[1][1])[:8]:
+            print(f"  {t / sampled:6.2f} ms  x{n / sampled:<5.2f} {shape}")
         started, cpu_started = time.perf_counter(), time.process_time()
         for _ in range(args.tickets):
             one(next(counter))
@@ -341,7 +353,7 @@ def run_open(args) -> dict:
             profiler.disable()
             buffer = io.StringIO()
             stats = pstats.Stats(profiler, stream=buffer)
-            stats.sort_stats("cumulative").print_stats(r"loopcrm|psycopg|django/db", 10)
+            stats.sort_stats("cumulative").print_stats(r"src/loopcrm", 10)
             stats.sort_stats("tottime").print_stats(10)
             profile_text = buffer.getvalue()
             print(profile_text)
@@ -357,6 +369,7 @@ def run_open(args) -> dict:
         print(f"removed the {removed} rows the run added", flush=True)
     return {"kind": "open", "tickets": args.tickets, "seconds": round(wall, 2), "tickets_per_s": round(rate, 1),
             "client_cpu_ms_per_ticket": round(cpu / args.tickets * 1000, 2), "queries_per_ticket": queries,
+            "sql_ms_per_ticket": round(sql_ms, 2),
             "load": os.getloadavg(), "profile": profile_text}
 
 
