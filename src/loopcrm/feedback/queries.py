@@ -174,7 +174,8 @@ class Summary:
 
 def summary(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPLE) -> Summary:
     """Scores and the answer distributions of every metric from ONE grouped query (by nps, csat, ces)."""
-    rows = (filter_responses(responses_for(user), filters).values("nps", "csat", "ces").annotate(n=Count("id"))
+    # count(*), not count(id): PostgreSQL then answers from the covering index alone (index-only scan).
+    rows = (filter_responses(responses_for(user), filters).values("nps", "csat", "ces").annotate(n=Count("*"))
             .order_by())
     distribution: dict[str, dict[int, int]] = {"nps": {}, "csat": {}, "ces": {}}
     for row in rows:
@@ -257,7 +258,7 @@ def response_rate(user: User, filters: MetricFilter) -> ResponseRate:
         rows = rows.filter(survey_id=filters.survey_id)
     if filters.department_id:
         rows = rows.filter(department_id=filters.department_id)
-    counts = rows.aggregate(sent=Count("id"), answered=Count("id", filter=Q(answered_at__isnull=False)))
+    counts = rows.aggregate(sent=Count("*"), answered=Count("answered_at"))  # index-only on PostgreSQL
     return ResponseRate(sent=counts["sent"], answered=counts["answered"],
                         rate=stats.rate(counts["answered"], counts["sent"]))
 
