@@ -116,16 +116,17 @@ def filter_responses(rows: QuerySet[Response], filters: MetricFilter) -> QuerySe
 
 # --- metrics --------------------------------------------------------------------------------------
 
+# Only the score columns: with the period they are all in response_scores_idx, so a trend is index-only.
 AGGREGATES = {
     "n_nps": Count("nps"),
-    "promoters": Count("id", filter=Q(nps__gte=9)),
-    "detractors": Count("id", filter=Q(nps__lte=6)),
+    "promoters": Count("nps", filter=Q(nps__gte=9)),
+    "detractors": Count("nps", filter=Q(nps__lte=6)),
     "n_csat": Count("csat"),
-    "satisfied": Count("id", filter=Q(csat__gte=4)),
+    "satisfied": Count("csat", filter=Q(csat__gte=4)),
     "n_ces": Count("ces"),
     "ces_sum": Sum("ces"),
     "ces_squares": Sum(F("ces") * F("ces")),
-    "low_effort": Count("id", filter=Q(ces__lte=3)),
+    "low_effort": Count("ces", filter=Q(ces__lte=3)),
 }
 
 
