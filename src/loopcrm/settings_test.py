@@ -21,6 +21,3 @@ AXES_ENABLED = os.environ.get("LOOPCRM_TEST_AXES", "0") == "1"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"]["NAME"] = os.path.join(tempfile.mkdtemp(prefix="loopcrm-test-"), "test.sqlite3")  # noqa: F405
 
-# TEMPORARY while several people build these apps at once: their tables come straight from the
-# models (no migration files yet). The integrator writes each app's 0001_initial and removes this.
-MIGRATION_MODULES = {app: None for app in ("service", "feedback", "value", "loyalty", "imports")}

@@ -97,31 +97,3 @@ def sent_invitation(survey: Survey, customer, *, at: dt.datetime = NOW, **source
 
 def now() -> dt.datetime:
     return timezone.now()
-
-
-def _sync_unmigrated_apps_last() -> None:
-    """PostgreSQL test databases: create the tables of apps without migrations AFTER the migrations ran.
-
-    Django syncs unmigrated apps first, and PostgreSQL then refuses their foreign keys to tables that
-    migrations have not created yet (customers_customer). Temporary, like MIGRATION_MODULES=None itself:
-    it goes away when the integrator writes the 0001_initial migrations.
-    """
-    from django.core.management.commands import migrate
-
-    if getattr(migrate.Command, "_feedback_sync_last", False):
-        return
-    original_handle, original_sync = migrate.Command.handle, migrate.Command.sync_apps
-
-    def handle(self, *args, **options):
-        pending = []
-        self.sync_apps = lambda connection, labels: pending.append((connection, labels))
-        result = original_handle(self, *args, **options)
-        for connection, labels in pending:
-            original_sync(self, connection, labels)
-        return result
-
-    migrate.Command.handle = handle
-    migrate.Command._feedback_sync_last = True
-
-
-_sync_unmigrated_apps_last()
