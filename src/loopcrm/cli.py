@@ -184,6 +184,24 @@ def cmd_mail_in(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import(args: argparse.Namespace) -> int:
+    from loopcrm.imports.cli import import_command
+
+    return import_command(args.rest)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from loopcrm.imports.cli import export_command
+
+    return export_command(args.rest)
+
+
+def cmd_value(args: argparse.Namespace) -> int:
+    from loopcrm.value.commands import recompute_command
+
+    return recompute_command(say=_say, associations=True)
+
+
 def cmd_manage(args: argparse.Namespace) -> int:
     from django.core.management import execute_from_command_line
 
@@ -251,6 +269,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--every", type=int, default=60, help="with --imap: seconds between polls")
     p.add_argument("--to", action="append", help="with --stdin: the envelope recipient (repeatable)")
     p.set_defaults(func=cmd_mail_in)
+
+    p = sub.add_parser("import", help="import a CSV/TSV/XLSX file: loopcrm import customers FILE …", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("export", help="export a list as CSV or XLSX", add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("value", help="customer value: `loopcrm value recompute`")
+    p.add_argument("action", choices=["recompute"])
+    p.set_defaults(func=cmd_value)
 
     p = sub.add_parser("manage", help="run a Django management command")
     p.add_argument("rest", nargs=argparse.REMAINDER)

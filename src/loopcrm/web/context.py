@@ -15,6 +15,21 @@ NAVIGATION = [
     ("web:customer_list", _("Customers"), "users", _("Customer management")),
     ("web:interaction_list", _("Interactions"), "chat", _("Customer management")),
     ("web:order_list", _("Orders"), "cart", _("Commerce")),
+    ("web:ticket_inbox", _("Tickets"), "inbox", _("Service")),
+    ("web:ticket_phone_call", _("Log a phone call"), "phone", _("Service")),
+    ("web:team_queue", _("Team"), "users", _("Service")),
+    ("web:feedback_dashboard", _("Satisfaction"), "survey", _("Voice of the customer")),
+    ("web:survey_list", _("Surveys"), "survey", _("Voice of the customer")),
+    ("web:verbatims", _("Verbatims"), "chat", _("Voice of the customer")),
+    ("web:needs", _("Needs"), "note", _("Voice of the customer")),
+    ("web:value_dashboard", _("Customer value"), "gem", _("Value and loyalty")),
+    ("web:segment_list", _("Segments"), "filter", _("Value and loyalty")),
+    ("web:loyalty_programmes", _("Loyalty programmes"), "award", _("Value and loyalty")),
+    ("web:sla_policy_list", _("SLA policies"), "clock", _("Settings")),
+    ("web:business_calendar_list", _("Business calendars"), "clock", _("Settings")),
+    ("web:routing_rule_list", _("Routing rules"), "arrow-right", _("Settings")),
+    ("web:process_list", _("Service processes"), "check", _("Settings")),
+    ("web:import_list", _("Imports"), "arrow-in", _("Settings")),
 ]
 
 
