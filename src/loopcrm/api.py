@@ -11,12 +11,14 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from loopcrm import __version__
 from loopcrm.accounts.api import router as accounts_router
 from loopcrm.accounts.auth import ActiveSessionAuth, TokenAuth
+from loopcrm.analytics.api import router as analytics_router
 from loopcrm.commerce.api import router as commerce_router
 from loopcrm.core.api import PROBLEM_CONTENT_TYPE, domain_error_response, problem_response
 from loopcrm.core.errors import DomainError
 from loopcrm.customers.api import router as customers_router
 from loopcrm.feedback.api import router as feedback_router
 from loopcrm.imports.api import router as imports_router
+from loopcrm.improvement.api import router as improvement_router
 from loopcrm.interactions.api import router as interactions_router
 from loopcrm.loyalty.api import router as loyalty_router
 from loopcrm.overview.api import router as overview_router
@@ -58,6 +60,8 @@ api.add_router("/v1/", service_router, tags=["service"])
 api.add_router("/v1/", feedback_router, tags=["feedback"])
 api.add_router("/v1/", value_router, tags=["value"])
 api.add_router("/v1/", loyalty_router, tags=["loyalty"])
+api.add_router("/v1/", analytics_router, tags=["analytics"])
+api.add_router("/v1/", improvement_router, tags=["improvement"])
 api.add_router("/v1/", imports_router, tags=["import and export"])
 
 

@@ -69,6 +69,8 @@ INSTALLED_APPS = [
     "loopcrm.service",
     "loopcrm.feedback",
     "loopcrm.imports",
+    "loopcrm.analytics",
+    "loopcrm.improvement",
     "loopcrm.overview",
     "loopcrm.web",
 ]

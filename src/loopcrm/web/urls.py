@@ -20,6 +20,8 @@ urlpatterns = [
     path("", include("loopcrm.value.urls")),
     path("", include("loopcrm.loyalty.urls")),
     path("", include("loopcrm.imports.urls")),
+    path("", include("loopcrm.analytics.urls")),
+    path("", include("loopcrm.improvement.urls")),
 ]
 
 # Sign-in pages live outside the "web" namespace so LOGIN_URL = "login" works everywhere.

@@ -1,0 +1,5 @@
+"""REST endpoints: journey."""
+
+from ninja import Router
+
+router = Router()

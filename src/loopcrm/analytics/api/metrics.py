@@ -1,0 +1,5 @@
+"""REST endpoints: metrics."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""REST endpoints: mining."""
+
+from ninja import Router
+
+router = Router()

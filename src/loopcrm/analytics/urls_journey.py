@@ -1,0 +1,3 @@
+"""Page URLs: journey."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Page URLs: metrics."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Page URLs: mining."""
+
+urlpatterns: list = []

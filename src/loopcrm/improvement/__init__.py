@@ -1,0 +1,1 @@
+"""Improvement: control points and control charts, cause and effect, the quality logic diagram, PDCA cycles."""

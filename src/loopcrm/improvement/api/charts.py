@@ -1,0 +1,5 @@
+"""REST endpoints: charts."""
+
+from ninja import Router
+
+router = Router()

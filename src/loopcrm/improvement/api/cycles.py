@@ -1,0 +1,5 @@
+"""REST endpoints: cycles."""
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,5 @@
+"""REST endpoints: diagrams."""
+
+from ninja import Router
+
+router = Router()

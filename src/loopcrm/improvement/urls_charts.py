@@ -1,0 +1,3 @@
+"""Page URLs: charts."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Page URLs: cycles."""
+
+urlpatterns: list = []
