@@ -1,0 +1,1 @@
+"""Analytics pages (thin: they call the registry and queries), one module per area."""

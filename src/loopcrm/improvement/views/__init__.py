@@ -1,0 +1,1 @@
+"""Improvement pages (thin: they call services and queries), one module per area."""
