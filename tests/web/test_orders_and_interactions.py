@@ -50,7 +50,8 @@ def test_order_filters(shop, browser_as):
     assert numbers(client.get(ORDERS, {"status": "pending"})) == [shop["new"].number]
     assert numbers(client.get(ORDERS, {"channel": "wechat"})) == [shop["new"].number]
     assert numbers(client.get(ORDERS, {"customer_id": shop["mine"].pk})) == [shop["new"].number, shop["old"].number]
-    ten_days_ago = (shop["now"] - dt.timedelta(days=10)).date().isoformat()
+    # Dates are days in the user's time zone (Asia/Shanghai here), not UTC days.
+    ten_days_ago = timezone.localtime(shop["now"] - dt.timedelta(days=10)).date().isoformat()
     # "until" includes the whole day it names.
     assert numbers(client.get(ORDERS, {"placed_to": ten_days_ago})) == [shop["others"].number, shop["old"].number]
     assert numbers(client.get(ORDERS, {"placed_from": ten_days_ago})) == [shop["new"].number, shop["others"].number]
@@ -106,7 +107,7 @@ def test_interaction_list_filters_and_scope(org, browser_as):
     assert subjects() == ["微信回访", "电话咨询"]
     assert subjects({"channel": "phone"}) == ["电话咨询"]
     assert subjects({"journey_stage": "loyalty", "touchpoint": ""}) == ["微信回访"]
-    assert subjects({"to": (now - dt.timedelta(days=3)).date().isoformat()}) == ["电话咨询"]
+    assert subjects({"to": timezone.localtime(now - dt.timedelta(days=3)).date().isoformat()}) == ["电话咨询"]
     assert subjects({"customer_id": mine.pk}) == ["微信回访", "电话咨询"]
     assert client.get(INTERACTIONS, {"customer_id": hidden.pk}).status_code == 400  # out of scope: not listed
     assert client.get(INTERACTIONS, {"channel": "pigeon"}).status_code == 400
