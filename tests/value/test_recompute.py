@@ -146,9 +146,7 @@ def test_value_panel_for_the_360_page(org, shop):
     assert panel.value.customer_id == shop.fresh.pk and len(panel.recommendations) == 3
 
 
-@pytest.mark.xfail(strict=True, reason="customers.services.merge_customers moves the duplicate's CustomerValue and "
-                                       "refuses (409) when both have one; it should drop the duplicate's computed row")
-def test_merging_two_valued_customers(org, shop):
+def test_merging_two_valued_customers_drops_the_duplicates_computed_row(org, shop):
     services.recompute_all(at=shop.at)
     customer_services.merge_customers(keep=shop.loyal, duplicate=shop.fresh, by=org.admin)
     assert not CustomerValue.objects.filter(customer=shop.fresh).exists()

@@ -570,6 +570,12 @@ def _move_relations(keep: Customer, duplicate: Customer) -> dict[str, int]:
 def _move_relation(rel: models.ForeignObjectRel, keep: Customer, duplicate: Customer) -> int:
     if not rel.many_to_many:
         manager = rel.related_model._base_manager
+        # A row derived from other data (a model that says `merge_drops_duplicate`) is dropped when
+        # the kept customer already has its own; it is rebuilt from the merged history later.
+        derived = getattr(rel.related_model, "merge_drops_duplicate", False)
+        if derived and manager.filter(**{rel.field.name: keep}).exists():
+            manager.filter(**{rel.field.name: duplicate}).delete()
+            return 0
         return manager.filter(**{rel.field.name: duplicate}).update(**{rel.field.name: keep})
     # Another model's many-to-many to customers (a segment's members, say): move the links, dropping
     # those the kept customer already has.

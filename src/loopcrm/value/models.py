@@ -47,6 +47,10 @@ class CustomerValue(models.Model):
     order in the window (prospects, or buyers from before it).
     """
 
+    # Computed from orders, so when two valued customers merge the duplicate's row is dropped, not
+    # moved: the next recompute values the kept customer with both histories (customers.merge_customers).
+    merge_drops_duplicate = True
+
     customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, primary_key=True,
                                     related_name="value", verbose_name=_("customer"))
     recency_days = models.IntegerField(_("days since the last order"), null=True, blank=True)
