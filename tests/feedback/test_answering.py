@@ -191,8 +191,10 @@ def test_the_page_is_rate_limited(sent, settings):
     settings.LOOPCRM_SURVEY_RATE_LIMIT = (3, 300)
     _invitation, token, _rating, _comment = sent
     client = Client()
-    statuses = [client.get(page(token)).status_code for _ in range(5)]
-    assert statuses == [200, 200, 200, 429, 429]
+    responses = [client.get(page(token)) for _ in range(5)]
+    assert [r.status_code for r in responses] == [200, 200, 200, 429, 429]
+    # Counted in the database, so every server process shares the count; the wait is what is left.
+    assert 0 < int(responses[-1]["Retry-After"]) <= 300
 
 
 @pytest.mark.django_db(transaction=True)

@@ -162,8 +162,7 @@ def list_invitations(request: HttpRequest, survey_id: int, cursor: str | None = 
 # --- the public answer endpoint -------------------------------------------------------------------
 
 def _limited(request: HttpRequest) -> None:
-    limit, window = ratelimit.survey_limits()
-    if not ratelimit.allow(f"survey:{ratelimit.client_address(request)}", limit=limit, window=window):
+    if not ratelimit.survey_hit(request).allowed:
         raise TooManyRequests(_("Too many requests. Please wait a few minutes and try again."))
 
 

@@ -1,11 +1,11 @@
-"""A small fixed-window rate limiter on Django's cache (shared by every app server when the cache is)."""
+"""The public survey's rate limit: a fixed window per client address, counted in the database
+(`core.ratelimit`) so that every app server process shares it."""
 
 from __future__ import annotations
 
-import time
-
 from django.conf import settings
-from django.core.cache import cache
+
+from loopcrm.core.ratelimit import RateDecision, client_ip, hit
 
 
 def survey_limits() -> tuple[int, int]:
@@ -15,18 +15,7 @@ def survey_limits() -> tuple[int, int]:
     return int(limit), int(window)
 
 
-def allow(key: str, *, limit: int, window: int) -> bool:
-    """Count one hit on `key`; False once more than `limit` hits fall in the current `window` seconds."""
-    bucket = f"loopcrm:rl:{key}:{int(time.time() // window)}"
-    if cache.add(bucket, 1, timeout=window + 1):
-        return True
-    try:
-        hits = cache.incr(bucket)
-    except ValueError:  # expired between add and incr
-        cache.add(bucket, 1, timeout=window + 1)
-        return True
-    return hits <= limit
-
-
-def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+def survey_hit(request) -> RateDecision:
+    """Count one request to the public survey from this client; `.allowed` is False past the limit."""
+    limit, window = survey_limits()
+    return hit(f"survey:{client_ip(request)}", limit=limit, window=window)

@@ -84,14 +84,14 @@ def _error_page(request: HttpRequest, error: DomainError, language: str) -> Http
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def survey_answer(request: HttpRequest, token: str) -> HttpResponse:
-    limit, window = ratelimit.survey_limits()
     language = _language(request, None)
-    if not ratelimit.allow(f"survey:{ratelimit.client_address(request)}", limit=limit, window=window):
+    decision = ratelimit.survey_hit(request)
+    if not decision.allowed:
         with translation.override(language):
             response = render(request, "feedback/public/error.html",
                               {"message": _("Too many requests. Please wait a few minutes and try again."),
                                "language": language}, status=429)
-        response["Retry-After"] = str(window)
+        response["Retry-After"] = str(decision.retry_after)
         return response
     try:
         with translation.override(language):
