@@ -26,7 +26,9 @@ from loopcrm.demo.bulk import Loader, explicit_timestamps
 from loopcrm.demo.calendar import DemoCalendar
 from loopcrm.demo.catalogue import load_catalogue
 from loopcrm.demo.customers import CustomerMaker, consent_rows, insert_customers, link_tags, load_tags
+from loopcrm.demo.feedback import load_feedback
 from loopcrm.demo.interactions import TimelineMaker
+from loopcrm.demo.loyalty import load_loyalty
 from loopcrm.demo.orders import OrderMaker, insert_orders
 from loopcrm.demo.organisation import (
     DEPARTMENTS,
@@ -37,11 +39,16 @@ from loopcrm.demo.organisation import (
     load_organisation,
     staff_rows,
 )
+from loopcrm.demo.processes import load_processes
+from loopcrm.demo.sla import load_sla
+from loopcrm.demo.tickets import load_tickets
+from loopcrm.demo.value import load_value
 from loopcrm.interactions.models import Interaction
 
 CHUNK = 2000
 TODAY_ENV = "LOOPCRM_DEMO_TODAY"
 MOST_CUSTOMERS = 1_000_000
+DOMAIN_STEPS = (load_sla, load_tickets, load_processes, load_loyalty, load_feedback, load_value)
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,11 @@ def load_demo(
             loader.say(f"Customers {start + len(plans):,} of {customers:,}: {loader.counts['commerce.order']:,} "
                        f"orders, {loader.counts['interactions.interaction']:,} interactions so far "
                        f"({time.monotonic() - loader.started:.1f} s).")
+        # The service desk, the voice of the customer and customer value, each built on what came before:
+        # SLA policies before the tickets (their clocks), tickets before their process steps, orders and
+        # tickets before loyalty, surveys and value.
+        for step in DOMAIN_STEPS:
+            step(loader, staff=staff, calendar=calendar, seed=seed)
     seconds = time.monotonic() - loader.started
     counts = loader.counts
     progress(
