@@ -85,3 +85,31 @@ def test_the_polled_progress_fragment_and_the_history_stay_cheap(org, django_ass
         assert client.get(url, headers={"HX-Request": "true"}).status_code == 200
     with django_assert_max_num_queries(8):
         assert client.get(reverse("web:import_list")).status_code == 200
+
+
+def test_list_pages_offer_an_export_of_exactly_what_they_show(org):
+    import datetime as dt
+    import re
+    from html import unescape
+
+    from django.utils import timezone
+
+    customer = factories.customer("王芳", owner=org.agent, department=org.service)
+    now = timezone.now()
+    recent = factories.order(customer, placed_at=now - dt.timedelta(days=1))
+    old = factories.order(customer, placed_at=now - dt.timedelta(days=30))
+    until = timezone.localtime(now - dt.timedelta(days=10)).date().isoformat()
+    lead = _client(org.lead)
+    page = lead.get(reverse("web:order_list") + f"?placed_to={until}&cursor=abc").content.decode()
+    links = [unescape(href) for href in re.findall(r'href="([^"]*/exports/orders/[^"]*)"', page)]
+    assert len(links) == 2 and all(f"placed_to={until}" in link and "cursor" not in link for link in links)
+    csv_link = next(link for link in links if "format=csv" in link)
+    text = b"".join(lead.get(csv_link).streaming_content).decode()
+    # The list's "until" includes the whole day it names; the export keeps the same rows.
+    assert old.number in text and recent.number not in text
+    bad = lead.get(reverse("web:export", args=["orders"]) + "?status=lost")
+    assert bad.status_code == 400 and "status" in bad.content.decode()
+    # Roles that may not export see no export buttons.
+    assert "/exports/" not in _client(org.agent).get(reverse("web:customer_list")).content.decode()
+    assert "/exports/customers/" in lead.get(reverse("web:customer_list")).content.decode()
+    assert "/exports/interactions/" in lead.get(reverse("web:interaction_list")).content.decode()

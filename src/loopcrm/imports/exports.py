@@ -30,12 +30,15 @@ from django.utils.translation import gettext as _
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import can, scope_filter
 from loopcrm.commerce.queries import filter_orders, orders_for
+from loopcrm.commerce.schemas import OrderFilter
 from loopcrm.core import audit
 from loopcrm.core.errors import PermissionDenied, RuleViolation
+from loopcrm.core.pages import end_of_day
 from loopcrm.customers.filters import CustomerFilter
 from loopcrm.customers.models import Customer
 from loopcrm.customers.queries import customers_for, filter_customers
 from loopcrm.interactions.queries import filter_interactions, interactions_for
+from loopcrm.interactions.schemas import InteractionFilter
 
 CHUNK = 5000
 REPORT_HEADER = ("row", "column", "value", "reason", "message")
@@ -73,14 +76,24 @@ def _customer_tags(ids: list[int]) -> dict[int, dict[str, str]]:
     return {pk: {"tags": ", ".join(sorted(names))} for pk, names in tags.items()}
 
 
-def customers_export(user: User, params: dict[str, Any]) -> Export:
+def _filters(schema: type[pydantic.BaseModel], params: dict[str, Any], *, until: str | None = None):
+    """The list's own filter schema over the export's parameters, so an export keeps exactly the rows
+    the list shows (a date given as "until" includes that whole day, as on the list)."""
+    names = {field.alias or name for name, field in schema.model_fields.items()} - {"cursor", "limit", "sort"}
+    wanted = {k: v for k, v in params.items() if k in names and str(v).strip() != ""}
+    if until:
+        end_of_day(wanted, until)
     try:
-        filters = CustomerFilter(**{k: v for k, v in params.items() if k in CustomerFilter.model_fields})
+        return schema(**wanted)
     except pydantic.ValidationError as error:
         first = error.errors()[0]
         field = str(first["loc"][0]) if first.get("loc") else "filters"
         raise RuleViolation(_("The filter %(field)s is not valid: %(reason)s.")
                             % {"field": field, "reason": first.get("msg", "")}, field=field) from error
+
+
+def customers_export(user: User, params: dict[str, Any]) -> Export:
+    filters = _filters(CustomerFilter, params)
     queryset = filter_customers(customers_for(user, "view"), filters)
     queryset = _export_scope(queryset, user, owner="owner", department="department")
     columns = [
@@ -97,12 +110,8 @@ def customers_export(user: User, params: dict[str, Any]) -> Export:
 
 
 def orders_export(user: User, params: dict[str, Any]) -> Export:
-    wanted = {k: params[k] for k in ("customer_id", "status", "channel", "q") if params.get(k) not in (None, "")}
-    if "customer_id" in wanted:
-        try:
-            wanted["customer_id"] = int(wanted["customer_id"])
-        except (TypeError, ValueError) as error:
-            raise RuleViolation(_("customer_id is a number."), field="customer_id") from error
+    filters = _filters(OrderFilter, params, until="placed_to")
+    wanted = filters.model_dump(exclude_none=True, exclude={"cursor", "limit", "sort"})
     queryset = filter_orders(orders_for(user, "view"), **wanted)
     queryset = _export_scope(queryset, user, owner="customer__owner", department="customer__department")
     columns = [("ID", "id"), (_("Order number"), "number"), (_("Customer"), "customer_id"),
@@ -112,13 +121,8 @@ def orders_export(user: User, params: dict[str, Any]) -> Export:
 
 
 def interactions_export(user: User, params: dict[str, Any]) -> Export:
-    wanted = {k: params[k] for k in ("customer_id", "channel", "touchpoint", "journey_stage")
-              if params.get(k) not in (None, "")}
-    if "customer_id" in wanted:
-        try:
-            wanted["customer_id"] = int(wanted["customer_id"])
-        except (TypeError, ValueError) as error:
-            raise RuleViolation(_("customer_id is a number."), field="customer_id") from error
+    filters = _filters(InteractionFilter, params, until="to")
+    wanted = filters.model_dump(exclude_none=True, exclude={"cursor", "limit", "sort"})
     queryset = filter_interactions(interactions_for(user, "view"), **wanted)
     queryset = _export_scope(queryset, user, owner="customer__owner", department="customer__department")
     columns = [("ID", "id"), (_("Customer"), "customer_id"), (_("Customer name"), "customer__name"),

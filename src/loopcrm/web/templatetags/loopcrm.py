@@ -85,3 +85,21 @@ ORDER_STATUS_TONES = {
 def order_status_tone(status: str) -> str:
     """The badge colour of an order status (warning, info, success, danger)."""
     return ORDER_STATUS_TONES.get(status or "", "info")
+
+
+# Paging parameters are not filters: an export holds every row the list's filters keep.
+_NOT_FILTERS = {"cursor", "page", "limit", "format"}
+
+
+@register.inclusion_tag("web/_export_links.html", takes_context=True)
+def export_links(context, what: str) -> dict:
+    """CSV and Excel links for a list, carrying its current filters; only for users who may export."""
+    from loopcrm.accounts.permissions import can
+
+    request = context["request"]
+    if not request.user.is_authenticated or not can(request.user, "transfer", "export"):
+        return {"show": False}
+    query = request.GET.copy()
+    for key in _NOT_FILTERS:
+        query.pop(key, None)
+    return {"show": True, "what": what, "query": query.urlencode()}
