@@ -1,0 +1,297 @@
+"""The cause-and-effect (fishbone) read: complaints of a scope and period counted by root-cause branch,
+cause and sub-cause, against the previous period of the same length, with a monthly series per branch.
+
+Complaints are tickets of kind complaint that the user may see (`tickets_for`); a ticket's root cause is
+either a cause (no parent) or a sub-cause, which counts towards its cause too. Counting is done in the
+database (one grouped query per window); the small root-cause table is joined in Python.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loopcrm.accounts.models import Department, User
+from loopcrm.accounts.permissions import can
+from loopcrm.core.choices import Channel
+from loopcrm.core.errors import PermissionDenied, RuleViolation
+from loopcrm.improvement import fishbone_svg
+from loopcrm.service.models import RootCause, Ticket, TicketCategory
+from loopcrm.service.queries.tickets import tickets_for
+
+MAX_DAYS = 3 * 366
+BRANCHES = [branch.value for branch in RootCause.Branch]
+
+
+def require_view(user: User) -> None:
+    if not can(user, "improvement", "view"):
+        raise PermissionDenied(_("Your role may not see the improvement engine."))
+
+
+def require_change(user: User) -> None:
+    if not can(user, "improvement", "change"):
+        raise PermissionDenied(_("Your role may not change the improvement engine."))
+
+
+@dataclass
+class FishboneScope:
+    """Which complaints: narrowed by department (and below), category (and below), channel, customer region."""
+
+    department_id: int | None = None
+    category_id: int | None = None
+    channel: str | None = None
+    region: str | None = None
+
+    def as_filters(self) -> dict[str, Any]:
+        return {key: value for key, value in asdict(self).items() if value not in (None, "")}
+
+
+@dataclass
+class CauseCount:
+    code: str
+    label: str
+    count: int
+    previous: int
+    change: int
+    direction: str  # up | down | flat
+    id: int | None = None
+    sub_causes: list[CauseCount] = field(default_factory=list)
+
+
+@dataclass
+class BranchCount:
+    branch: str
+    label: str
+    count: int
+    previous: int
+    change: int
+    direction: str
+    share: float  # of the classified complaints of the period
+    causes: list[CauseCount] = field(default_factory=list)
+    monthly: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Fishbone:
+    effect: str
+    start: dt.date
+    end: dt.date
+    previous_start: dt.date
+    previous_end: dt.date
+    total: int
+    previous_total: int
+    unclassified: int
+    previous_unclassified: int
+    months: list[dt.date]
+    branches: list[BranchCount]
+    filters: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON (dates as ISO text): the API body and a pin's snapshot."""
+        data = asdict(self)
+        for key in ("start", "end", "previous_start", "previous_end"):
+            data[key] = data[key].isoformat()
+        data["months"] = [month.isoformat() for month in self.months]
+        return data
+
+
+def _direction(count: int, previous: int) -> str:
+    return fishbone_svg.direction(count, previous)
+
+
+def _day_start(day: dt.date, zone) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=zone)
+
+
+def _month_starts(end: dt.date, months: int) -> list[dt.date]:
+    first = end.replace(day=1)
+    out = []
+    for _index in range(months):
+        out.append(first)
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    return list(reversed(out))
+
+
+def validate_period(start: dt.date | None, end: dt.date | None, *,
+                    today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The period asked for, or the last 90 days; refuses an inverted or over-long period, naming the field."""
+    today = today or timezone.localdate()
+    end = end or today
+    start = start or end - dt.timedelta(days=89)
+    if start > end:
+        raise RuleViolation(_("The start must not be after the end."), field="start")
+    if (end - start).days + 1 > MAX_DAYS:
+        raise RuleViolation(_("A period is at most three years."), field="end")
+    return start, end
+
+
+def complaints(user: User, scope: FishboneScope) -> QuerySet[Ticket]:
+    """Complaints `user` may see, narrowed by `scope` (unknown department or category: a clear error)."""
+    rows = tickets_for(user, "view").filter(kind=Ticket.Kind.COMPLAINT)
+    if scope.department_id is not None:
+        department = Department.objects.filter(pk=scope.department_id).first()
+        if department is None:
+            raise RuleViolation(_("No department #%(id)s.") % {"id": scope.department_id}, field="department_id")
+        rows = rows.filter(department__path__startswith=department.path)
+    if scope.category_id is not None:
+        category = TicketCategory.objects.filter(pk=scope.category_id).first()
+        if category is None:
+            raise RuleViolation(_("No ticket category #%(id)s.") % {"id": scope.category_id}, field="category_id")
+        rows = rows.filter(category__path__startswith=category.path)
+    if scope.channel:
+        if scope.channel not in Channel.values:
+            raise RuleViolation(_("Unknown channel “%(value)s”.") % {"value": scope.channel}, field="channel")
+        rows = rows.filter(channel=scope.channel)
+    if scope.region:
+        rows = rows.filter(customer__province=scope.region)
+    return rows
+
+
+def default_effect(scope: FishboneScope) -> str:
+    parts = [_("Complaints")]
+    if scope.department_id:
+        name = Department.objects.filter(pk=scope.department_id).values_list("name", flat=True).first()
+        parts.append(name or "")
+    if scope.category_id:
+        name = TicketCategory.objects.filter(pk=scope.category_id).values_list("name", flat=True).first()
+        parts.append(name or "")
+    if scope.channel:
+        parts.append(str(Channel(scope.channel).label) if scope.channel in Channel.values else scope.channel)
+    if scope.region:
+        parts.append(scope.region)
+    return " · ".join(part for part in parts if part)
+
+
+def fishbone(user: User, scope: FishboneScope, *, start: dt.date | None = None, end: dt.date | None = None,
+             effect: str = "", months: int = 6) -> Fishbone:
+    """Complaint counts per branch, cause and sub-cause for the period and the one before it."""
+    require_view(user)
+    start, end = validate_period(start, end)
+    if not 1 <= months <= 36:
+        raise RuleViolation(_("Between 1 and 36 months."), field="months")
+    span = (end - start).days + 1
+    previous_end = start - dt.timedelta(days=1)
+    previous_start = previous_end - dt.timedelta(days=span - 1)
+    zone = timezone.get_current_timezone()
+    since, boundary, until = _day_start(previous_start, zone), _day_start(start, zone), \
+        _day_start(end + dt.timedelta(days=1), zone)
+    rows = complaints(user, scope)
+
+    counts = rows.filter(opened_at__gte=since, opened_at__lt=until).values("root_cause_id").annotate(
+        current=Count("id", filter=Q(opened_at__gte=boundary)), previous=Count("id", filter=Q(opened_at__lt=boundary)))
+    month_list = _month_starts(end, months)
+    monthly_rows = rows.filter(opened_at__gte=_day_start(month_list[0], zone), opened_at__lt=until).annotate(
+        month=TruncMonth("opened_at", tzinfo=zone)).values("month", "root_cause_id").annotate(n=Count("id"))
+
+    causes = {row["id"]: row for row in RootCause.objects.values("id", "code", "name", "branch", "parent_id")}
+
+    def top(cause_id: int) -> dict:
+        cause, seen = causes[cause_id], set()
+        while cause["parent_id"] and cause["parent_id"] in causes and cause["id"] not in seen:
+            seen.add(cause["id"])
+            cause = causes[cause["parent_id"]]
+        return cause
+
+    current: dict[int, int] = {}
+    previous: dict[int, int] = {}
+    unclassified = previous_unclassified = 0
+    for row in counts:
+        if row["root_cause_id"] is None or row["root_cause_id"] not in causes:
+            unclassified += row["current"]
+            previous_unclassified += row["previous"]
+        else:
+            current[row["root_cause_id"]] = row["current"]
+            previous[row["root_cause_id"]] = row["previous"]
+
+    month_index = {month: index for index, month in enumerate(month_list)}
+    monthly: dict[str, list[int]] = {branch: [0] * len(month_list) for branch in BRANCHES}
+    for row in monthly_rows:
+        if row["root_cause_id"] not in causes:
+            continue
+        month = row["month"]
+        month = timezone.localtime(month, zone).date() if isinstance(month, dt.datetime) else month
+        branch = top(row["root_cause_id"])["branch"]
+        if month in month_index and branch in monthly:
+            monthly[branch][month_index[month]] += row["n"]
+
+    # cause id -> (count, previous, {sub id: (count, previous)})
+    tree: dict[int, dict[str, Any]] = {}
+    for cause_id in set(current) | set(previous):
+        head = top(cause_id)
+        node = tree.setdefault(head["id"], {"current": 0, "previous": 0, "subs": {}})
+        now, before = current.get(cause_id, 0), previous.get(cause_id, 0)
+        node["current"] += now
+        node["previous"] += before
+        if cause_id != head["id"]:
+            sub = node["subs"].setdefault(cause_id, [0, 0])
+            sub[0] += now
+            sub[1] += before
+
+    classified = sum(current.values())
+    branches = []
+    for branch in BRANCHES:
+        cause_counts = []
+        for head_id, node in tree.items():
+            head = causes[head_id]
+            if head["branch"] != branch:
+                continue
+            subs = [CauseCount(id=sub_id, code=causes[sub_id]["code"], label=causes[sub_id]["name"], count=now,
+                               previous=before, change=now - before, direction=_direction(now, before))
+                    for sub_id, (now, before) in node["subs"].items()]
+            subs.sort(key=lambda item: (-item.count, item.label))
+            cause_counts.append(CauseCount(
+                id=head_id, code=head["code"], label=head["name"], count=node["current"], previous=node["previous"],
+                change=node["current"] - node["previous"], direction=_direction(node["current"], node["previous"]),
+                sub_causes=subs))
+        cause_counts.sort(key=lambda item: (-item.count, item.label))
+        count = sum(item.count for item in cause_counts)
+        before = sum(item.previous for item in cause_counts)
+        branches.append(BranchCount(
+            branch=branch, label=str(RootCause.Branch(branch).label), count=count, previous=before,
+            change=count - before, direction=_direction(count, before),
+            share=round(count / classified, 4) if classified else 0.0, causes=cause_counts,
+            monthly=monthly[branch]))
+    return Fishbone(
+        effect=effect.strip() or default_effect(scope), start=start, end=end, previous_start=previous_start,
+        previous_end=previous_end, total=classified + unclassified,
+        previous_total=sum(previous.values()) + previous_unclassified, unclassified=unclassified,
+        previous_unclassified=previous_unclassified, months=month_list, branches=branches,
+        filters=scope.as_filters())
+
+
+def bones(data: Fishbone | dict[str, Any]) -> list[fishbone_svg.Bone]:
+    """The fishbone's counts as the pure layout's bones (from a live read or a pin's snapshot)."""
+    branches = data["branches"] if isinstance(data, dict) else [asdict(branch) for branch in data.branches]
+    return [
+        fishbone_svg.Bone(
+            key=branch["branch"], label=branch["label"], count=branch["count"], previous=branch["previous"],
+            ribs=tuple(fishbone_svg.Rib(
+                label=cause["label"], count=cause["count"], previous=cause["previous"], key=cause["code"],
+                ribs=tuple(fishbone_svg.Rib(label=sub["label"], count=sub["count"], previous=sub["previous"],
+                                            key=sub["code"]) for sub in cause["sub_causes"]))
+                for cause in branch["causes"]))
+        for branch in branches
+    ]
+
+
+def svg_labels() -> dict[str, str]:
+    return {"title": _("Cause-and-effect diagram"), "complaints": _("complaints"), "more": _("more"),
+            "previous": _("previous period")}
+
+
+def fishbone_svg_text(data: Fishbone | dict[str, Any]) -> str:
+    effect = data["effect"] if isinstance(data, dict) else data.effect
+    total = data["total"] if isinstance(data, dict) else data.total
+    return fishbone_svg.render_svg(effect, bones(data), total=total, labels=svg_labels())
+
+
+def fishbone_png(data: Fishbone | dict[str, Any]) -> bytes:
+    effect = data["effect"] if isinstance(data, dict) else data.effect
+    total = data["total"] if isinstance(data, dict) else data.total
+    return fishbone_svg.render_png(effect, bones(data), total=total, labels=svg_labels())
