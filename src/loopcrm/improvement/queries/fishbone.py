@@ -20,8 +20,9 @@ from django.utils.translation import gettext as _
 from loopcrm.accounts.models import Department, User
 from loopcrm.accounts.permissions import can
 from loopcrm.core.choices import Channel
-from loopcrm.core.errors import PermissionDenied, RuleViolation
+from loopcrm.core.errors import NotFound, PermissionDenied, RuleViolation
 from loopcrm.improvement import fishbone_svg
+from loopcrm.improvement.models import FishbonePin, WhyNote
 from loopcrm.service.models import RootCause, Ticket, TicketCategory
 from loopcrm.service.queries.tickets import tickets_for
 
@@ -295,3 +296,78 @@ def fishbone_png(data: Fishbone | dict[str, Any]) -> bytes:
     effect = data["effect"] if isinstance(data, dict) else data.effect
     total = data["total"] if isinstance(data, dict) else data.total
     return fishbone_svg.render_png(effect, bones(data), total=total, labels=svg_labels())
+
+
+# --- pins and 5-whys ------------------------------------------------------------------------------
+
+MAX_ID = 2**63 - 1
+
+
+def _cycle_model():
+    from django.apps import apps
+
+    return apps.get_model("improvement", "Cycle")
+
+
+def open_cycles(user: User) -> QuerySet:
+    """Cycles a fishbone may be pinned to: every cycle not closed (improvement view sees all cycles)."""
+    require_view(user)
+    return _cycle_model().objects.exclude(phase="closed").order_by("-updated_at", "-id")
+
+
+def get_cycle_for(user: User, cycle_id: int, *, field: str = "cycle_id"):
+    require_view(user)
+    if isinstance(cycle_id, bool) or not isinstance(cycle_id, int) or not 0 < cycle_id <= MAX_ID:
+        raise NotFound(_("No cycle #%(id)s.") % {"id": cycle_id}, field=field)
+    cycle = _cycle_model().objects.filter(pk=cycle_id).first()
+    if cycle is None:
+        raise NotFound(_("No cycle #%(id)s.") % {"id": cycle_id}, field=field)
+    return cycle
+
+
+def pins_for(user: User, *, cycle_id: int | None = None) -> QuerySet[FishbonePin]:
+    require_view(user)
+    rows = FishbonePin.objects.select_related("cycle", "created_by").prefetch_related("whys")
+    return rows.filter(cycle_id=cycle_id) if cycle_id is not None else rows
+
+
+def get_pin_for(user: User, pin_id: int) -> FishbonePin:
+    if isinstance(pin_id, bool) or not isinstance(pin_id, int) or not 0 < pin_id <= MAX_ID:
+        raise NotFound(_("No pinned fishbone #%(id)s.") % {"id": pin_id}, field="pin_id")
+    pin = pins_for(user).filter(pk=pin_id).first()
+    if pin is None:
+        raise NotFound(_("No pinned fishbone #%(id)s.") % {"id": pin_id}, field="pin_id")
+    return pin
+
+
+def get_why_for(user: User, pin: FishbonePin, why_id: int) -> WhyNote:
+    if isinstance(why_id, bool) or not isinstance(why_id, int) or not 0 < why_id <= MAX_ID:
+        raise NotFound(_("No why #%(id)s.") % {"id": why_id}, field="why_id")
+    note = WhyNote.objects.filter(pin=pin, pk=why_id).first()
+    if note is None:
+        raise NotFound(_("No why #%(id)s.") % {"id": why_id}, field="why_id")
+    return note
+
+
+@dataclass
+class WhyChain:
+    """The 5-whys of one branch (cause_code "") or one cause on a pinned fishbone, in order."""
+
+    branch: str
+    branch_label: str
+    cause_code: str
+    cause_label: str
+    notes: list[WhyNote]
+
+
+def why_chains(pin: FishbonePin) -> list[WhyChain]:
+    chains: dict[tuple[str, str], WhyChain] = {}
+    for note in sorted(pin.whys.all(), key=lambda item: (BRANCHES.index(item.branch) if item.branch in BRANCHES
+                                                          else 99, item.cause_code, item.position)):
+        key = (note.branch, note.cause_code)
+        if key not in chains:
+            label = str(RootCause.Branch(note.branch).label) if note.branch in BRANCHES else note.branch
+            chains[key] = WhyChain(branch=note.branch, branch_label=label, cause_code=note.cause_code,
+                                   cause_label=note.cause_label, notes=[])
+        chains[key].notes.append(note)
+    return list(chains.values())
