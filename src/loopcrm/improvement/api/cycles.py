@@ -163,11 +163,11 @@ class CycleOut(Schema):
 
     @staticmethod
     def resolve_source_chart_id(obj: Cycle) -> int | None:
-        return getattr(obj, "source_chart_id", None)
+        return obj.source_chart_id
 
     @staticmethod
     def resolve_source_signal_id(obj: Cycle) -> int | None:
-        return getattr(obj, "source_signal_id", None)
+        return obj.source_signal_id
 
 
 class MessageOut(Schema):

@@ -49,6 +49,10 @@ class Cycle(TimeStampedModel):
     after_end = models.DateField(_("after to"), null=True, blank=True)
     decision = models.CharField(_("decision"), max_length=12, choices=Decision.choices, default="", blank=True)
     decision_note = models.TextField(_("decision note"), blank=True)
+    source_chart = models.ForeignKey("improvement.ControlChart", null=True, blank=True, on_delete=models.SET_NULL,
+                                     related_name="cycles", verbose_name=_("control chart"))
+    source_signal = models.ForeignKey("improvement.ChartSignal", null=True, blank=True, on_delete=models.SET_NULL,
+                                      related_name="cycles", verbose_name=_("signal"))
     previous = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_cycles",
                                  verbose_name=_("previous cycle"))
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,

@@ -61,12 +61,7 @@ def _metric(key: str) -> registry.Metric:
 
 
 def _check_filters(metric: registry.Metric, filters: dict | None) -> dict:
-    filters = dict(filters or {})
-    for name in filters:
-        if name not in metric.dimensions:
-            raise RuleViolation(_("The metric “%(metric)s” cannot be cut by “%(dimension)s”.")
-                                % {"metric": metric.key, "dimension": name}, field=f"filters.{name}")
-    return {name: value for name, value in filters.items() if value not in (None, "", [])}
+    return registry.clean_filters(metric, filters)
 
 
 def _check_window(start: dt.date | None, end: dt.date | None, *, field: str, today: dt.date) -> None:
@@ -109,10 +104,11 @@ def plan_cycle(*, title: str, metric_key: str, baseline_start: dt.date, baseline
                   baseline_start=baseline_start, baseline_end=baseline_end, target_value=target_value,
                   hypothesis=hypothesis or "", owner=owner or by, previous=previous, after_start=after_start,
                   after_end=after_end, created_by=by)
-    if source_chart is not None and hasattr(Cycle, "source_chart"):
-        cycle.source_chart = source_chart
-    if source_signal is not None and hasattr(Cycle, "source_signal"):
-        cycle.source_signal = source_signal
+    if source_signal is not None and source_chart is None:
+        source_chart = source_signal.chart
+    if source_signal is not None and source_signal.chart_id != getattr(source_chart, "pk", None):
+        raise RuleViolation(_("The signal is not one of this control chart's."), field="source_signal_id")
+    cycle.source_chart, cycle.source_signal = source_chart, source_signal
     _baseline(cycle)
     cycle.save()
     cycle.members.set(list(members))
@@ -508,7 +504,7 @@ def adjust(cycle: Cycle, *, by: User, note: str = "", lesson_text: str = "", tag
         baseline_start=cycle.after_start or cycle.baseline_start, baseline_end=cycle.after_end or cycle.baseline_end,
         by=by, problem=cycle.problem, filters=cycle.filters, target_value=cycle.target_value,
         hypothesis="", owner=cycle.owner, members=cycle.members.all(), departments=cycle.departments.all(),
-        source_chart=getattr(cycle, "source_chart", None), source_signal=getattr(cycle, "source_signal", None),
+        source_chart=cycle.source_chart, source_signal=cycle.source_signal,
         previous=cycle, at=at)
     record_event(cycle, CycleEvent.Kind.ADJUSTED, by=by, at=at, detail={"next": following.pk}, note=note)
     return following
