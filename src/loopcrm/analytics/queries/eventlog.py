@@ -1,0 +1,385 @@
+"""The service desk's event log (service.TicketEvent) as arrays for `analytics.mining`.
+
+A case is a ticket. Which activity an event is (stated once, here):
+
+| event kind | activity | key |
+| --- | --- | --- |
+| created | Opened | `opened` |
+| routed | Routed (resource: the queue) | `routed` |
+| assigned | Assigned (resource: the agent) | `assigned` |
+| escalated | Escalated (a change of queue is also a queue hand-over) | `escalated` |
+| status | the new status (Open, Pending customer, Resolved, Closed, Reopened…) | `status:<code>` |
+| step_started + its step_completed | the step's name, lasting from start to completion | `step:<key>` |
+| step_completed as skipped, step_overridden | nothing: a skipped step is a step not done | — |
+
+Replies, notes, customer messages, SLA pauses/warnings/breaches and field, tag, follower and
+attachment changes are conversation and clock bookkeeping, not steps of the process: left out. With
+`view="steps"` only the process steps remain (what conformance is checked on).
+
+Cases are the tickets opened in the period that match the filters (process and version, kind,
+category and its sub-categories, department and below, team = assigned to one of its members); all
+their events are read, also those after the period. On PostgreSQL the rows stream out of
+`COPY (SELECT …) TO STDOUT` with the activity computed in SQL as a small integer and are parsed
+block by block with NumPy (a few bytes per event held; no Python object per event); elsewhere a
+`values_list(...).iterator()` feeds the same arrays chunk by chunk.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from loopcrm.accounts.models import Department, Team
+from loopcrm.accounts.permissions import can
+from loopcrm.analytics import mining
+from loopcrm.core.errors import PermissionDenied, RuleViolation
+from loopcrm.service.models import ProcessDefinition, ProcessStep, ProcessVersion, Ticket, TicketCategory, TicketEvent
+
+DEFAULT_DAYS = 90
+MAX_DAYS = 3 * 366
+CHUNK = 20_000
+VIEWS = ("lifecycle", "steps")
+E = TicketEvent.Kind
+POINT_KINDS = {E.CREATED: "opened", E.ROUTED: "routed", E.ASSIGNED: "assigned", E.ESCALATED: "escalated"}
+STEP_KINDS = (E.STEP_STARTED, E.STEP_COMPLETED, E.STEP_OVERRIDDEN)
+# What a row is for the step pairing.
+POINT, START, COMPLETE, DROP = 0, 1, 2, 3
+FINISHED = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
+REOPEN = "status:reopened"
+
+
+@dataclass(frozen=True)
+class MiningFilter:
+    start: dt.date
+    end: dt.date
+    process: str | None = None  # definition key
+    version: int | None = None  # version number of that process
+    kind: str | None = None
+    category: int | None = None
+    department: int | None = None
+    team: int | None = None
+    view: str = "lifecycle"
+
+    def as_params(self) -> dict[str, str]:
+        return {key: str(value) for key, value in asdict(self).items() if value is not None}
+
+
+FILTER_FIELDS = ("start", "end", "process", "version", "kind", "category", "department", "team", "view")
+
+
+def parse_filters(params: Mapping[str, str | None], *, today: dt.date | None = None) -> MiningFilter:
+    """The filters from query parameters (API and page alike); RuleViolation names the field at fault."""
+    today = today or timezone.localdate()
+
+    def raw(name: str) -> str:
+        value = params.get(name)
+        return "" if value is None else str(value).strip()
+
+    def date(name: str, default: dt.date) -> dt.date:
+        if not raw(name):
+            return default
+        try:
+            return dt.date.fromisoformat(raw(name))
+        except ValueError:
+            raise RuleViolation(_("%(value)s is not a date (YYYY-MM-DD).") % {"value": raw(name)}, field=name) from None
+
+    def number(name: str) -> int | None:
+        if not raw(name):
+            return None
+        if not raw(name).isdigit() or int(raw(name)) < 1:
+            raise RuleViolation(_("%(value)s is not a positive whole number.") % {"value": raw(name)}, field=name)
+        return int(raw(name))
+
+    end = date("end", today)
+    start = date("start", end - dt.timedelta(days=DEFAULT_DAYS - 1))
+    if start > end:
+        raise RuleViolation(_("The start must not be after the end."), field="start")
+    if (end - start).days >= MAX_DAYS:
+        raise RuleViolation(_("The period may be at most three years long."), field="start")
+    process = raw("process") or None
+    if process and not ProcessDefinition.objects.filter(key=process).exists():
+        raise RuleViolation(_("Unknown process: %(value)s.") % {"value": process}, field="process")
+    version = number("version")
+    if version is not None:
+        if not process:
+            raise RuleViolation(_("Choose the process of the version."), field="version")
+        if not ProcessVersion.objects.filter(definition__key=process, number=version).exists():
+            raise RuleViolation(_("The process has no version %(value)s.") % {"value": version}, field="version")
+    kind = raw("kind") or None
+    if kind and kind not in Ticket.Kind.values:
+        raise RuleViolation(_("Unknown ticket kind: %(value)s.") % {"value": kind}, field="kind")
+    category, department, team = number("category"), number("department"), number("team")
+    if category and not TicketCategory.objects.filter(pk=category).exists():
+        raise RuleViolation(_("Unknown category."), field="category")
+    if department and not Department.objects.filter(pk=department).exists():
+        raise RuleViolation(_("Unknown department."), field="department")
+    if team and not Team.objects.filter(pk=team).exists():
+        raise RuleViolation(_("Unknown team."), field="team")
+    view = raw("view") or "lifecycle"
+    if view not in VIEWS:
+        raise RuleViolation(_("The view is lifecycle or steps."), field="view")
+    return MiningFilter(start=start, end=end, process=process, version=version, kind=kind, category=category,
+                        department=department, team=team, view=view)
+
+
+def check_access(user) -> None:
+    """Process mining aggregates over every ticket: for roles that may see improvement analysis."""
+    if user is not None and not can(user, "improvement", "view"):
+        raise PermissionDenied(_("Your role may not see process mining."))
+
+
+def tickets(filters: MiningFilter) -> QuerySet[Ticket]:
+    """The cases: tickets opened in the period that match the filters."""
+    zone = timezone.get_default_timezone()
+    since = dt.datetime.combine(filters.start, dt.time.min, tzinfo=zone)
+    until = dt.datetime.combine(filters.end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+    qs = Ticket.objects.filter(opened_at__gte=since, opened_at__lt=until)
+    if filters.process:
+        qs = qs.filter(process__version__definition__key=filters.process)
+        if filters.version:
+            qs = qs.filter(process__version__number=filters.version)
+    if filters.kind:
+        qs = qs.filter(kind=filters.kind)
+    if filters.category:
+        path = TicketCategory.objects.get(pk=filters.category).path
+        qs = qs.filter(category__path__startswith=path) if path else qs.filter(category_id=filters.category)
+    if filters.department:
+        qs = qs.filter(department__path__startswith=Department.objects.get(pk=filters.department).path)
+    if filters.team:
+        qs = qs.filter(assignee__teams=filters.team)
+    return qs
+
+
+# --- the activity vocabulary ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Activity keys (index = code), their display names, and each step's target (seconds)."""
+
+    keys: list[str]
+    names: dict[str, str]
+    targets: dict[str, float]
+    expected: list[mining.ExpectedStep]  # the standard version's steps, when one process is chosen
+
+    def code(self, key: str) -> int:
+        return self.keys.index(key)
+
+
+def standard_version(filters: MiningFilter) -> ProcessVersion | None:
+    if not filters.process:
+        return None
+    versions = ProcessVersion.objects.filter(definition__key=filters.process)
+    if filters.version:
+        return versions.filter(number=filters.version).first()
+    return versions.filter(is_current=True).first() or versions.order_by("-number").first()
+
+
+def vocabulary(filters: MiningFilter) -> Vocabulary:
+    keys: list[str] = []
+    names: dict[str, str] = {}
+    if filters.view == "lifecycle":
+        kind_names = dict(E.choices)
+        for kind, key in POINT_KINDS.items():
+            keys.append(key)
+            names[key] = str(kind_names[kind])
+        for status, label in Ticket.Status.choices:
+            keys.append(f"status:{status}")
+            names[f"status:{status}"] = str(label)
+    targets: dict[str, float] = {}
+    standard = standard_version(filters)
+    # Step names and targets: the standard version's first, then every other version's (newest first).
+    steps = ProcessStep.objects.order_by("-version__is_current", "-version__published_at", "position")
+    if filters.process:
+        steps = steps.filter(version__definition__key=filters.process)
+    ordered = list(standard.steps.order_by("position")) if standard else []
+    for step in [*ordered, *steps]:
+        key = f"step:{step.key}"
+        if key not in names:
+            keys.append(key)
+            names[key] = step.name
+            targets[key] = step.target_minutes * 60.0
+    expected = [mining.ExpectedStep(f"step:{s.key}", s.is_mandatory) for s in ordered]
+    return Vocabulary(keys, names, targets, expected)
+
+
+# --- reading ---------------------------------------------------------------------------------------
+
+@dataclass
+class Loaded:
+    """The event log of the cases, plus what mining needs besides it."""
+
+    log: mining.EventLog
+    vocabulary: Vocabulary
+    finished: np.ndarray  # ids of the cases that are resolved or closed
+    queues: tuple[np.ndarray, np.ndarray]  # (case, queue) hand-overs in time order
+    agents: tuple[np.ndarray, np.ndarray]  # (case, agent)
+
+
+def _kinds(filters: MiningFilter) -> list[str]:
+    kinds = list(STEP_KINDS)
+    if filters.view == "lifecycle":
+        kinds += [*POINT_KINDS, E.STATUS]
+    return [str(k) for k in kinds]
+
+
+def _sql(filters: MiningFilter, words: Vocabulary) -> tuple[str, list]:
+    """One SELECT giving per event: case, epoch seconds, activity code, row role, resource."""
+    ticket_sql, ticket_params = tickets(filters).values("pk").query.sql_with_params()
+    params: list = []
+    activity = ["CASE"]
+    for kind, key in POINT_KINDS.items():
+        if key in words.keys:
+            activity.append("WHEN e.kind = %s THEN %s")
+            params += [str(kind), words.code(key)]
+    statuses = [(s, words.code(f"status:{s}")) for s in Ticket.Status.values if f"status:{s}" in words.keys]
+    if statuses:
+        activity.append("WHEN e.kind = %s THEN CASE e.new " + " ".join("WHEN %s THEN %s" for _s in statuses)
+                        + " ELSE -1 END")
+        params.append(str(E.STATUS))
+        for status, code in statuses:
+            params += [status, code]
+    steps = [(k[5:], words.code(k)) for k in words.keys if k.startswith("step:")]
+    if steps:
+        activity.append("WHEN e.kind IN (%s, %s, %s) THEN CASE e.step " + " ".join("WHEN %s THEN %s" for _s in steps)
+                        + " ELSE -1 END")
+        params += [str(k) for k in STEP_KINDS]
+        for key, code in steps:
+            params += [key, code]
+    activity.append("ELSE -1 END")
+    role = (f"CASE WHEN e.kind = %s THEN {START} WHEN e.kind = %s AND e.new <> %s THEN {COMPLETE} "
+            f"WHEN e.kind IN (%s, %s) THEN {DROP} ELSE {POINT} END")
+    params += [str(E.STEP_STARTED), str(E.STEP_COMPLETED), "skipped", str(E.STEP_COMPLETED), str(E.STEP_OVERRIDDEN)]
+    resource = ("CASE WHEN e.kind IN (%s, %s) AND e.field = %s AND e.new ~ '^[0-9]{1,18}$' THEN e.new::bigint "
+                "WHEN e.kind = %s AND e.new ~ '^[0-9]{1,18}$' THEN -e.new::bigint ELSE 0 END")
+    params += [str(E.ROUTED), str(E.ESCALATED), "queue", str(E.ASSIGNED)]
+    kinds = _kinds(filters)
+    sql = (f"SELECT e.ticket_id, extract(epoch FROM e.at), {' '.join(activity)}, {role}, {resource} "
+           f"FROM service_ticketevent e WHERE e.kind IN ({', '.join(['%s'] * len(kinds))}) "
+           f"AND e.ticket_id IN ({ticket_sql})")
+    return sql, [*params, *kinds, *ticket_params]
+
+
+def _copy_blocks(sql: str, params: list, columns: int) -> Iterator[np.ndarray]:
+    """Rows of `COPY (sql) TO STDOUT` as float64 blocks (rows × columns), parsed by NumPy."""
+    with connection.cursor() as wrapper:
+        raw = wrapper.cursor
+        with raw.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
+            pending = b""
+            for data in copy:
+                pending += bytes(data)
+                if len(pending) < 8 << 20:
+                    continue
+                cut = pending.rfind(b"\n") + 1
+                yield np.fromstring(pending[:cut].decode(), sep=" ").reshape(-1, columns)
+                pending = pending[cut:]
+            if pending:
+                yield np.fromstring(pending.decode(), sep=" ").reshape(-1, columns)
+
+
+def _python_blocks(filters: MiningFilter, words: Vocabulary) -> Iterator[np.ndarray]:
+    """The same rows as _sql through the ORM (SQLite and others), CHUNK rows per block."""
+    status_code = {s: words.code(f"status:{s}") for s in Ticket.Status.values if f"status:{s}" in words.keys}
+    step_code = {k[5:]: words.code(k) for k in words.keys if k.startswith("step:")}
+    point_code = {str(kind): words.code(key) for kind, key in POINT_KINDS.items() if key in words.keys}
+    rows = (TicketEvent.objects.filter(kind__in=_kinds(filters), ticket__in=tickets(filters).values("pk"))
+            .order_by("ticket_id", "at", "id").values_list("ticket_id", "at", "kind", "field", "new", "step")
+            .iterator(chunk_size=CHUNK))
+    block: list[tuple] = []
+    for ticket_id, at, kind, field, new, step in rows:
+        role, resource = POINT, 0
+        if kind in point_code:
+            code = point_code[kind]
+            if new.isdigit() and (kind == E.ASSIGNED or field == "queue"):
+                resource = -int(new) if kind == E.ASSIGNED else int(new)
+        elif kind == E.STATUS:
+            code = status_code.get(new, -1)
+        else:
+            code = step_code.get(step, -1)
+            role = START if kind == E.STEP_STARTED else COMPLETE if kind == E.STEP_COMPLETED and new != "skipped" \
+                else DROP
+        block.append((ticket_id, at.timestamp(), code, role, resource))
+        if len(block) >= CHUNK:
+            yield np.array(block, dtype=np.float64)
+            block = []
+    if block:
+        yield np.array(block, dtype=np.float64)
+
+
+def _finished(filters: MiningFilter) -> np.ndarray:
+    ids = tickets(filters).filter(status__in=FINISHED).values_list("pk", flat=True)
+    if connection.vendor == "postgresql":
+        sql, params = ids.query.sql_with_params()
+        blocks = list(_copy_blocks(sql, list(params), 1))
+        return np.concatenate([b[:, 0] for b in blocks]).astype(np.int64) if blocks else np.zeros(0, np.int64)
+    return np.fromiter(ids.iterator(chunk_size=CHUNK), dtype=np.int64)
+
+
+def load(filters: MiningFilter) -> Loaded:
+    """Read the event log of the filtered tickets into arrays (bounded memory: ~25 bytes per event)."""
+    words = vocabulary(filters)
+    if connection.vendor == "postgresql":
+        sql, params = _sql(filters, words)
+        blocks: Iterator[np.ndarray] = _copy_blocks(sql, params, 5)
+    else:
+        blocks = _python_blocks(filters, words)
+    cases, times, codes, roles, resources = [], [], [], [], []
+    for block in blocks:
+        keep = block[:, 2] >= 0
+        block = block[keep]
+        cases.append(block[:, 0].astype(np.int64))
+        times.append(block[:, 1].copy())
+        codes.append(block[:, 2].astype(np.int32))
+        roles.append(block[:, 3].astype(np.int8))
+        resources.append(block[:, 4].astype(np.int64))
+    if cases:
+        case, time, code, role, resource = (np.concatenate(x) for x in (cases, times, codes, roles, resources))
+    else:
+        case, time, code, role, resource = (np.zeros(0, dt_) for dt_ in (np.int64, float, np.int32, np.int8, np.int64))
+    del cases, times, codes, roles, resources
+    order = mining.case_time_order(case, time)
+    if order is not None:
+        case, time, code, role, resource = case[order], time[order], code[order], role[order], resource[order]
+    end, dropped = _pair_steps(case, code, role, time)
+    keep = ((role == POINT) | (role == START)) & ~dropped
+    queue_rows = resource > 0
+    agent_rows = resource < 0
+    queues = (case[queue_rows], resource[queue_rows])
+    agents = (case[agent_rows], -resource[agent_rows])
+    log = mining.EventLog(case=case[keep], activity=code[keep], time=time[keep], activities=words.keys, end=end[keep])
+    return Loaded(log, words, _finished(filters), queues, agents)
+
+
+def _pair_steps(case: np.ndarray, code: np.ndarray, role: np.ndarray,
+                time: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """End time of each step start: the next completion of the same step in the same case; +inf when
+    not finished; NaN for instant events. And which starts were closed by a skip or an override
+    (those steps were not done: left out)."""
+    end = np.full(case.size, np.nan)
+    dropped = np.zeros(case.size, dtype=bool)
+    steps = np.flatnonzero(role != POINT)
+    if steps.size == 0:
+        return end, dropped
+    k = int(code.max()) + 1
+    # Events are case- then time-ordered: a stable sort on (case, step) keeps time order inside.
+    order = steps[np.argsort(case[steps] * k + code[steps], kind="stable")]
+    is_start = role[order] == START
+    end[order[is_start]] = np.inf
+    nxt = np.zeros(order.size, dtype=bool)
+    nxt[:-1] = (is_start[:-1] & (role[order[1:]] != START) & (case[order[1:]] == case[order[:-1]])
+                & (code[order[1:]] == code[order[:-1]]))
+    closer = order[1:][nxt[:-1]]
+    end[order[:-1][nxt[:-1]]] = time[closer]
+    dropped[order[:-1][nxt[:-1]][role[closer] == DROP]] = True
+    return end, dropped
+
+
+def load_for(user, filters: MiningFilter) -> Loaded:
+    check_access(user)
+    return load(filters)
