@@ -24,7 +24,11 @@ from loopcrm.core.models import AuditEntry
 from loopcrm.customers.models import Consent, ContactPerson, Customer
 from loopcrm.demo import demo_loaded, load_demo
 from loopcrm.demo.organisation import DEFAULT_DEMO_PASSWORD, SIGN_INS
+from loopcrm.feedback.models import Response
 from loopcrm.interactions.models import Interaction
+from loopcrm.loyalty.models import Membership, PointsEntry
+from loopcrm.service.models import SlaClock, Ticket, TicketEvent, TicketProcess
+from loopcrm.value.models import CustomerValue
 
 TODAY = dt.date(2026, 3, 15)
 NOW = dt.datetime(2026, 3, 15, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
@@ -182,3 +186,34 @@ def test_a_second_load_adds_nothing_and_says_so(demo):
     assert load_demo(customers=60, seed=3, progress=messages.append, today=TODAY) is None
     assert "already loaded" in messages[0]
     assert (Customer.objects.count(), Order.objects.count(), User.objects.count()) == before
+
+
+# --- the service desk, the voice of the customer, value and loyalty, loaded by the same call ----------
+
+def test_every_ticket_has_its_log_its_process_and_its_sla_clocks(demo):
+    tickets = Ticket.objects.all()
+    assert tickets.count() > 20
+    assert TicketEvent.objects.filter(kind="created").count() == tickets.count()
+    assert TicketProcess.objects.count() == tickets.count()
+    assert not TicketEvent.objects.filter(at__gte=NOW).exists()
+    clocks = Counter(SlaClock.objects.values_list("metric", flat=True))
+    assert clocks == {"first_response": tickets.count(), "resolution": tickets.count()}
+    for clock in SlaClock.objects.filter(state="met").select_related("ticket"):
+        assert clock.elapsed_seconds is not None and clock.started_at <= clock.met_at < NOW
+        assert clock.breached == (clock.elapsed_seconds > clock.target_minutes * 60 or clock.breached_at is not None)
+        if clock.metric == "first_response":
+            assert clock.met_at == clock.ticket.first_response_at
+    breached = SlaClock.objects.filter(breached=True, breached_at__isnull=False)
+    assert breached.exists()
+    assert TicketEvent.objects.filter(kind="sla_breached").count() == breached.count()
+
+
+def test_customers_answered_surveys_and_have_value_tiers_and_loyalty_memberships(demo):
+    answered = Response.objects.filter(is_complete=True)
+    assert answered.exclude(csat=None).exists() and answered.exclude(nps=None).exists()
+    assert CustomerValue.objects.count() == Customer.objects.count()
+    assert {"high", "medium", "low"} <= set(CustomerValue.objects.values_list("tier", flat=True))
+    members = Membership.objects.all()
+    assert members.exists()
+    for member in members:
+        assert member.balance == sum(PointsEntry.objects.filter(membership=member).values_list("amount", flat=True))

@@ -8,7 +8,8 @@
 Comments come in the customer's language (Chinese for customers in China, else English) and go
 through the real text analysis. Survey fatigue (one survey per 30 days) and withdrawn survey consent
 are respected. Recent detractors open follow-up tickets through the service desk, and most have the
-agent's reply (the closed loop). Everything is bulk-inserted with the demo's timestamps.
+agent's reply (the closed loop: the ticket's first response). Runs before the demo's SLA clocks and
+process steps, so follow-up tickets get theirs too. Everything is bulk-inserted with the demo's timestamps.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from loopcrm.feedback.models import (
     Trigger,
 )
 from loopcrm.feedback.services import VersionTexts, create_survey
-from loopcrm.service.models import Ticket, TicketMessage
+from loopcrm.service.models import Ticket, TicketEvent, TicketMessage
+from loopcrm.service.services.events import event_row
 
 FATIGUE = dt.timedelta(days=30)
 
@@ -259,16 +261,34 @@ def _follow_ups(loader: Loader, responses: list[Response], rng: random.Random, *
         tickets.append(ticket)
         follow_ups.append(FollowUp(response=response, customer=response.customer, reason=reason, ticket=ticket,
                                    department_id=response.department_id, opened_at=response.answered_at))
-    with explicit_timestamps(Ticket):
-        for ticket in tickets:
-            ticket.created_at = ticket.updated_at = ticket.opened_at
-        loader.insert(tickets)
-    loader.insert(follow_ups)
-    for follow_up in follow_ups:
+    replied_at: dict[int, dt.datetime] = {}  # the agent's call back: the loop's closure and the first response
+    for index, follow_up in enumerate(follow_ups):
         if rng.random() < 0.72:
             replied = follow_up.opened_at + dt.timedelta(hours=rng.lognormvariate(2.3, 0.9))
             if replied < now:
-                replies.append(TicketMessage(ticket=follow_up.ticket, kind=TicketMessage.Kind.REPLY,
-                                             body="您好，我们已了解您的情况，会尽快为您处理。", channel="phone",
-                                             created_at=replied))
+                replied_at[index] = replied
+    with explicit_timestamps(Ticket):
+        for index, ticket in enumerate(tickets):
+            ticket.created_at = ticket.updated_at = ticket.opened_at
+            if index in replied_at:
+                ticket.status, ticket.first_response_at = Ticket.Status.OPEN, replied_at[index]
+                ticket.updated_at = replied_at[index]
+        loader.insert(tickets)
+    loader.insert(follow_ups)
+    events = []
+    for index, follow_up in enumerate(follow_ups):
+        ticket = follow_up.ticket
+        events.append(event_row(ticket.pk, TicketEvent.Kind.CREATED, by=None, at=ticket.opened_at,
+                                new=Ticket.Status.NEW, data={"kind": ticket.kind, "channel": ticket.channel,
+                                                             "priority": int(ticket.priority),
+                                                             "follow_up": follow_up.reason}))
+        if index in replied_at:
+            replied = replied_at[index]
+            replies.append(TicketMessage(ticket=ticket, kind=TicketMessage.Kind.REPLY,
+                                         body="您好，我们已了解您的情况，会尽快为您处理。", channel="phone",
+                                         created_at=replied))
+            events.append(event_row(ticket.pk, TicketEvent.Kind.REPLY, by=None, at=replied))
+            events.append(event_row(ticket.pk, TicketEvent.Kind.STATUS, by=None, at=replied, field="status",
+                                    old=Ticket.Status.NEW, new=Ticket.Status.OPEN))
     loader.insert(replies, audited=False)
+    loader.insert(events, audited=False)

@@ -14,7 +14,11 @@ from decimal import Decimal
 from loopcrm.accounts.models import Department, Team, User
 from loopcrm.commerce.models import Order, OrderLine, Product, ProductCategory
 from loopcrm.customers.models import Consent, ContactPerson, Customer, Tag
+from loopcrm.feedback.models import Response
 from loopcrm.interactions.models import Interaction
+from loopcrm.loyalty.models import PointsEntry
+from loopcrm.service.models import SlaClock, Ticket, TicketEvent, TicketStep
+from loopcrm.value.models import CustomerValue
 
 
 def _plain(value: object) -> object:
@@ -67,4 +71,22 @@ def fingerprint() -> str:
     feed("order", Order.objects.order_by("number"), _fields(Order))
     feed("line", OrderLine.objects.order_by("order__number", "id"), _fields(OrderLine))
     feed("interaction", Interaction.objects.order_by("customer__phone", "occurred_at", "id"), _fields(Interaction))
+    ticket = ["customer__phone", "opened_at", "subject"]  # a ticket's natural key
+    feed("ticket", Ticket.objects.order_by(*ticket, "id"),
+         [*ticket, "kind", "status", "channel", "priority", "category__code", "assignee__username", "order__number",
+          "first_response_at", "resolved_at", "closed_at", "severity", "root_cause__code", "reopen_count"])
+    events = [f"ticket__{name}" for name in ticket]
+    feed("event", TicketEvent.objects.order_by(*events, "at", "id"),
+         [*events, "kind", "at", "actor__username", "field", "old", "new", "step"])
+    feed("clock", SlaClock.objects.order_by(*events, "metric"),
+         [*events, "metric", "policy__name", "state", "started_at", "due_at", "met_at", "elapsed_seconds", "breached"])
+    steps = [f"ticket_process__ticket__{name}" for name in ticket]
+    feed("step", TicketStep.objects.order_by(*steps, "position"),
+         [*steps, "step__key", "status", "started_at", "completed_at", "duration_minutes"])
+    feed("response", Response.objects.order_by("customer__phone", "started_at", "id"),
+         ["customer__phone", "survey__name", "started_at", "answered_at", "csat", "nps", "ces", "comment"])
+    feed("points", PointsEntry.objects.order_by("membership__customer__phone", "id"),
+         ["membership__customer__phone", "kind", "amount", "balance_after", "reason"])
+    feed("value", CustomerValue.objects.order_by("customer__phone", "customer__name"),
+         ["customer__phone", "r_score", "f_score", "m_score", "segment", "tier", "clv", "p_alive", "stage"])
     return digest.hexdigest()

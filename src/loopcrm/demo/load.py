@@ -25,6 +25,7 @@ from loopcrm.customers.models import ContactPerson, Customer
 from loopcrm.demo.bulk import Loader, explicit_timestamps
 from loopcrm.demo.calendar import DemoCalendar
 from loopcrm.demo.catalogue import load_catalogue
+from loopcrm.demo.clocks import load_clocks
 from loopcrm.demo.customers import CustomerMaker, consent_rows, insert_customers, link_tags, load_tags
 from loopcrm.demo.feedback import load_feedback
 from loopcrm.demo.interactions import TimelineMaker
@@ -48,7 +49,7 @@ from loopcrm.interactions.models import Interaction
 CHUNK = 2000
 TODAY_ENV = "LOOPCRM_DEMO_TODAY"
 MOST_CUSTOMERS = 1_000_000
-DOMAIN_STEPS = (load_sla, load_tickets, load_processes, load_loyalty, load_feedback, load_value)
+DOMAIN_STEPS = (load_sla, load_tickets, load_feedback, load_clocks, load_processes, load_loyalty, load_value)
 
 
 @dataclass(frozen=True)
@@ -127,9 +128,9 @@ def load_demo(
             loader.say(f"Customers {start + len(plans):,} of {customers:,}: {loader.counts['commerce.order']:,} "
                        f"orders, {loader.counts['interactions.interaction']:,} interactions so far "
                        f"({time.monotonic() - loader.started:.1f} s).")
-        # The service desk, the voice of the customer and customer value, each built on what came before:
-        # SLA policies before the tickets (their clocks), tickets before their process steps, orders and
-        # tickets before loyalty, surveys and value.
+        # The service desk, the voice of the customer, loyalty and value, each built on what came before:
+        # tickets, then surveys about them (whose unhappy answers open follow-up tickets), then every
+        # ticket's SLA clocks and process steps; loyalty and value read the orders.
         for step in DOMAIN_STEPS:
             step(loader, staff=staff, calendar=calendar, seed=seed)
     seconds = time.monotonic() - loader.started

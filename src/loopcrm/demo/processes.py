@@ -5,7 +5,8 @@ none is published yet). It publishes four processes — the complaint process in
 tickets follow v1 — adds routing rules for new tickets, then gives each demo ticket the process version
 that was current when it opened, with realistic step timing written in bulk (TicketStep rows and
 STEP_STARTED / STEP_COMPLETED / STEP_OVERRIDDEN events). One step is slow on purpose: "diagnose" in the
-repair process takes about two and a half times its target, the bottleneck process mining should find.
+repair process takes about three times its target, the bottleneck process mining should find
+(demo/story.py tells the whole story).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import random
 from loopcrm.accounts.models import Role
 from loopcrm.demo.bulk import Loader
 from loopcrm.demo.calendar import DemoCalendar
+from loopcrm.demo.story import SLOW_FACTOR, SLOW_STEP, version_two_at
 from loopcrm.service.models import (
     ProcessStep,
     ProcessVersion,
@@ -33,7 +35,7 @@ from loopcrm.service.services.processes import StepSpec
 V2_NOTE = "首次响应 30 分钟、增加闭环回访 Faster first call, close the loop"
 OVERRIDE_NOTE = "结案时跳过 Overridden when resolved"
 OVERRIDE_REASON = "客户已满意 Customer satisfied"
-SLOW = ("repair", "diagnose", 2.5)  # (process key, step key, how many times its target it takes)
+SLOW = (*SLOW_STEP, SLOW_FACTOR)  # (process key, step key, how many times its target it takes)
 
 A, L = Role.AGENT, Role.TEAM_LEAD
 
@@ -50,8 +52,8 @@ PROCESSES = {
     "repair": ("售后维修流程 After-sales repair", Ticket.Kind.REPAIR, [_steps([
         ("triage", "受理登记 Register", A, 30, True, ["核对购买记录 Purchase checked", "记录故障现象 Symptom noted"],
          [], "", ""),
-        ("diagnose", "故障诊断 Diagnose", A, 120, True, ["远程排查 Remote check done"], [], "", "on_hold"),
-        ("repair", "维修处理 Repair", L, 960, True, [], ["corrective_action"], "", ""),
+        ("diagnose", "故障诊断 Diagnose", A, 240, True, ["远程排查 Remote check done"], [], "", "on_hold"),
+        ("repair", "维修处理 Repair", L, 480, True, [], ["corrective_action"], "", ""),
         ("call-back", "回访确认 Call back", A, 60, False, [], [], "", ""),
     ])]),
     "complaint": ("投诉处理流程 Complaint handling", Ticket.Kind.COMPLAINT, [
@@ -70,7 +72,7 @@ PROCESSES = {
     "return": ("退换货流程 Returns and exchanges", Ticket.Kind.RETURN, [_steps([
         ("verify", "核实订单 Verify the order", A, 60, True, [], ["order"], "", ""),
         ("approve", "审批 Approve", L, 240, True, [], [], "", ""),
-        ("refund", "退款或换货 Refund or exchange", A, 1440, True, [], [], "", ""),
+        ("refund", "退款或换货 Refund or exchange", A, 480, True, [], [], "", ""),
     ])]),
     "inquiry": ("咨询答复 Answering an inquiry", "", [_steps([
         ("answer", "答复客户 Answer the customer", A, 120, True, [], [], "", "resolved"),
@@ -85,9 +87,8 @@ def _publish(staff, calendar: DemoCalendar, first: dt.datetime) -> dict[str, lis
         definition = process_services.create_definition(key=key, name=name, ticket_kind=kind, by=admin)
         published = []
         for number, steps in enumerate(specs, start=1):
-            # v1 is in force before the first ticket; a v2 comes two thirds into the history.
-            at = first - dt.timedelta(days=1) if number == 1 else \
-                calendar.start + (calendar.now - calendar.start) * 2 / 3
+            # v1 is in force before the first ticket; the complaint process's v2 is the demo cycle's change.
+            at = first - dt.timedelta(days=1) if number == 1 else version_two_at(calendar)
             note = "首版 First version" if number == 1 else V2_NOTE
             published.append(process_services.publish_version(definition, steps=steps, change_note=note, by=admin,
                                                               at=at))

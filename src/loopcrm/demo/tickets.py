@@ -9,15 +9,16 @@ replied, status changes) and complaint handling (severity, root cause, correctiv
 compensation). Repeat complaints (same customer and category within 30 days) point at the earlier one.
 
 Timing follows the channel and the kind: phone calls are answered on the spot, email and web forms
-within hours (slower at weekends and in promotion weeks), repairs take days. Targets per priority
-are the ones the SLA module's default policy uses; tickets that missed them carry SLA_WARNING and
-SLA_BREACHED events, so attainment reports have breaches to show.
+within hours (slower at weekends and in promotion weeks), repairs take days. Complaints follow their
+process version: a call back after hours before complaint process v2, an acknowledgement within
+minutes since (demo/story.py). The SLA clocks, with their warnings and breaches, are written
+afterwards by demo/clocks.py from the demo's SLA policies.
 
-Two stories are planted, consistent with the timeline's courier change:
+Stories planted, consistent with the timeline's courier change (see also demo/story.py):
 - IMPROVEMENT_DAYS_AGO days ago logistics changed courier and late-delivery complaints fell (that is
   the timeline's own story; the tickets simply follow it);
-- over the last REGION_DAYS days the new courier's South China hub fell behind: late-delivery
-  complaints from Guangdong (广东省) rise month by month, with their own inbound touches on the
+- over the last RISE_WEEKS weeks the new courier's South China hub fell behind: late-delivery
+  complaints from Guangdong (广东省) rise week by week, with their own inbound touches on the
   timeline and the root cause "South China hub backlog" under Partner / logistics.
 
 Everything is written with bulk inserts and explicit timestamps; nothing happens after the demo's
@@ -26,6 +27,7 @@ reference now.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import random
 from dataclasses import dataclass, field
@@ -36,11 +38,12 @@ from django.db.models import Q
 from loopcrm.accounts.models import User
 from loopcrm.commerce.models import Order
 from loopcrm.core.choices import Channel, JourneyStage, Touchpoint
-from loopcrm.customers.models import Tag
+from loopcrm.customers.models import Customer, Tag
 from loopcrm.demo.bulk import Loader, explicit_timestamps
 from loopcrm.demo.calendar import DemoCalendar
 from loopcrm.demo.orders import is_promotion
 from loopcrm.demo.organisation import Staff
+from loopcrm.demo.story import COMPLAINT_FIRST_RESPONSE, REGION_PROVINCE, RISE_WEEKS, rise_start, version_two_at
 from loopcrm.interactions.models import Interaction
 from loopcrm.service.models import (
     CannedReply,
@@ -54,8 +57,7 @@ from loopcrm.service.models import (
 from loopcrm.service.services.complaints import REPEAT_TAG, ensure_default_root_causes
 from loopcrm.service.services.events import event_row
 
-REGION_DAYS = 100
-REGION_PROVINCE = "广东省"
+REGION_DAYS = RISE_WEEKS * 7
 REPEAT_DAYS = 30
 CLOSE_AFTER = dt.timedelta(days=7)
 S, K, P, E = Ticket.Status, Ticket.Kind, Ticket.Priority, TicketEvent.Kind
@@ -99,10 +101,6 @@ STORIES = {
     "social_complaint": (("微博投诉", "Complaint on social media"), K.COMPLAINT, "service-attitude", P.HIGH,
                          ("slow-reply",)),
 }
-# Targets (minutes) per priority: first response, resolution — as the SLA module's default policy.
-TARGETS = {P.LOW: (480, 5 * 1440), P.NORMAL: (240, 3 * 1440), P.HIGH: (60, 1440), P.URGENT: (30, 480)}
-# Resolution targets that differ by kind (repairs and returns wait for engineers and couriers).
-KIND_RESOLUTION = {K.REPAIR: 7 * 1440, K.RETURN: 5 * 1440}
 # Typical minutes to resolve, by kind (the median of a log-normal).
 RESOLVE_MINUTES = {K.INQUIRY: 90, K.SERVICE_REQUEST: 600, K.COMPLAINT: 1200, K.REPAIR: 3 * 1440,
                    K.RETURN: 2 * 1440}
@@ -159,6 +157,8 @@ class TicketMaker:
         self.hotline: list[User] = staff.team("hotline")
         self.online: list[User] = staff.team("online")
         self.leads = [self.hotline[0], self.online[0]]
+        self.version_two_at = version_two_at(calendar)
+        self.rise_start = rise_start(calendar)
 
     def _agent(self, channel: str, preferred_id: int | None) -> User:
         team = self.hotline if channel == Channel.PHONE else self.online
@@ -177,8 +177,7 @@ class TicketMaker:
         channel = source["channel"]
         if source["is_vip"] and priority < P.URGENT:
             priority = P(priority + 1)
-        if story == "delivery_delay" and source.get("province") == REGION_PROVINCE and \
-                opened > now - dt.timedelta(days=REGION_DAYS):
+        if story == "delivery_delay" and source.get("province") == REGION_PROVINCE and opened >= self.rise_start:
             causes = ("south-hub",)
         agent = self._agent(channel, source["user_id"])
         queue = self.config["queues"]["hotline" if channel == Channel.PHONE else "online"]
@@ -202,11 +201,13 @@ class TicketMaker:
 
         day = opened.astimezone(self.calendar.tz).date()
         busy = (1.6 if day.weekday() >= 5 else 1.0) * (1.5 if is_promotion(day) else 1.0)
-        first = 3 if channel == Channel.PHONE else (20 if channel in (Channel.WEB_CHAT, Channel.WECHAT) else 75)
-        first_at = opened + dt.timedelta(minutes=self._minutes(first * busy))
+        if kind == K.COMPLAINT:  # the complaint process decides (see demo/story.py)
+            version = 2 if opened >= self.version_two_at else 1
+            first_at = opened + dt.timedelta(minutes=self._minutes(COMPLAINT_FIRST_RESPONSE[version] * busy, 0.6))
+        else:
+            first = 3 if channel == Channel.PHONE else (20 if channel in (Channel.WEB_CHAT, Channel.WECHAT) else 75)
+            first_at = opened + dt.timedelta(minutes=self._minutes(first * busy))
         resolve_at = first_at + dt.timedelta(minutes=self._minutes(RESOLVE_MINUTES[kind] * busy, 0.9))
-        first_target, resolve_target = TARGETS[P(priority)]
-        resolve_target = max(resolve_target, KIND_RESOLUTION.get(kind, 0))
         if first_at >= now:
             ticket.status = S.NEW
             return planned
@@ -216,8 +217,6 @@ class TicketMaker:
                                       created_at=first_at))
         events.append(event_row(0, E.REPLY, by=agent, at=first_at))
         events.append(event_row(0, E.STATUS, by=agent, at=first_at, field="status", old=S.NEW, new=S.OPEN))
-        if first_at - opened > dt.timedelta(minutes=first_target):
-            self._breach(events, "first_response", opened, first_target)
         status = S.OPEN
         if kind in (K.REPAIR, K.RETURN, K.COMPLAINT) and rng.random() < 0.35:
             noted = first_at + (resolve_at - first_at) * rng.uniform(0.2, 0.6)
@@ -233,13 +232,9 @@ class TicketMaker:
                                             new=S.PENDING))
                     status = S.PENDING
             ticket.status = status
-            if now - opened > dt.timedelta(minutes=resolve_target):
-                self._breach(events, "resolution", opened, resolve_target)
             return planned
         events.append(event_row(0, E.STATUS, by=agent, at=resolve_at, field="status", old=S.OPEN, new=S.RESOLVED))
         ticket.status, ticket.resolved_at = S.RESOLVED, resolve_at
-        if resolve_at - opened > dt.timedelta(minutes=resolve_target):
-            self._breach(events, "resolution", opened, resolve_target)
         if kind == K.COMPLAINT:
             self._complaint(ticket, causes)
         if rng.random() < 0.04:  # the customer writes again: reopened, then resolved for good
@@ -260,13 +255,6 @@ class TicketMaker:
             ticket.status, ticket.closed_at = S.CLOSED, closed
         ticket.updated_at = max(event.at for event in events)
         return planned
-
-    def _breach(self, events: list[TicketEvent], metric: str, opened: dt.datetime, target: int) -> None:
-        due = opened + dt.timedelta(minutes=target)
-        warn = opened + dt.timedelta(minutes=target * 0.8)
-        events.append(event_row(0, E.SLA_WARNING, by=None, at=warn, step=metric, data={"due_at": due.isoformat()}))
-        events.append(event_row(0, E.SLA_BREACHED, by=None, at=due, step=metric,
-                                data={"due_at": due.isoformat(), "target_minutes": target}))
 
     def _complaint(self, ticket: Ticket, causes: tuple[str, ...]) -> None:
         rng = self.rng
@@ -330,33 +318,55 @@ def _touches(calendar: DemoCalendar) -> list[dict]:
 
 
 def _region_rise(rng: random.Random, calendar: DemoCalendar) -> list[tuple[dict, Interaction]]:
-    """Extra late-delivery complaints from Guangdong over the last REGION_DAYS days, rising month by month."""
-    start = calendar.now - dt.timedelta(days=REGION_DAYS)
-    orders = (Order.objects.filter(customer__province=REGION_PROVINCE, placed_at__gte=start - dt.timedelta(days=5),
-                                   placed_at__lt=calendar.now - dt.timedelta(days=2))
-              .exclude(status=Order.Status.CANCELLED)
-              .values("id", "number", "customer_id", "placed_at", "customer__is_vip", "customer__country")
-              .order_by("placed_at", "id"))
-    rows = []
-    for order in orders:
-        progress = max(0.0, (order["placed_at"] - start) / (calendar.now - start))
-        if rng.random() >= 0.03 + 0.17 * progress:  # ≈3 % of orders at the start, ≈20 % at the end
-            continue
-        at = calendar.within_hours(rng, order["placed_at"] + dt.timedelta(days=rng.uniform(3, 6)))
-        if at >= calendar.now - dt.timedelta(minutes=5):
-            continue
-        subject = f"投诉：物流延迟 {order['number']}"
-        body = (f"客户反映订单{order['number']}在华南分拨中心停滞多日未派送，多次查询无果，情绪激动。"
-                "已向快递催件并上报物流部。")
-        channel = rng.choices((Channel.PHONE, Channel.WECHAT, Channel.WEB_CHAT), weights=(55, 30, 15))[0]
-        touch = Interaction(customer_id=order["customer_id"], order_id=order["id"], channel=channel,
-                            direction=Interaction.Direction.INBOUND, touchpoint=Touchpoint.DELIVERY,
-                            journey_stage=JourneyStage.SERVICE, subject=subject, body=body, occurred_at=at,
-                            created_at=at)
-        rows.append(({"customer_id": order["customer_id"], "contact_id": None, "order_id": order["id"],
-                      "channel": channel, "occurred_at": at, "subject": subject, "body": body, "user_id": None,
-                      "province": REGION_PROVINCE, "is_vip": order["customer__is_vip"],
-                      "country": order["customer__country"]}, touch))
+    """Extra late-delivery complaints from Guangdong over the last RISE_WEEKS weeks, more each week.
+
+    The count per week follows the region's customer base (about 2 % of its customers complain in
+    the last week) with a floor of one to three, so a small demo tells the same story as a big one.
+    """
+    start = rise_start(calendar)
+    customers = Customer.objects.filter(province=REGION_PROVINCE, merged_into__isnull=True).count()
+    orders = list(Order.objects.filter(customer__province=REGION_PROVINCE, placed_at__lt=calendar.now)
+                  .exclude(status=Order.Status.CANCELLED)
+                  .values("id", "number", "customer_id", "placed_at", "customer__is_vip", "customer__country")
+                  .order_by("placed_at", "id"))
+    rows: list[tuple[dict, Interaction]] = []
+    used: set[int] = set()
+    placed = [order["placed_at"] for order in orders]
+    for week in range(RISE_WEEKS):
+        progress = (week + 1) / RISE_WEEKS
+        count = max(round(1 + 2 * progress), round(customers * 0.02 * progress))
+        week_start = start + dt.timedelta(weeks=week)
+        for _n in range(count):
+            at = calendar.within_hours(rng, week_start + dt.timedelta(days=rng.uniform(0, 6.5)))
+            if at >= min(week_start + dt.timedelta(days=7), calendar.now - dt.timedelta(minutes=5)):
+                at = calendar.at((week_start + dt.timedelta(days=rng.randrange(5))).date(), 10, rng.randrange(60))
+            if at >= calendar.now - dt.timedelta(minutes=5):
+                continue
+            low = bisect.bisect_left(placed, at - dt.timedelta(days=14))
+            high = bisect.bisect_left(placed, at - dt.timedelta(days=2))
+            recent = [order for order in orders[low:high] if order["id"] not in used]
+            if not recent:  # few recent orders (a small demo): a customer chasing their latest order
+                latest: dict[int, dict] = {}
+                for order in orders:
+                    if order["placed_at"] < at - dt.timedelta(days=2) and order["id"] not in used:
+                        latest[order["customer_id"]] = order
+                recent = list(latest.values())
+            if not recent:
+                continue
+            order = rng.choice(recent)
+            used.add(order["id"])
+            subject = f"投诉：物流延迟 {order['number']}"
+            body = (f"客户反映订单{order['number']}在华南分拨中心停滞多日未派送，多次查询无果，情绪激动。"
+                    "已向快递催件并上报物流部。")
+            channel = rng.choices((Channel.PHONE, Channel.WECHAT, Channel.WEB_CHAT), weights=(55, 30, 15))[0]
+            touch = Interaction(customer_id=order["customer_id"], order_id=order["id"], channel=channel,
+                                direction=Interaction.Direction.INBOUND, touchpoint=Touchpoint.DELIVERY,
+                                journey_stage=JourneyStage.SERVICE, subject=subject, body=body, occurred_at=at,
+                                created_at=at)
+            rows.append(({"customer_id": order["customer_id"], "contact_id": None, "order_id": order["id"],
+                          "channel": channel, "occurred_at": at, "subject": subject, "body": body, "user_id": None,
+                          "province": REGION_PROVINCE, "is_vip": order["customer__is_vip"],
+                          "country": order["customer__country"]}, touch))
     return rows
 
 
@@ -425,7 +435,6 @@ def load_tickets(loader: Loader, *, staff: Staff, calendar: DemoCalendar, seed: 
         loader.insert(messages, audited=False)
         loader.insert(events, audited=False)
         loader.link(Ticket.tags.through, links)
-        breached = sum(1 for event in events if event.kind == E.SLA_BREACHED)
         loader.say(f"Tickets: {len(planned):,} ({len(extra):,} late deliveries from {REGION_PROVINCE} lately), "
-                   f"{len(events):,} events, {breached:,} SLA breaches, {len(repeats):,} repeat complaints.")
+                   f"{len(events):,} events, {len(repeats):,} repeat complaints.")
 
