@@ -46,3 +46,40 @@ def cycle(owner: User, *, title: str = "缩短配送投诉 Fewer delivery compla
     model = apps.get_model("improvement", "Cycle")
     return model.objects.create(title=title, metric_key="complaint_rate_orders", baseline_start=dt.date(2026, 8, 1),
                                 baseline_end=dt.date(2026, 8, 31), owner=owner, phase=phase)
+
+
+def process(name: str, steps: list[tuple[str, int]], *, by: User | None = None):
+    """A standard service process with a current version of `steps` (name, target minutes): fixture rows."""
+    from django.utils import timezone
+
+    from loopcrm.service.models import ProcessDefinition, ProcessStep, ProcessVersion
+
+    n = next(_seq)
+    definition = ProcessDefinition.objects.create(key=f"proc-{n}", name=name, created_by=by)
+    version = ProcessVersion.objects.create(definition=definition, number=1, published_at=timezone.now(),
+                                            is_current=True)
+    for position, (step_name, minutes) in enumerate(steps, start=1):
+        ProcessStep.objects.create(version=version, position=position, key=f"s{position}", name=step_name,
+                                   target_minutes=minutes)
+    return definition
+
+
+def survey(name: str, kind: str, trigger: str = "ticket_resolved"):
+    from loopcrm.feedback.models import Survey
+
+    return Survey.objects.create(name=name, kind=kind, trigger=trigger)
+
+
+def need(topic: str, customers: int, *, days_ago: int = 5):
+    """`customers` distinct customers raised `topic` in analysed feedback `days_ago` days ago."""
+    from django.utils import timezone
+
+    from loopcrm.feedback.models import TextAnalysis, TopicMention
+
+    when = timezone.now() - dt.timedelta(days=days_ago)
+    for _index in range(customers):
+        customer = factories.customer()
+        analysis = TextAnalysis.objects.create(source="feedback", at=when, text=f"{topic}!", language="zh",
+                                               sentiment="negative", score=-0.5, customer=customer,
+                                               topics=[topic])
+        TopicMention.objects.create(analysis=analysis, topic=topic, customer=customer, at=when, negative=True)
