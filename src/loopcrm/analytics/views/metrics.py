@@ -172,7 +172,8 @@ def metric_detail(request: HttpRequest, key: str) -> HttpResponse:
         "metric": metric, "params": request.GET, "fields": filter_fields(request.GET, metric.dimensions),
         "dimension_label": names.get(request.GET.get("by") or "", ""),
         "dimensions": [(d, names[d]) for d in metric.dimensions],
-        "grains": [(registry.Grain.DAY, _("Day")), (registry.Grain.WEEK, _("Week")), (registry.Grain.MONTH, _("Month"))],
+        "grains": [(registry.Grain.DAY, _("Day")), (registry.Grain.WEEK, _("Week")),
+                   (registry.Grain.MONTH, _("Month"))],
     }
     status = 200
     try:
