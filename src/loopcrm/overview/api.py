@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+from typing import Any
+
 from ninja import Query, Router
 
 from loopcrm.core.api import COMMON_ERRORS
+from loopcrm.feedback.queries import LatestScores
 from loopcrm.overview.queries import customer_360
 from loopcrm.overview.schemas import Customer360Out, Customer360Params
+from loopcrm.value.queries import ValuePanel
 
 router = Router()
 
 
 @router.get("/{customer_id}/360", response={200: Customer360Out, **COMMON_ERRORS}, url_name="customer_360",
             summary="Everything about one customer",
-            description="Profile, contacts, current consent, order summary, recent orders and the newest "
-                        "interactions, in a fixed number of queries.")
+            description="Profile, contacts, current consent, order summary, recent orders, the newest "
+                        "interactions, open tickets, latest survey scores, customer value and loyalty membership, "
+                        "in a fixed number of queries.")
 def get_customer_360(request, customer_id: int, params: Query[Customer360Params]):
     bundle = customer_360(request.user, customer_id, interactions_cursor=params.cursor,
                           interactions_limit=params.limit)
@@ -27,7 +33,26 @@ def get_customer_360(request, customer_id: int, params: Query[Customer360Params]
         "recent_orders": bundle.recent_orders,
         "recent_interactions": {"items": page.items, "next_cursor": page.next_cursor, "limit": page.limit},
         "open_tickets": bundle.open_tickets,
-        "latest_survey": bundle.latest_survey,
-        "value": bundle.value,
-        "loyalty": bundle.loyalty,
+        "latest_survey": _scores(bundle.latest_survey),
+        "value": _value(bundle.value),
+        "loyalty": asdict(bundle.loyalty) if bundle.loyalty is not None else None,
     }
+
+
+def _scores(scores: LatestScores | None) -> dict[str, Any] | None:
+    if scores is None:
+        return None
+    return {"csat": scores.csat, "csat_at": scores.csat_at, "nps": scores.nps, "nps_at": scores.nps_at,
+            "ces": scores.ces, "ces_at": scores.ces_at, "responses": scores.responses,
+            "comments": [{"text": c.text, "sentiment": c.sentiment, "at": c.at} for c in scores.comments]}
+
+
+def _value(panel: ValuePanel | None) -> dict[str, Any] | None:
+    if panel is None:
+        return None
+    return {"value": panel.value,
+            "recommendations": [{"product_id": r.product.pk, "sku": r.product.sku, "name": r.product.name,
+                                 "price": r.product.price, "currency": r.product.currency,
+                                 "confidence": r.confidence, "lift": r.lift,
+                                 "because_of_product_id": r.because_of.pk if r.because_of else None}
+                                for r in panel.recommendations]}
