@@ -119,6 +119,7 @@ def test_the_check_is_computed_from_live_tickets(quality):
     assert result.p_value < 0.001
     assert result.effect < 0 and result.ci_low <= result.effect <= result.ci_high < 0
     assert result.sustained_shift is True  # every day of the after window is under the baseline mean
+    assert result.data["shift_direction"] == "better"
     assert result.data["n_before"] == 28 * 8 and result.data["n_after"] == 14 * 8
     assert "skew" in services.translate(result.data["why"])
     assert cycle.events.filter(kind=CycleEvent.Kind.CHECKED).exists()
@@ -251,3 +252,18 @@ def test_lessons_search_in_chinese_and_english(quality):
 
 def test_search_terms_cut_chinese_into_pairs():
     assert queries.search_terms("首次响应 SLA") == ["首次", "次响", "响应", "sla"]
+
+
+@pytest.mark.parametrize(("values", "better", "expected"), [
+    ([4, 6, 4, 6, 4, 6, 4, 6, 4], "lower", None),  # crosses the centre line
+    ([4] * 8, "lower", "better"),
+    ([6] * 8, "lower", "worse"),
+    ([6] * 8, "higher", "better"),
+    ([4, 4, 4, None, 4, 4, 4, 4, 4], "lower", "better"),  # an empty day neither breaks nor extends a run
+    ([4, 4, 4, 5, 4, 4, 4, 4, 4], "lower", None),  # a point on the centre line breaks it
+    ([4] * 7, "lower", None),
+])
+def test_sustained_shift_is_a_run_of_eight_on_one_side(values, better, expected):
+    from loopcrm.analytics.registry import Better
+
+    assert services.sustained_shift(values, centre=5, better=Better(better)) == expected

@@ -20,6 +20,7 @@ parameters, so the caller can translate them (the msgids are in the improvement 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -361,9 +362,12 @@ def n_mann_whitney(d: float, *, alpha: float = ALPHA, power: float = POWER) -> i
 def skewness(values: Sequence[float]) -> float:
     """Sample skewness (Fisher–Pearson, bias-corrected); 0 for fewer than 3 values or no spread."""
     a = np.asarray(values, dtype=float)
-    if len(a) < 3 or a.std() == 0:
+    if len(a) < 3 or np.ptp(a) <= 1e-12 * max(1.0, float(np.abs(a).max())):
         return 0.0
-    return float(sps.skew(a, bias=False))
+    with warnings.catch_warnings():  # nearly constant data: SciPy warns of precision loss, the answer is ~0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        value = float(sps.skew(a, bias=False))
+    return value if math.isfinite(value) else 0.0
 
 
 def looks_normal(values: Sequence[float]) -> tuple[bool, str]:
@@ -435,18 +439,19 @@ def _explain(check_fields: dict[str, Any], better: Better) -> Message:
     good = _direction(effect, better)
     if not significant:
         return Message(_("The metric moved from %(before)s to %(after)s, but %(test)s finds no significant "
-                         "difference (p = %(p)s): the change may be chance."), params)
+                         "difference (p %(p)s): the change may be chance."), params)
     if good:
         return Message(_("The metric improved from %(before)s to %(after)s and %(test)s says this is unlikely "
-                         "to be chance (p = %(p)s)."), params)
+                         "to be chance (p %(p)s)."), params)
     return Message(_("The metric got worse, from %(before)s to %(after)s, and %(test)s says this is unlikely "
-                     "to be chance (p = %(p)s)."), params)
+                     "to be chance (p %(p)s)."), params)
 
 
 def _p_text(p: float | None) -> str:
+    """The p-value with its relation: "= 0.012", "< 0.001"."""
     if p is None:
-        return "–"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+        return "= –"
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def _num(value: float | None) -> str:

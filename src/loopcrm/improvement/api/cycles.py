@@ -199,7 +199,9 @@ class CheckOut(Schema):
     ci_method: str
     significant: bool
     improved: bool | None
-    sustained_shift: bool | None
+    sustained_shift: bool | None = Field(description="8 days in a row on one side of the baseline level in the "
+                                                     "after window; null when there is nothing to judge")
+    shift_direction: str | None = Field(description='"better" or "worse" when there is a sustained shift')
     power: float | None
     min_n_per_group: int | None
     warnings: list[str]
@@ -313,6 +315,7 @@ def check_out(result: CheckResult) -> dict[str, Any]:
         "why": services.translate(data.get("why") or {}), "p_value": result.p_value, "effect": result.effect,
         "ci_low": result.ci_low, "ci_high": result.ci_high, "significant": result.significant,
         "improved": result.improved, "sustained_shift": result.sustained_shift,
+        "shift_direction": data.get("shift_direction"),
         "warnings": [services.translate(w) for w in data.get("warnings") or []],
         "explanation": services.translate(data.get("explanation") or {}) or result.explanation,
     }

@@ -113,6 +113,10 @@ def plan_cycle(*, title: str, metric_key: str, baseline_start: dt.date, baseline
     cycle.save()
     cycle.members.set(list(members))
     cycle.departments.set(list(departments))
+    if source_signal is not None and source_signal.is_open:
+        from loopcrm.improvement.services.charts import mark_cycle_opened
+
+        mark_cycle_opened(source_signal, by=by, at=at)
     record_event(cycle, CycleEvent.Kind.PLANNED, by=by, at=at,
                  detail={"metric": metric.key, "baseline": cycle.baseline_value, "n": cycle.baseline_n})
     audit.record(action="create", obj=cycle, by=by, at=at,
@@ -286,36 +290,37 @@ def delete_action(action: CycleAction, *, by: User, at: dt.datetime | None = Non
 # --- Check ---------------------------------------------------------------------------------------
 
 
-def sustained_shift(values: list[float | None], *, centre: float, change_index: int, better: registry.Better,
-                    run: int = SUSTAINED_RUN) -> bool:
-    """Whether, from `change_index` on, `run` non-empty points in a row fall on the better side of `centre`.
+def sustained_shift(values: list[float | None], *, centre: float, better: registry.Better,
+                    run: int = SUSTAINED_RUN) -> str | None:
+    """"better" or "worse" when `run` non-empty points in a row fall on one side of `centre`, else None.
 
-    The run rule of SPC (Nelson 2 / Western Electric 4) read after the change: the shift is sustained, not
-    one good day. Empty buckets neither break nor extend a run.
+    The run rule of SPC (Nelson 2 / Western Electric 4) read over the after window: the shift is sustained,
+    not one good day. Empty buckets neither break nor extend a run; a point on the centre line breaks it.
     """
-    streak = 0
-    for value in values[change_index:]:
+    streak, side = 0, 0
+    for value in values:
         if value is None:
             continue
-        better_side = value < centre if better == registry.Better.LOWER else value > centre
-        streak = streak + 1 if better_side else 0
+        here = (value > centre) - (value < centre)
+        streak = streak + 1 if here and here == side else (1 if here else 0)
+        side = here
         if streak >= run:
-            return True
-    return False
+            higher = side > 0
+            return "better" if higher == (better == registry.Better.HIGHER) else "worse"
+    return None
 
 
-def chart_shift(cycle: Cycle, metric: registry.Metric) -> bool | None:
-    """Does the daily series show a sustained shift after the change, against the baseline's centre line?
+def chart_shift(cycle: Cycle, metric: registry.Metric) -> str | None | bool:
+    """Does the daily series of the after window show a sustained shift against the baseline's level?
 
-    The centre line is the baseline total (its mean for times, its rate for rates); None when the baseline
-    has no value.
+    The centre line is the baseline total (its mean for times, its rate for rates). Answers "better",
+    "worse", None for no shift, or False when there is nothing to judge (no baseline value).
     """
     if cycle.baseline_value is None or not cycle.after_start or not cycle.after_end:
-        return None
+        return False
     points = registry.series(cycle.metric_key, start=cycle.after_start, end=cycle.after_end,
                              grain=registry.Grain.DAY, filters=cycle.filters or None)
-    return sustained_shift([p.value for p in points], centre=cycle.baseline_value, change_index=0,
-                           better=metric.better)
+    return sustained_shift([p.value for p in points], centre=cycle.baseline_value, better=metric.better)
 
 
 def translate(message: dict | stats.Message) -> str:
@@ -349,7 +354,8 @@ def compute_check(cycle: Cycle, *, by: User | None, at: dt.datetime | None = Non
     check = stats.compare(before, after, metric.better)
     shift = chart_shift(cycle, metric)
     data = check.as_dict()
-    data["sustained_shift"] = shift
+    data["shift_direction"] = shift or None
+    data["sustained_shift"] = None if shift is False else shift is not None
     data["metric"] = {"key": metric.key, "unit": metric.unit, "better": metric.better.value, "kind": metric.kind.value}
     data["windows"] = {"before": [cycle.baseline_start.isoformat(), cycle.baseline_end.isoformat()],
                        "after": [cycle.after_start.isoformat(), cycle.after_end.isoformat()]}
@@ -357,7 +363,7 @@ def compute_check(cycle: Cycle, *, by: User | None, at: dt.datetime | None = Non
         cycle=cycle, computed_at=at, computed_by=by if getattr(by, "pk", None) else None, test=check.test,
         p_value=check.p_value, effect=check.effect, ci_low=check.ci_low, ci_high=check.ci_high,
         before_value=check.before, after_value=check.after, significant=check.significant, improved=check.improved,
-        sustained_shift=shift, explanation=str(check.explanation), data=_json_safe(data))
+        sustained_shift=data["sustained_shift"], explanation=str(check.explanation), data=_json_safe(data))
     cycle.save(update_fields=["updated_at"])
     record_event(cycle, CycleEvent.Kind.CHECKED, by=by, at=at,
                  detail={"check": result.pk, "test": check.test, "p": check.p_value, "improved": check.improved})

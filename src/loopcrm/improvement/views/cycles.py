@@ -264,11 +264,20 @@ def check_view(result: Any) -> dict[str, Any] | None:
     if result is None:
         return None
     data = result.data or {}
+    shown = {name: _figure(data.get(name)) for name in ("before", "after", "effect_size")}
+    shown.update(effect=_figure(result.effect), ci_low=_figure(result.ci_low), ci_high=_figure(result.ci_high))
     return {
-        "result": result, "data": data, "why": services.translate(data.get("why") or {}),
+        "result": result, "data": data, "shown": shown, "shift": data.get("shift_direction"), "why": services.translate(data.get("why") or {}),
         "explanation": services.translate(data.get("explanation") or {}) or result.explanation,
         "warnings": [services.translate(w) for w in data.get("warnings") or []],
     }
+
+
+def _figure(value: Any) -> str:
+    """A statistic for reading: four significant digits, no float noise."""
+    if value is None:
+        return "–"
+    return f"{float(value):.4g}"
 
 
 def before_after_figure(cycle: Cycle, metric: registry.Metric | None) -> str | None:
