@@ -1,3 +1,9 @@
-"""Page URLs: mining."""
+"""Page URLs: process mining."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from loopcrm.analytics.views import mining
+
+urlpatterns = [
+    path("analytics/process-map/", mining.process_map, name="process_map"),
+]

@@ -271,16 +271,20 @@ def _copy_blocks(sql: str, params: list, columns: int) -> Iterator[np.ndarray]:
     with connection.cursor() as wrapper:
         raw = wrapper.cursor
         with raw.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
-            pending = b""
+            parts: list[bytes] = []
+            size = 0
             for data in copy:
-                pending += bytes(data)
-                if len(pending) < 8 << 20:
+                parts.append(bytes(data))
+                size += len(data)
+                if size < 8 << 20:
                     continue
-                cut = pending.rfind(b"\n") + 1
-                yield np.fromstring(pending[:cut].decode(), sep=" ").reshape(-1, columns)
-                pending = pending[cut:]
-            if pending:
-                yield np.fromstring(pending.decode(), sep=" ").reshape(-1, columns)
+                text = b"".join(parts)
+                cut = text.rfind(b"\n") + 1
+                yield np.fromstring(text[:cut].decode(), sep=" ").reshape(-1, columns)
+                parts, size = [text[cut:]], len(text) - cut
+            text = b"".join(parts)
+            if text:
+                yield np.fromstring(text.decode(), sep=" ").reshape(-1, columns)
 
 
 def _python_blocks(filters: MiningFilter, words: Vocabulary) -> Iterator[np.ndarray]:
