@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
-from loopcrm.accounts.permissions import scope_filter
+from loopcrm.accounts.permissions import can, scope_filter
 from loopcrm.analytics import registry, spc
 from loopcrm.core.api import MAX_ID
 from loopcrm.core.errors import NotFound, PermissionDenied, RuleViolation
@@ -222,6 +222,8 @@ def pareto_of_complaints(user: User | None, *, start: dt.date, end: dt.date, lev
     from loopcrm.analytics.metrics import engine, sql
     from loopcrm.service.models import RootCause, Ticket
 
+    if user is not None and not can(user, "improvement", "view"):
+        raise PermissionDenied(_("Your role may not see improvement work."))
     if level not in PARETO_LEVELS:
         raise RuleViolation(_("The level must be one of: %(levels)s.") % {"levels": ", ".join(PARETO_LEVELS)},
                             field="level")
