@@ -139,6 +139,25 @@ def test_the_check_reads_in_chinese(browser, quality):
     html = browser.get(reverse("web:cycle_detail", args=[cycle.pk]), headers={"Accept-Language": "zh-hans"}) \
         .content.decode()
     assert "检查" in html and "改进" in html
+    assert "表明这不太可能是偶然的" in html  # the Check's explanation, from analytics.stats
+    assert "Mann–Whitney U 检验" in html  # why this test
+
+
+def test_every_check_message_of_stats_has_chinese():
+    import ast
+    from pathlib import Path
+
+    from django.utils import translation
+    from django.utils.translation import gettext
+
+    from loopcrm.analytics import stats
+
+    tree = ast.parse(Path(stats.__file__).read_text(encoding="utf-8"))
+    msgids = {node.args[0].value for node in ast.walk(tree) if isinstance(node, ast.Call)
+              and getattr(node.func, "id", "") == "_" and node.args and isinstance(node.args[0], ast.Constant)}
+    assert len(msgids) >= 10
+    with translation.override("zh-hans"):
+        assert [msgid for msgid in msgids if gettext(msgid) == msgid] == []
 
 
 def test_agents_read_but_do_not_change(org, quality):
