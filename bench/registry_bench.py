@@ -88,7 +88,7 @@ def cookies(url: str, usernames: dict[str, str]) -> dict[str, str]:
         user = User.objects.get(username=username)
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
+        session[BACKEND_SESSION_KEY] = next(b for b in settings.AUTHENTICATION_BACKENDS if "axes" not in b.lower())
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.save()
         out[who] = f"{settings.SESSION_COOKIE_NAME}={session.session_key}"

@@ -117,3 +117,10 @@ def test_slots_render_what_another_app_registers(desk, quality, monkeypatch):
     html = client_for(quality).get("/quality/", WEEK).content.decode()
     assert 'data-slot="cycles"' in html and "No cycle in progress." in html
     assert 'data-slot="signals"' not in html
+
+
+def test_the_dashboard_speaks_chinese(desk, quality):
+    client = client_for(quality)
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/quality/"})
+    html = client.get("/quality/", WEEK).content.decode()
+    assert "质量看板" in html and "首次响应时间" in html and "SLA 达成率" in html
