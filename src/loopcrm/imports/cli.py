@@ -66,7 +66,8 @@ class ProgressBar:
 
 def import_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loopcrm import", description="Import a CSV, TSV or XLSX file.")
-    parser.add_argument("kind", choices=["customers"], help="what the file holds")
+    parser.add_argument("kind", choices=["customers", "contacts", "products", "orders", "interactions"],
+                        help="what the file holds (all but customers need --user)")
     parser.add_argument("file", nargs="?", help="the file (not needed with --resume)")
     parser.add_argument("--mapping", help="a saved mapping, by name or id")
     parser.add_argument("--preset", choices=["", "salesforce", "hubspot", "zoho"], default="")

@@ -10,7 +10,8 @@ from loopcrm.core.models import TimeStampedModel
 
 
 class ImportKind(models.TextChoices):
-    """What a file brings in. Only customers have a set-based path so far; see services.KINDS."""
+    """What a file brings in: customers by the set-based path (engine.py), the others record by record
+    through their own services (records.py, kinds.py)."""
 
     CUSTOMERS = "customers", _("Customers")
     CONTACTS = "contacts", _("Contact persons")
@@ -205,6 +206,36 @@ class StagedRow(models.Model):
         verbose_name = _("imported row")
         verbose_name_plural = _("imported rows")
         constraints = [models.UniqueConstraint(fields=["job", "row"], name="import_staged_unique_row")]
+
+    def __str__(self) -> str:
+        return f"{self.job_id}:{self.row} {self.action}"
+
+
+class StagedRecord(models.Model):
+    """One valid record of a contacts, products, orders or interactions file, then its undo record.
+
+    `data` holds the parsed row(s) (an order: one entry per line, in file order); `matched_id` the
+    existing record with the same identity (a product's SKU, an order's number); after the import
+    `action` says what happened and `object_id` to which record, `before` what an update overwrote.
+    """
+
+    Action = StagedRow.Action
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
+    row = models.PositiveIntegerField()  # the record's first row in the file
+    last_row = models.PositiveIntegerField()
+    identity = models.CharField(max_length=200, blank=True)
+    data = models.JSONField(default=list)
+    matched_id = models.BigIntegerField(null=True, blank=True)
+    action = models.CharField(max_length=10, choices=StagedRow.Action.choices, default=StagedRow.Action.PENDING)
+    object_id = models.BigIntegerField(null=True, blank=True)
+    before = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("imported record")
+        verbose_name_plural = _("imported records")
+        constraints = [models.UniqueConstraint(fields=["job", "row"], name="import_record_unique_row")]
+        indexes = [models.Index(fields=["job", "identity"], name="import_record_identity_idx")]
 
     def __str__(self) -> str:
         return f"{self.job_id}:{self.row} {self.action}"

@@ -6,7 +6,8 @@ Rules kept here:
 - A job validates first (the dry run): every bad row gets report lines, duplicates inside the file
   are marked, the rest are matched to existing customers. Nothing is written to customers until
   the import runs (`commit_job`), and then only valid rows go in; bad rows wait in the report.
-- Batches commit with the checkpoint (engine.py), so a crashed job resumes where it stopped.
+- Batches commit with the checkpoint (engine.py for customers, records.py for contact persons,
+  products, orders with lines and interactions), so a crashed job resumes where it stopped.
 - A finished or cancelled job can be rolled back once; every step leaves an audit row.
 """
 
@@ -29,21 +30,27 @@ from loopcrm.accounts.permissions import can
 from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, PermissionDenied, RuleViolation
 from loopcrm.core.text import clean_line
-from loopcrm.imports import engine, mapping
+from loopcrm.imports import engine, kinds, mapping, records
 from loopcrm.imports.models import FileFormat, ImportJob, ImportKind, ImportMapping, ImportRowError, OnDuplicate
 from loopcrm.imports.reading import FileInfo, FileProblem, inspect, iter_rows
 
 MAX_FILE_BYTES = 1024**3
-# Kinds with an import path. The others (contacts, products, orders, interactions, tickets) plug in
-# here with their own cleaner and engine; see docs/import-export.md.
-KINDS = frozenset({ImportKind.CUSTOMERS})
+# Kinds with an import path: customers set-based (engine.py), the others through their services
+# (records.py); see docs/import-export.md.
+KINDS = frozenset(ImportKind.values)
 Status = ImportJob.Status
 
 
-def require_can_import(by: User | None) -> None:
+def require_can_import(by: User | None, kind: str = ImportKind.CUSTOMERS) -> None:
+    """Importing needs the import permission and the right to change what the file holds."""
     if by is None:
         return
-    if not can(by, "transfer", "import") or not can(by, "customer", "change"):
+    if not can(by, "transfer", "import"):
+        raise PermissionDenied(_("Your role may not import."))
+    if kind == ImportKind.PRODUCTS:
+        if not can(by, "product", "change"):
+            raise PermissionDenied(_("Your role may not import products."))
+    elif not can(by, "customer", "change"):
         raise PermissionDenied(_("Your role may not import customers."))
 
 
@@ -82,12 +89,17 @@ def create_job(
     `rebuild_indexes` (moving in, administrators only; see engine.py) rebuilds the customer indexes
     once after the import instead of updating them row by row.
     """
-    require_can_import(by)
+    require_can_import(by, kind)
     if kind not in KINDS:
         raise RuleViolation(_("Importing %(kind)s is not available yet.") % {"kind": ImportKind(kind).label},
                             field="kind")
     if on_duplicate not in OnDuplicate.values:
         raise RuleViolation(_("On duplicate must be skip, update or merge."), field="on_duplicate")
+    if problem := records.supports(kind, on_duplicate):
+        raise RuleViolation(problem, field="on_duplicate")
+    if kind != ImportKind.CUSTOMERS and getattr(by, "pk", None) is None:
+        raise RuleViolation(_("Records other than customers are imported as a user, through the same rules "
+                              "as their forms: name the user (loopcrm import … --user NAME)."), field="user")
     if unmapped not in mapping.UNMAPPED_CHOICES:
         raise RuleViolation(_("Unmapped columns go to ignore, notes or tags."), field="unmapped")
     file_name = clean_line(os.path.basename(file_name or "upload"), field="file", max_length=255) or "upload"
@@ -118,13 +130,12 @@ def create_job(
         job.file.delete(save=False)
         raise RuleViolation(problem.message, field="file") from problem
     if targets is None:  # automatic: may be incomplete, the mapping screen shows what is missing
-        targets = (mapping.apply_saved(job.headers, saved_mapping.columns) if saved_mapping is not None
-                   else mapping.auto_mapping(job.headers, preset=preset))
-        targets = _checked_targets(job.headers, targets, complete=False)
+        targets = _auto_targets(kind, job.headers, saved=saved_mapping, preset=preset)
+        targets = _checked_targets(job.headers, targets, complete=False, kind=kind)
     else:
-        targets = _checked_targets(job.headers, targets)
+        targets = _checked_targets(job.headers, targets, kind=kind)
     job.mapping = {"targets": targets,
-                   "preset": preset or mapping.detect_preset(job.headers)}
+                   "preset": (preset or mapping.detect_preset(job.headers)) if kind == ImportKind.CUSTOMERS else ""}
     job.save()
     audit.record(action="create", obj=job, by=by, at=at, changes={
         "file": file_name, "sha256": job.file_sha256, "size": size, "format": job.format, "encoding": job.encoding,
@@ -132,10 +143,27 @@ def create_job(
     return job
 
 
-def _checked_targets(headers: Sequence[str], targets: Sequence[str], *, complete: bool = True) -> list[str]:
+def _auto_targets(kind: str, headers: Sequence[str], *, saved: ImportMapping | None = None,
+                  preset: str = "") -> list[str]:
+    if kind == ImportKind.CUSTOMERS:
+        return (mapping.apply_saved(headers, saved.columns) if saved is not None
+                else mapping.auto_mapping(headers, preset=preset))
+    auto = kinds.auto_mapping(kinds.KINDS[kind], headers)
+    return [saved.columns.get(h, auto[i]) for i, h in enumerate(headers)] if saved is not None else auto
+
+
+def target_problems(kind: str, targets: Sequence[str]) -> list[str]:
+    """What keeps a mapping of a file of this kind from being used (empty when it is complete)."""
+    if kind == ImportKind.CUSTOMERS:
+        return mapping.validate_targets(targets)
+    return kinds.validate_targets(kinds.KINDS[kind], targets)
+
+
+def _checked_targets(headers: Sequence[str], targets: Sequence[str], *, complete: bool = True,
+                     kind: str = ImportKind.CUSTOMERS) -> list[str]:
     targets = [str(t or "") for t in targets][: len(headers)]
     targets += [""] * (len(headers) - len(targets))
-    problems = mapping.validate_targets(targets)
+    problems = target_problems(kind, targets)
     if problems and complete:
         raise RuleViolation(" ".join(problems), field="mapping")
     return targets
@@ -143,6 +171,7 @@ def _checked_targets(headers: Sequence[str], targets: Sequence[str], *, complete
 
 def _reset_staging(job: ImportJob) -> None:
     job.staged.all().delete()
+    job.records.all().delete()
     job.errors.all().delete()
     for name in ("rows", "valid", "invalid", "created", "updated", "skipped", "merged", "matched", "staged_through",
                  "checkpoint"):
@@ -164,7 +193,7 @@ def set_mapping(
     on_duplicate: str | None = None,
 ) -> ImportJob:
     """Change how the file is read or mapped before it is imported; the validation starts over."""
-    require_can_import(by)
+    require_can_import(by, job.kind)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (Status.VALIDATING, Status.VALIDATED, Status.FAILED) or job.checkpoint:
         raise Conflict(_("Import #%(id)s has started; its mapping can no longer change.") % {"id": job.pk},
@@ -185,9 +214,9 @@ def set_mapping(
         if headers != job.headers:
             job.headers = headers
             if targets is None:
-                targets = mapping.auto_mapping(headers)
+                targets = _auto_targets(job.kind, headers)
     if targets is not None:
-        job.mapping = {**job.mapping, "targets": _checked_targets(job.headers, targets)}
+        job.mapping = {**job.mapping, "targets": _checked_targets(job.headers, targets, kind=job.kind)}
     if unmapped is not None:
         if unmapped not in mapping.UNMAPPED_CHOICES:
             raise RuleViolation(_("Unmapped columns go to ignore, notes or tags."), field="unmapped")
@@ -195,6 +224,8 @@ def set_mapping(
     if on_duplicate is not None:
         if on_duplicate not in OnDuplicate.values:
             raise RuleViolation(_("On duplicate must be skip, update or merge."), field="on_duplicate")
+        if problem := records.supports(job.kind, on_duplicate):
+            raise RuleViolation(problem, field="on_duplicate")
         job.on_duplicate = on_duplicate
     _reset_staging(job)
     job.save()
@@ -205,7 +236,7 @@ def set_mapping(
 
 def mapping_problems(job: ImportJob) -> list[str]:
     """What keeps the job's mapping from being used (empty when it is complete)."""
-    return mapping.validate_targets(job.mapping.get("targets", []))
+    return target_problems(job.kind, job.mapping.get("targets", []))
 
 
 def validate_job(job: ImportJob, *, size: int | None = None, progress: engine.Progress | None = None) -> ImportJob:
@@ -225,10 +256,14 @@ def validate_job(job: ImportJob, *, size: int | None = None, progress: engine.Pr
             ImportJob.objects.filter(pk=job.pk).update(status=Status.FAILED, message=problem.message)
             job.refresh_from_db()
             return job
-        job = engine.stage(job, Path(job.file.path), info, size=size, progress=progress)
+        if job.kind == ImportKind.CUSTOMERS:
+            job = engine.stage(job, Path(job.file.path), info, size=size, progress=progress)
+        else:
+            job = records.stage(job, Path(job.file.path), info, by=job.created_by, size=size, progress=progress)
         if job.status != Status.VALIDATING:
             return job
-    job = engine.prepare(job)
+    if job.kind == ImportKind.CUSTOMERS:
+        job = engine.prepare(job)
     ImportJob.objects.filter(pk=job.pk, status=Status.VALIDATING).update(status=Status.VALIDATED,
                                                                          updated_at=timezone.now())
     job.refresh_from_db()
@@ -238,7 +273,7 @@ def validate_job(job: ImportJob, *, size: int | None = None, progress: engine.Pr
 @transaction.atomic
 def commit_job(job: ImportJob, *, by: User | None) -> ImportJob:
     """Let a validated job import its valid rows (the runner then does the work in batches)."""
-    require_can_import(by)
+    require_can_import(by, job.kind)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status == Status.IMPORTING:
         return job
@@ -271,9 +306,12 @@ def run_job(job: ImportJob, *, by: User | None, size: int | None = None, pause: 
     if job.status != Status.IMPORTING:
         return job
     try:
-        if job.options.get("rebuild_indexes") and not job.checkpoint:
-            engine.drop_indexes(job)
-        job = engine.merge(job, by=by, size=size, pause=pause, progress=progress)
+        if job.kind != ImportKind.CUSTOMERS:
+            job = records.merge(job, by=by, size=size, pause=pause, progress=progress)
+        else:
+            if job.options.get("rebuild_indexes") and not job.checkpoint:
+                engine.drop_indexes(job)
+            job = engine.merge(job, by=by, size=size, pause=pause, progress=progress)
     except Exception as error:
         ImportJob.objects.filter(pk=job.pk).update(status=Status.FAILED, message=str(error)[:2000],
                                                    finished_at=timezone.now())
@@ -295,7 +333,7 @@ def _counts(job: ImportJob) -> dict[str, int]:
 @transaction.atomic
 def cancel_job(job: ImportJob, *, by: User | None) -> ImportJob:
     """Stop a job: before the import nothing was written; during it the batch in flight is the last."""
-    require_can_import(by)
+    require_can_import(by, job.kind)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (Status.VALIDATING, Status.VALIDATED, Status.IMPORTING):
         raise Conflict(_("Import #%(id)s is %(status)s and cannot be cancelled.")
@@ -312,16 +350,22 @@ def cancel_job(job: ImportJob, *, by: User | None) -> ImportJob:
 @transaction.atomic
 def rollback_job(job: ImportJob, *, by: User | None) -> ImportJob:
     """Undo an import: delete the customers it created, restore the ones it changed."""
-    require_can_import(by)
+    require_can_import(by, job.kind)
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.status not in (Status.DONE, Status.CANCELLED, Status.FAILED):
         raise Conflict(_("Import #%(id)s is %(status)s; only a finished, failed or cancelled import can be "
                          "rolled back.") % {"id": job.pk, "status": job.get_status_display().lower()},
                        field="status")
-    result = engine.undo(job)
+    if job.kind == ImportKind.CUSTOMERS:
+        result = engine.undo(job)
+        message = _("Rolled back: %(deleted)d customers deleted, %(restored)d restored, %(kept)d kept because "
+                    "other records now depend on them.")
+    else:
+        result = records.undo(job)
+        message = _("Rolled back: %(deleted)d records deleted, %(restored)d restored, %(kept)d kept because "
+                    "other records now depend on them.")
     job.status = Status.ROLLED_BACK
-    job.message = _("Rolled back: %(deleted)d customers deleted, %(restored)d restored, %(kept)d kept because "
-                    "other records now depend on them.") % result
+    job.message = message % result
     job.save(update_fields=["status", "message", "updated_at"])
     audit.record(action="delete", obj=job, by=by, changes={"rolled_back": result, "sha256": job.file_sha256})
     return job

@@ -36,13 +36,14 @@ def import_list(request: HttpRequest) -> HttpResponse:
 @domain_pages
 @require_http_methods(["GET", "POST"])
 def import_new(request: HttpRequest) -> HttpResponse:
-    services.require_can_import(request.user)
+    services.require_can_import(request.user, request.POST.get("kind") or "customers")
     form = UploadForm(request.POST or None, request.FILES or None, mappings=queries.mappings_for(request.user))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             job = services.create_job(
-                by=request.user, file=data["file"], file_name=data["file"].name, encoding=data["encoding"],
+                by=request.user, file=data["file"], file_name=data["file"].name, kind=data["kind"] or "customers",
+                encoding=data["encoding"],
                 sheet=data["sheet"], saved_mapping=data["saved_mapping"], preset=data["preset"],
                 on_duplicate=data["on_duplicate"], unmapped=data["unmapped"], dry_run=True,
             )
@@ -60,7 +61,7 @@ def _detail_context(request: HttpRequest, job: ImportJob, form: MappingForm | No
     if form is None and editable:
         initial = {f"col_{i}": t for i, t in enumerate(job.mapping.get("targets", []))}
         initial.update(unmapped=job.unmapped, on_duplicate=job.on_duplicate, encoding=job.encoding)
-        form = MappingForm(initial=initial, headers=job.headers)
+        form = MappingForm(initial=initial, headers=job.headers, kind=job.kind)
     preview = preview_rows(job, 5) if editable else []
     mapping_rows = []
     if editable and form is not None:
@@ -99,7 +100,7 @@ def import_detail(request: HttpRequest, job_id: int) -> HttpResponse:
 @require_POST
 def import_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
     job = queries.get_job_for(request.user, job_id)
-    form = MappingForm(request.POST, headers=job.headers)
+    form = MappingForm(request.POST, headers=job.headers, kind=job.kind)
     if form.is_valid():
         data = form.cleaned_data
         try:
