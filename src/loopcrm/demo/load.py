@@ -28,6 +28,7 @@ from loopcrm.demo.catalogue import load_catalogue
 from loopcrm.demo.clocks import load_clocks
 from loopcrm.demo.customers import CustomerMaker, consent_rows, insert_customers, link_tags, load_tags
 from loopcrm.demo.feedback import load_feedback
+from loopcrm.demo.improvement import load_improvement
 from loopcrm.demo.interactions import TimelineMaker
 from loopcrm.demo.loyalty import load_loyalty
 from loopcrm.demo.orders import OrderMaker, insert_orders
@@ -49,7 +50,8 @@ from loopcrm.interactions.models import Interaction
 CHUNK = 2000
 TODAY_ENV = "LOOPCRM_DEMO_TODAY"
 MOST_CUSTOMERS = 1_000_000
-DOMAIN_STEPS = (load_sla, load_tickets, load_feedback, load_clocks, load_processes, load_loyalty, load_value)
+DOMAIN_STEPS = (load_sla, load_tickets, load_feedback, load_clocks, load_processes, load_loyalty, load_value,
+                load_improvement)
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,8 @@ def load_demo(
                        f"({time.monotonic() - loader.started:.1f} s).")
         # The service desk, the voice of the customer, loyalty and value, each built on what came before:
         # tickets, then surveys about them (whose unhappy answers open follow-up tickets), then every
-        # ticket's SLA clocks and process steps; loyalty and value read the orders.
+        # ticket's SLA clocks and process steps; loyalty and value read the orders; the improvement
+        # engine's charts and cycle read all of it through the metric registry.
         for step in DOMAIN_STEPS:
             step(loader, staff=staff, calendar=calendar, seed=seed)
     seconds = time.monotonic() - loader.started

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import math
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -43,7 +44,14 @@ from loopcrm.demo.bulk import Loader, explicit_timestamps
 from loopcrm.demo.calendar import DemoCalendar
 from loopcrm.demo.orders import is_promotion
 from loopcrm.demo.organisation import Staff
-from loopcrm.demo.story import COMPLAINT_FIRST_RESPONSE, REGION_PROVINCE, RISE_WEEKS, rise_start, version_two_at
+from loopcrm.demo.story import (
+    COMPLAINT_FIRST_RESPONSE,
+    REGION_BASELINE_WEEKS,
+    REGION_PROVINCE,
+    RISE_WEEKS,
+    rise_start,
+    version_two_at,
+)
 from loopcrm.interactions.models import Interaction
 from loopcrm.service.models import (
     CannedReply,
@@ -317,11 +325,22 @@ def _touches(calendar: DemoCalendar) -> list[dict]:
     )
 
 
-def _region_rise(rng: random.Random, calendar: DemoCalendar) -> list[tuple[dict, Interaction]]:
-    """Extra late-delivery complaints from Guangdong over the last RISE_WEEKS weeks, more each week.
+def _poisson(rng: random.Random, mean: float) -> int:
+    """A Poisson draw (Knuth's method; the means here are small)."""
+    limit, count, product = math.exp(-mean), 0, rng.random()
+    while product > limit:
+        count += 1
+        product *= rng.random()
+    return count
 
-    The count per week follows the region's customer base (about 2 % of its customers complain in
-    the last week) with a floor of one to three, so a small demo tells the same story as a big one.
+
+def _region_rise(rng: random.Random, calendar: DemoCalendar) -> list[tuple[dict, Interaction]]:
+    """Late-delivery complaints from Guangdong: a steady few a week for REGION_BASELINE_WEEKS weeks (the
+    usual courier delays), then more each week over the last RISE_WEEKS weeks (the hub's backlog).
+
+    The counts follow the region's customer base (a Poisson mean of 0.4 % of its customers a week,
+    at least 0.6; in the rise about 2 % more by the last week, at least one to three more), so a
+    small demo tells the same story as a big one.
     """
     start = rise_start(calendar)
     customers = Customer.objects.filter(province=REGION_PROVINCE, merged_into__isnull=True).count()
@@ -332,9 +351,12 @@ def _region_rise(rng: random.Random, calendar: DemoCalendar) -> list[tuple[dict,
     rows: list[tuple[dict, Interaction]] = []
     used: set[int] = set()
     placed = [order["placed_at"] for order in orders]
-    for week in range(RISE_WEEKS):
-        progress = (week + 1) / RISE_WEEKS
-        count = max(round(1 + 2 * progress), round(customers * 0.02 * progress))
+    usual = max(0.6, customers * 0.004)
+    for week in range(-REGION_BASELINE_WEEKS, RISE_WEEKS):
+        count = _poisson(rng, usual)
+        if week >= 0:
+            progress = (week + 1) / RISE_WEEKS
+            count += max(round(1 + 2 * progress), round(customers * 0.02 * progress))
         week_start = start + dt.timedelta(weeks=week)
         for _n in range(count):
             at = calendar.within_hours(rng, week_start + dt.timedelta(days=rng.uniform(0, 6.5)))
@@ -357,7 +379,8 @@ def _region_rise(rng: random.Random, calendar: DemoCalendar) -> list[tuple[dict,
             used.add(order["id"])
             subject = f"投诉：物流延迟 {order['number']}"
             body = (f"客户反映订单{order['number']}在华南分拨中心停滞多日未派送，多次查询无果，情绪激动。"
-                    "已向快递催件并上报物流部。")
+                    "已向快递催件并上报物流部。") if week >= 0 else \
+                f"客户反映订单{order['number']}比预计晚到两天，快递未提前通知。已向快递催件。"
             channel = rng.choices((Channel.PHONE, Channel.WECHAT, Channel.WEB_CHAT), weights=(55, 30, 15))[0]
             touch = Interaction(customer_id=order["customer_id"], order_id=order["id"], channel=channel,
                                 direction=Interaction.Direction.INBOUND, touchpoint=Touchpoint.DELIVERY,
@@ -435,6 +458,7 @@ def load_tickets(loader: Loader, *, staff: Staff, calendar: DemoCalendar, seed: 
         loader.insert(messages, audited=False)
         loader.insert(events, audited=False)
         loader.link(Ticket.tags.through, links)
-        loader.say(f"Tickets: {len(planned):,} ({len(extra):,} late deliveries from {REGION_PROVINCE} lately), "
+        loader.say(f"Tickets: {len(planned):,} ({len(extra):,} late deliveries from {REGION_PROVINCE} in the last "
+                   f"{REGION_BASELINE_WEEKS + RISE_WEEKS} weeks), "
                    f"{len(events):,} events, {len(repeats):,} repeat complaints.")
 
