@@ -113,3 +113,27 @@ def test_list_pages_offer_an_export_of_exactly_what_they_show(org):
     assert "/exports/" not in _client(org.agent).get(reverse("web:customer_list")).content.decode()
     assert "/exports/customers/" in lead.get(reverse("web:customer_list")).content.decode()
     assert "/exports/interactions/" in lead.get(reverse("web:interaction_list")).content.decode()
+
+
+def test_tickets_and_segments_export_with_their_filters_and_scope(org):
+    from loopcrm.service.services import tickets as ticket_services
+    from loopcrm.value import services as value_services
+
+    mine = factories.customer("张伟", owner=org.agent, department=org.service, province="广东")
+    east = factories.customer("陈静", owner=org.other_agent, province="广东")
+    complaint = ticket_services.open_ticket(customer=mine, subject="冰箱不制冷", by=org.agent, kind="complaint")
+    ticket_services.open_ticket(customer=mine, subject="咨询发票", by=org.agent, kind="inquiry")
+    ticket_services.open_ticket(customer=east, subject="别的部门的工单", by=org.admin, kind="complaint")
+    lead = _client(org.lead)
+    text = b"".join(lead.get(reverse("web:export", args=["tickets"]) + "?kind=complaint").streaming_content).decode()
+    # The lead's department only, complaints only.
+    assert "冰箱不制冷" in text and "咨询发票" not in text and "别的部门的工单" not in text
+    assert str(complaint.pk) in text
+    assert lead.get(reverse("web:export", args=["tickets"]) + "?kind=robot").status_code == 400
+
+    segment = value_services.create_segment(by=org.admin, name="广东客户",
+                                            rule={"field": "province", "op": "eq", "value": "广东"})
+    admin_text = b"".join(_client(org.admin).get(
+        reverse("web:export", args=["segment"]) + f"?segment_id={segment.pk}").streaming_content).decode()
+    assert "张伟" in admin_text and "陈静" in admin_text
+    assert _client(org.admin).get(reverse("web:export", args=["segment"])).status_code == 400

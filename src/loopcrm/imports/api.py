@@ -284,9 +284,10 @@ def export_response(request: HttpRequest, what: str, fmt: str) -> HttpResponse:
 
 
 @router.get("exports/{what}", response={200: None, **COMMON_ERRORS}, url_name="export",
-            summary="Download a list you can see (customers, orders, interactions) as CSV or XLSX",
+            summary="Download a list you can see (customers, orders, interactions, tickets, a segment) as CSV or XLSX",
             description="The list's own filters go in the query string (customers: q, kind, province, city, "
-                        "department_id, owner_id, tag, source_channel, is_vip). CSV is UTF-8 with BOM.")
-def export_list(request, what: Literal["customers", "orders", "interactions"],
+                        "department_id, owner_id, tag, source_channel, is_vip; tickets: the inbox's view and "
+                        "filters; segment: segment_id). CSV is UTF-8 with BOM.")
+def export_list(request, what: Literal["customers", "orders", "interactions", "tickets", "segment"],
                 format: Literal["csv", "xlsx"] = "csv"):
     return export_response(request, what, format)

@@ -172,7 +172,7 @@ def import_command(argv: list[str] | None = None) -> int:
 
 def export_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loopcrm export", description="Export a list you can see.")
-    parser.add_argument("what", choices=["customers", "orders", "interactions"])
+    parser.add_argument("what", choices=["customers", "orders", "interactions", "tickets", "segment"])
     parser.add_argument("--user", required=True, help="export as this user (their permissions and scope apply)")
     parser.add_argument("--format", choices=["csv", "xlsx"], default="csv")
     parser.add_argument("-o", "--output", help="file to write (default: stdout for CSV)")

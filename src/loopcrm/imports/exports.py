@@ -39,6 +39,9 @@ from loopcrm.customers.models import Customer
 from loopcrm.customers.queries import customers_for, filter_customers
 from loopcrm.interactions.queries import filter_interactions, interactions_for
 from loopcrm.interactions.schemas import InteractionFilter
+from loopcrm.service.filters import TicketFilter
+from loopcrm.service.queries.tickets import filter_tickets, inbox
+from loopcrm.value.queries import get_segment_for, segment_members
 
 CHUNK = 5000
 REPORT_HEADER = ("row", "column", "value", "reason", "message")
@@ -131,11 +134,44 @@ def interactions_export(user: User, params: dict[str, Any]) -> Export:
     return Export("interactions", queryset, columns, "interactions.interaction", wanted)
 
 
-# Lists that can be exported. Tickets and segments join here when their apps offer a read door.
+def tickets_export(user: User, params: dict[str, Any]) -> Export:
+    """The ticket inbox's view and filters (`view=mine|team|unassigned|breaching|all`, status, kind…)."""
+    filters = _filters(TicketFilter, params)
+    queryset = filter_tickets(inbox(user, filters.view), filters)
+    queryset = _export_scope(queryset, user, owner="assignee", department="department")
+    columns = [("ID", "id"), (_("Subject"), "subject"), (_("Kind"), "kind"), (_("Status"), "status"),
+               (_("Priority"), "priority"), (_("Channel"), "channel"), (_("Customer"), "customer_id"),
+               (_("Customer name"), "customer__name"), (_("Category"), "category__name"),
+               (_("Department"), "department__name"), (_("Queue"), "queue__name"),
+               (_("Assignee"), "assignee__username"), (_("Severity"), "severity"),
+               (_("Root cause"), "root_cause__name"), (_("Opened"), "opened_at"),
+               (_("First response"), "first_response_at"), (_("Resolved"), "resolved_at"),
+               (_("Closed"), "closed_at"), (_("Reopened"), "reopen_count")]
+    return Export("tickets", queryset, columns, "service.ticket",
+                  filters.model_dump(exclude_none=True, exclude={"cursor", "limit", "sort"}))
+
+
+def segment_export(user: User, params: dict[str, Any]) -> Export:
+    """The members of a segment (`segment_id`), with the customer columns."""
+    raw = params.get("segment_id")
+    try:
+        segment_id = int(raw)
+    except (TypeError, ValueError) as error:
+        raise RuleViolation(_("Name the segment by its id (segment_id)."), field="segment_id") from error
+    segment = get_segment_for(user, segment_id)
+    queryset = _export_scope(segment_members(segment, user=user), user, owner="owner", department="department")
+    base = customers_export(user, {})
+    return Export("segment", queryset, base.columns, "customers.customer", {"segment_id": segment_id},
+                  lookup=_customer_tags)
+
+
+# Lists that can be exported.
 EXPORTS: dict[str, Callable[[User, dict[str, Any]], Export]] = {
     "customers": customers_export,
     "orders": orders_export,
     "interactions": interactions_export,
+    "tickets": tickets_export,
+    "segment": segment_export,
 }
 
 
