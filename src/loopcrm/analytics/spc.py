@@ -137,7 +137,7 @@ class Limits:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ChartPoint:
     """A plotted point with its own limits (they differ point to point when n varies)."""
 
@@ -154,7 +154,7 @@ class ChartPoint:
     excluded: bool = False  # in the baseline but left out of the limits (out of control in phase I)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class SecondaryPoint:
     """A point of the companion chart: moving range (xmr) or subgroup standard deviation (xbar_s)."""
 
@@ -166,7 +166,7 @@ class SecondaryPoint:
     out_of_control: bool
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Signal:
     """A run rule that fired: on which point (the one completing the pattern) and which rule."""
 
@@ -253,7 +253,8 @@ def phase_one(
             if not out or len(out) == len(used):
                 break
             excluded.extend(out)
-            used = [i for i in used if i not in set(out)]
+            dropped = set(out)
+            used = [i for i in used if i not in dropped]
             limits = _estimate(chart, observations, used)
     return Limits(chart, limits.center, limits.spread, baseline_points=len(used), excluded=tuple(sorted(excluded)))
 
@@ -294,19 +295,21 @@ def control_chart(
     attribute = chart in ATTRIBUTE_CHARTS
     points: list[ChartPoint] = []
     zs: list[float | None] = []
+    sigmas: dict[float, float] = {}
+    center = limits.center
     for i, obs in enumerate(observations):
-        sigma = limits.sigma(obs.size)
-        lower = limits.center - 3 * sigma
+        sigma = sigmas.get(obs.size)
+        if sigma is None:
+            sigma = sigmas[obs.size] = limits.sigma(obs.size)
+        lower = center - 3 * sigma
         lcl = None if attribute and lower < 0 else lower
         z = None
         if obs.value is not None and obs.size > 0 and sigma > 0:
-            z = (obs.value - limits.center) / sigma
+            z = (obs.value - center) / sigma
         zs.append(z)
-        points.append(ChartPoint(
-            index=i, value=obs.value, size=obs.size, center=limits.center, ucl=limits.center + 3 * sigma,
-            lcl=lcl, sigma=sigma, z=z, zone=None if z is None else _zone(z),
-            in_baseline=start <= i < stop, excluded=i in excluded,
-        ))
+        # Positional for speed: index, value, size, center, ucl, lcl, sigma, z, zone, in_baseline, excluded.
+        points.append(ChartPoint(i, obs.value, obs.size, center, center + 3 * sigma, lcl, sigma, z,
+                                 None if z is None else _zone(z), start <= i < stop, i in excluded))
     return ChartResult(chart=chart, limits=limits, points=points, signals=run_rules(zs, rule_set),
                        secondary=_secondary(chart, observations, limits))
 
@@ -323,9 +326,12 @@ def _secondary(chart: ChartType, observations: Sequence[Observation], limits: Li
                 previous = obs.value
             out.append(SecondaryPoint(i, value, spread, ucl, 0.0, value is not None and value > ucl))
     elif chart is ChartType.XBAR_S:
+        factors: dict[float, tuple[float, float]] = {}
         for i, obs in enumerate(observations):
             n = max(obs.size, 2.0)
-            ucl, lcl = b4(n) * spread, b3(n) * spread
+            if n not in factors:
+                factors[n] = (b4(n) * spread, b3(n) * spread)
+            ucl, lcl = factors[n]
             value = obs.stdev if obs.size >= 2 else None
             out.append(SecondaryPoint(i, value, spread, ucl, lcl,
                                       value is not None and (value > ucl or value < lcl)))
@@ -360,13 +366,19 @@ def rule_description(rule_set: RuleSet | str, rule: int) -> str:
 def _k_of_m_beyond(z: list[float], k: int, m: int, level: float) -> list[int]:
     """Points i where at least k of the m points ending at i are beyond `level` on one side, i among them."""
     hits: list[int] = []
-    for i in range(len(z)):
-        lo = max(0, i - m + 1)
-        window = z[lo:i + 1]
-        if len(window) < k:
-            continue
-        side = 1 if z[i] > level else -1 if z[i] < -level else 0
-        if side and sum(1 for v in window if v * side > level) >= k:
+    above = below = 0  # counts in the current window of at most m points
+    for i, v in enumerate(z):
+        if v > level:
+            above += 1
+        elif v < -level:
+            below += 1
+        if i >= m:
+            old = z[i - m]
+            if old > level:
+                above -= 1
+            elif old < -level:
+                below -= 1
+        if (v > level and above >= k) or (v < -level and below >= k):
             hits.append(i)
     return hits
 
@@ -407,11 +419,12 @@ def _alternating(z: list[float], points: int) -> list[int]:
     return hits
 
 
-def _all_within(z: list[float], length: int, test) -> list[int]:
+def _all_within(flags: list[bool], length: int) -> list[int]:
+    """Points ending a run of `length` points whose flag is set."""
     hits: list[int] = []
     run = 0
-    for i, v in enumerate(z):
-        run = run + 1 if test(v) else 0
+    for i, flag in enumerate(flags):
+        run = run + 1 if flag else 0
         if run >= length:
             hits.append(i)
     return hits
@@ -441,12 +454,12 @@ def run_rules(z: Sequence[float | None], rule_set: RuleSet | str = RuleSet.WESTE
         found[4] = _alternating(values, 14)
         found[5] = _k_of_m_beyond(values, 2, 3, 2)
         found[6] = _k_of_m_beyond(values, 4, 5, 1)
-        found[7] = _all_within(values, 15, lambda v: abs(v) <= 1)
-        found[8] = _all_within(values, 8, lambda v: abs(v) > 1)
+        inside = [-1 <= v <= 1 for v in values]
+        found[7] = _all_within(inside, 15)
+        found[8] = _all_within([not flag for flag in inside], 8)
         table = NELSON_RULES
-    signals = [Signal(where[i], rule_set, rule, table[rule]) for rule, hits in found.items() for i in hits]
-    signals.sort(key=lambda s: (s.index, s.rule))
-    return signals
+    pairs = sorted((i, rule) for rule, hits in found.items() for i in hits)
+    return [Signal(where[i], rule_set, rule, table[rule]) for i, rule in pairs]
 
 
 # --- capability -----------------------------------------------------------------------------------
