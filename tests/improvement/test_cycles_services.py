@@ -121,7 +121,7 @@ def test_the_check_is_computed_from_live_tickets(quality):
     assert result.sustained_shift is True  # every day of the after window is under the baseline mean
     assert result.data["shift_direction"] == "better"
     assert result.data["n_before"] == 28 * 8 and result.data["n_after"] == 14 * 8
-    assert "skew" in services.translate(result.data["why"])
+    assert "skewed" in services.translate(result.data["why"])
     assert cycle.events.filter(kind=CycleEvent.Kind.CHECKED).exists()
 
 

@@ -371,16 +371,16 @@ def skewness(values: Sequence[float]) -> float:
 
 
 def looks_normal(values: Sequence[float]) -> tuple[bool, str]:
-    """Whether a window is close enough to normal for Welch's t, and how that was judged."""
+    """Whether a window is close enough to normal for Welch's t, and how that was judged (γ₁: skewness)."""
     a = np.asarray(values, dtype=float)
     skew = skewness(a)
     if abs(skew) > SKEWNESS_LIMIT:
-        return False, f"skewness {skew:.2f}"
+        return False, f"γ₁ = {skew:.2f}"
     if 3 <= len(a) <= SHAPIRO_MAX_N and a.std() > 0:
         p = float(sps.shapiro(a).pvalue)
         if p < 0.05:
             return False, f"Shapiro–Wilk p = {p:.3f}"
-    return True, f"skewness {skew:.2f}"
+    return True, f"γ₁ = {skew:.2f}"
 
 
 @dataclass(frozen=True)
@@ -503,18 +503,18 @@ def _compare_rates(before: Samples, after: Samples, better: Better, *, alpha: fl
     warnings = _sample_warning(n1, n2, needed, change)
     fields: dict[str, Any] = dict(
         n_before=n1, n_after=n2, before=z.p1, after=z.p2, df=None, effect=z.difference,
-        effect_label="difference of proportions", relative_change=z.relative_change, effect_size=z.cohens_h,
-        effect_size_name="Cohen's h", ci_low=z.ci[0], ci_high=z.ci[1],
-        ci_method="Wald interval of the difference (unpooled standard error)", alpha=alpha, power=power,
+        effect_label=_("difference of proportions"), relative_change=z.relative_change, effect_size=z.cohens_h,
+        effect_size_name=_("Cohen's h"), ci_low=z.ci[0], ci_high=z.ci[1],
+        ci_method=_("Wald interval of the difference (unpooled standard error)"), alpha=alpha, power=power,
         min_n_per_group=needed, warnings=warnings)
     if expected_min < 5:
         _odds, p_value = sps.fisher_exact(table)
-        fields.update(test="fisher_exact", test_name="Fisher's exact test", statistic=None, p_value=float(p_value),
+        fields.update(test="fisher_exact", test_name=_("Fisher's exact test"), statistic=None, p_value=float(p_value),
                       why=Message(_("A rate (successes out of trials) with an expected count under 5 in some cell: "
                                     "the z-test's normal approximation does not hold, so Fisher's exact test.")))
         warnings.append(Message(_("Few events: the interval of the difference is only approximate.")))
     else:
-        fields.update(test="two_proportion_z", test_name="two-proportion z-test", statistic=z.z, p_value=z.p_value,
+        fields.update(test="two_proportion_z", test_name=_("two-proportion z-test"), statistic=z.z, p_value=z.p_value,
                       why=Message(_("A rate (successes out of trials) in two windows with every expected count of "
                                     "at least 5: the two-proportion z-test (pooled standard error); chi-square "
                                     "only when there are more than two categories.")))
@@ -534,15 +534,15 @@ def _compare_categories(a: np.ndarray, b: np.ndarray, better: Better, *, alpha: 
         needed = n_t(d, alpha=alpha)
         power = power_t(d, min(len(a), len(b)), alpha=alpha)
     fields: dict[str, Any] = dict(
-        test="chi_square", test_name="chi-square test of independence",
+        test="chi_square", test_name=_("chi-square test of independence"),
         why=Message(_("Answers fall in %(k)s categories (%(levels)s): the chi-square test of independence on the "
                       "2×%(k)s table compares their mix; the effect is the difference of the means."),
                     {"k": len(levels), "levels": ", ".join(_num(float(v)) for v in levels)}),
         n_before=len(a), n_after=len(b), before=mean1, after=float(b.mean()), statistic=chi.statistic,
-        p_value=chi.p_value, df=float(chi.df), effect=welch.difference, effect_label="difference of means",
+        p_value=chi.p_value, df=float(chi.df), effect=welch.difference, effect_label=_("difference of means"),
         relative_change=welch.difference / abs(mean1) if mean1 else None, effect_size=chi.cramers_v,
-        effect_size_name="Cramér's V", ci_low=welch.ci[0], ci_high=welch.ci[1],
-        ci_method="Welch interval of the difference of means", alpha=alpha, power=power, min_n_per_group=needed,
+        effect_size_name=_("Cramér's V"), ci_low=welch.ci[0], ci_high=welch.ci[1],
+        ci_method=_("Welch interval of the difference of means"), alpha=alpha, power=power, min_n_per_group=needed,
         warnings=_sample_warning(len(a), len(b), needed, change))
     return _finish(fields, better)
 
@@ -564,15 +564,15 @@ def _compare_values(before: Samples, after: Samples, better: Better, *, alpha: f
         w = welch_t(a, b, alpha=alpha)
         needed = n_t(d, alpha=alpha) if d else None
         fields: dict[str, Any] = dict(
-            test="welch_t", test_name="Welch's t-test",
-            why=Message(_("Values per case, roughly symmetric in both windows (before: %(a)s; after: %(b)s): "
+            test="welch_t", test_name=_("Welch's t-test"),
+            why=Message(_("Values per case, roughly symmetric in both windows (skewness γ₁; before: %(a)s; after: %(b)s): "
                           "Welch's t-test on the means, which does not assume equal variances."),
                         {"a": how_a, "b": how_b}),
             n_before=n1, n_after=n2, before=mean1, after=float(b.mean()), statistic=w.t, p_value=w.p_value,
-            df=w.df, effect=w.difference, effect_label="difference of means",
+            df=w.df, effect=w.difference, effect_label=_("difference of means"),
             relative_change=w.difference / abs(mean1) if mean1 else None, effect_size=w.hedges_g,
-            effect_size_name="Hedges' g", ci_low=w.ci[0], ci_high=w.ci[1],
-            ci_method="Welch interval of the difference of means (Welch–Satterthwaite df)",
+            effect_size_name=_("Hedges' g"), ci_low=w.ci[0], ci_high=w.ci[1],
+            ci_method=_("Welch interval of the difference of means (Welch–Satterthwaite df)"),
             power=power_t(d, min(n1, n2), alpha=alpha) if d else None)
     else:
         u = mann_whitney_u(b, a)  # U of the after window: positive rank-biserial = after tends higher
@@ -580,16 +580,17 @@ def _compare_values(before: Samples, after: Samples, better: Better, *, alpha: f
         needed = n_mann_whitney(d, alpha=alpha) if d else None
         median1 = float(np.median(a))
         fields = dict(
-            test="mann_whitney_u", test_name="Mann–Whitney U test",
-            why=Message(_("Values per case that are skewed or not normal (before: %(a)s; after: %(b)s): the "
+            test="mann_whitney_u", test_name=_("Mann–Whitney U test"),
+            why=Message(_("Values per case that are skewed or not normal (skewness γ₁ or Shapiro–Wilk; before: %(a)s; after: %(b)s): the "
                           "Mann–Whitney U test on ranks, which long tails cannot sway; the effect is the "
                           "Hodges–Lehmann shift of the medians."), {"a": how_a, "b": how_b}),
             n_before=n1, n_after=n2, before=median1, after=float(np.median(b)), statistic=u.u,
-            p_value=u.p_value, df=None, effect=shift, effect_label="Hodges–Lehmann shift",
+            p_value=u.p_value, df=None, effect=shift, effect_label=_("Hodges–Lehmann shift"),
             relative_change=shift / abs(median1) if median1 else None, effect_size=u.rank_biserial,
-            effect_size_name="rank-biserial r", ci_low=ci[0], ci_high=ci[1],
-            ci_method="Hodges–Lehmann (Moses) distribution-free interval of the shift"
-                      + (" on a fixed-seed subsample of the pairs" if sampled else ""),
+            effect_size_name=_("rank-biserial r"), ci_low=ci[0], ci_high=ci[1],
+            ci_method=(_("Hodges–Lehmann (Moses) distribution-free interval of the shift, on a fixed-seed "
+                         "subsample of the pairs") if sampled
+                       else _("Hodges–Lehmann (Moses) distribution-free interval of the shift")),
             power=power_t(d, max(2, int(min(n1, n2) * ARE_MANN_WHITNEY)), alpha=alpha) if d else None)
     fields.update(alpha=alpha, min_n_per_group=needed, warnings=_sample_warning(n1, n2, needed, change))
     return _finish(fields, better)

@@ -307,9 +307,10 @@ def _action_refs(request, data: dict[str, Any]) -> dict[str, Any]:
 def check_out(result: CheckResult) -> dict[str, Any]:
     data = result.data or {}
     return {
-        **{key: data.get(key) for key in ("test_name", "statistic", "df", "before", "after", "effect_label",
-                                          "relative_change", "effect_size", "effect_size_name", "ci_method",
+        **{key: data.get(key) for key in ("statistic", "df", "before", "after", "relative_change", "effect_size",
                                           "power", "min_n_per_group")},
+        **{key: services.label(data.get(key)) for key in ("test_name", "effect_label", "effect_size_name",
+                                                           "ci_method")},
         "n_before": data.get("n_before") or 0, "n_after": data.get("n_after") or 0,
         "id": result.pk, "cycle_id": result.cycle_id, "computed_at": result.computed_at, "test": result.test,
         "why": services.translate(data.get("why") or {}), "p_value": result.p_value, "effect": result.effect,

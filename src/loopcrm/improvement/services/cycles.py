@@ -323,13 +323,20 @@ def chart_shift(cycle: Cycle, metric: registry.Metric) -> str | None | bool:
     return sustained_shift([p.value for p in points], centre=cycle.baseline_value, better=metric.better)
 
 
+def label(text: str | None) -> str:
+    """A name from analytics.stats (a test, an effect, an interval) in the active language."""
+    return _(text) if text else ""
+
+
 def translate(message: dict | stats.Message) -> str:
     """A stats message in the active language (its msgid is in the improvement catalogue)."""
     if isinstance(message, stats.Message):
         message = message.as_dict()
-    text, params = message.get("text", ""), message.get("params") or {}
+    text, params = message.get("text", ""), dict(message.get("params") or {})
     if not text:
         return ""
+    if isinstance(params.get("test"), str):  # the name of a test is itself a msgid
+        params["test"] = _(params["test"])
     translated = _(text)
     try:
         return translated % params if params else translated

@@ -267,7 +267,9 @@ def check_view(result: Any) -> dict[str, Any] | None:
     shown = {name: _figure(data.get(name)) for name in ("before", "after", "effect_size")}
     shown.update(effect=_figure(result.effect), ci_low=_figure(result.ci_low), ci_high=_figure(result.ci_high))
     return {
-        "result": result, "data": data, "shown": shown, "shift": data.get("shift_direction"), "why": services.translate(data.get("why") or {}),
+        "result": result, "data": data, "shown": shown, "shift": data.get("shift_direction"),
+        **{name: services.label(data.get(name)) for name in ("test_name", "effect_label", "effect_size_name",
+                                                              "ci_method")}, "why": services.translate(data.get("why") or {}),
         "explanation": services.translate(data.get("explanation") or {}) or result.explanation,
         "warnings": [services.translate(w) for w in data.get("warnings") or []],
     }
