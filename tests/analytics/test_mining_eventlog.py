@@ -142,3 +142,22 @@ def test_only_roles_that_see_improvement_may_mine(org):
     if not can(marketing, "improvement", "view"):
         with pytest.raises(PermissionDenied):
             eventlog.load_for(marketing, filters)
+
+
+def test_queue_moves_are_hand_overs_and_bouncing_back_is_ping_pong(org):
+    a, b = build_story(org)
+    desk = a.queue
+    other = queue("综合 General", department=org.service, members=[org.agent])
+    for n, target in enumerate([other, desk]):
+        current = ticket_services.Ticket.objects.get(pk=b.pk)
+        ticket_services.update_ticket(current, by=org.lead, version=current.version, changes={"queue": target},
+                                      at=T0 + (400 + n * 10) * M)
+    loaded = load()
+    assert sequences(loaded)[b.pk][-2:] == [eventlog.QUEUE_CHANGED, eventlog.QUEUE_CHANGED]
+    pairs, cases = mining.ping_pong(*loaded.queues)
+    assert cases == 1
+    assert [(p.a, p.b, p.count) for p in pairs] == [(desk.pk, other.pk, 1)]  # routed to desk, moved away, back
+    assert loaded.vocabulary.names[eventlog.QUEUE_CHANGED] == "Queue changed"
+    everything = load(view="all")
+    assert "reply" in everything.vocabulary.keys
+    assert everything.log.n_events >= loaded.log.n_events

@@ -27,7 +27,7 @@ class MiningParams(Schema):
     category: str | None = Field(None, description="Ticket category id (with its sub-categories).")
     department: str | None = Field(None, description="Department id (with the departments below it).")
     team: str | None = Field(None, description="Team id: tickets assigned to its members.")
-    view: str | None = Field(None, description="lifecycle (default: opened, routed, assigned, statuses, steps) "
+    view: str | None = Field(None, description="lifecycle (default: opened, routed, assigned, statuses, steps), all (also replies, notes, SLA events…) "
                                                "or steps (process steps only).")
 
 

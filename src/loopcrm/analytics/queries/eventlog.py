@@ -8,19 +8,21 @@ A case is a ticket. Which activity an event is (stated once, here):
 | routed | Routed (resource: the queue) | `routed` |
 | assigned | Assigned (resource: the agent) | `assigned` |
 | escalated | Escalated (a change of queue is also a queue hand-over) | `escalated` |
+| field change of the queue | Queue changed (resource: the queue) | `queue_changed` |
 | status | the new status (Open, Pending customer, Resolved, Closed, Reopened…) | `status:<code>` |
 | step_started + its step_completed | the step's name, lasting from start to completion | `step:<key>` |
 | step_completed as skipped, step_overridden | nothing: a skipped step is a step not done | — |
 
 Replies, notes, customer messages, SLA pauses/warnings/breaches and field, tag, follower and
-attachment changes are conversation and clock bookkeeping, not steps of the process: left out. With
+attachment changes are conversation and clock bookkeeping, not steps of the process: left out —
+except with `view="all"`, where each is an activity named by its kind (reply, sla_breached…). With
 `view="steps"` only the process steps remain (what conformance is checked on).
 
 Cases are the tickets opened in the period that match the filters (process and version, kind,
 category and its sub-categories, department and below, team = assigned to one of its members); all
 their events are read, also those after the period. On PostgreSQL the rows stream out of
-`COPY (SELECT …) TO STDOUT` with the activity computed in SQL as a small integer and are parsed
-block by block with NumPy (a few bytes per event held; no Python object per event); elsewhere a
+`COPY (SELECT …) TO STDOUT (FORMAT binary)` with the activity computed in SQL as a small integer, and
+NumPy reads each block of fixed-size rows as a record array (a few bytes per event held; no Python object per event); elsewhere a
 `values_list(...).iterator()` feeds the same arrays chunk by chunk.
 """
 
@@ -45,14 +47,18 @@ from loopcrm.service.models import ProcessDefinition, ProcessStep, ProcessVersio
 DEFAULT_DAYS = 90
 MAX_DAYS = 3 * 366
 CHUNK = 20_000
-VIEWS = ("lifecycle", "steps")
+VIEWS = ("lifecycle", "steps", "all")
 E = TicketEvent.Kind
 POINT_KINDS = {E.CREATED: "opened", E.ROUTED: "routed", E.ASSIGNED: "assigned", E.ESCALATED: "escalated"}
 STEP_KINDS = (E.STEP_STARTED, E.STEP_COMPLETED, E.STEP_OVERRIDDEN)
+# view="all": every other kind of event is an activity too, named by its kind.
+ALL_KINDS = {**POINT_KINDS, **{kind: str(kind) for kind in E.values
+                               if kind not in POINT_KINDS and kind != E.STATUS and kind not in STEP_KINDS}}
 # What a row is for the step pairing.
 POINT, START, COMPLETE, DROP = 0, 1, 2, 3
 FINISHED = (Ticket.Status.RESOLVED, Ticket.Status.CLOSED)
 REOPEN = "status:reopened"
+QUEUE_CHANGED = "queue_changed"  # a field change of the queue: a hand-over like routing
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,7 @@ def parse_filters(params: Mapping[str, str | None], *, today: dt.date | None = N
         raise RuleViolation(_("Unknown team."), field="team")
     view = raw("view") or "lifecycle"
     if view not in VIEWS:
-        raise RuleViolation(_("The view is lifecycle or steps."), field="view")
+        raise RuleViolation(_("The view is lifecycle, steps or all."), field="view")
     return MiningFilter(start=start, end=end, process=process, version=version, kind=kind, category=category,
                         department=department, team=team, view=view)
 
@@ -184,9 +190,11 @@ def standard_version(filters: MiningFilter) -> ProcessVersion | None:
 def vocabulary(filters: MiningFilter) -> Vocabulary:
     keys: list[str] = []
     names: dict[str, str] = {}
-    if filters.view == "lifecycle":
+    if filters.view != "steps":
         kind_names = dict(E.choices)
-        for kind, key in POINT_KINDS.items():
+        keys.append(QUEUE_CHANGED)
+        names[QUEUE_CHANGED] = _("Queue changed")
+        for kind, key in _point_kinds(filters).items():
             keys.append(key)
             names[key] = str(kind_names[kind])
         for status, label in Ticket.Status.choices:
@@ -222,11 +230,15 @@ class Loaded:
     agents: tuple[np.ndarray, np.ndarray]  # (case, agent)
 
 
+def _point_kinds(filters: MiningFilter) -> dict[str, str]:
+    return {} if filters.view == "steps" else ALL_KINDS if filters.view == "all" else POINT_KINDS
+
+
 def _kinds(filters: MiningFilter) -> list[str]:
     kinds = list(STEP_KINDS)
-    if filters.view == "lifecycle":
-        kinds += [*POINT_KINDS, E.STATUS]
-    return [str(k) for k in kinds]
+    if filters.view != "steps":
+        kinds += [*_point_kinds(filters), E.STATUS, E.FIELD]
+    return sorted({str(k) for k in kinds})
 
 
 def _sql(filters: MiningFilter, words: Vocabulary) -> tuple[str, list]:
@@ -234,7 +246,10 @@ def _sql(filters: MiningFilter, words: Vocabulary) -> tuple[str, list]:
     ticket_sql, ticket_params = tickets(filters).values("pk").query.sql_with_params()
     params: list = []
     activity = ["CASE"]
-    for kind, key in POINT_KINDS.items():
+    if QUEUE_CHANGED in words.keys:
+        activity.append("WHEN e.kind = %s AND e.field = %s THEN %s")
+        params += [str(E.FIELD), "queue", words.code(QUEUE_CHANGED)]
+    for kind, key in _point_kinds(filters).items():
         if key in words.keys:
             activity.append("WHEN e.kind = %s THEN %s")
             params += [str(kind), words.code(key)]
@@ -256,72 +271,99 @@ def _sql(filters: MiningFilter, words: Vocabulary) -> tuple[str, list]:
     role = (f"CASE WHEN e.kind = %s THEN {START} WHEN e.kind = %s AND e.new <> %s THEN {COMPLETE} "
             f"WHEN e.kind IN (%s, %s) THEN {DROP} ELSE {POINT} END")
     params += [str(E.STEP_STARTED), str(E.STEP_COMPLETED), "skipped", str(E.STEP_COMPLETED), str(E.STEP_OVERRIDDEN)]
-    resource = ("CASE WHEN e.kind IN (%s, %s) AND e.field = %s AND e.new ~ '^[0-9]{1,18}$' THEN e.new::bigint "
+    resource = ("CASE WHEN e.kind IN (%s, %s, %s) AND e.field = %s AND e.new ~ '^[0-9]{1,18}$' THEN e.new::bigint "
                 "WHEN e.kind = %s AND e.new ~ '^[0-9]{1,18}$' THEN -e.new::bigint ELSE 0 END")
-    params += [str(E.ROUTED), str(E.ESCALATED), "queue", str(E.ASSIGNED)]
+    params += [str(E.ROUTED), str(E.ESCALATED), str(E.FIELD), "queue", str(E.ASSIGNED)]
     kinds = _kinds(filters)
-    sql = (f"SELECT e.ticket_id, extract(epoch FROM e.at), {' '.join(activity)}, {role}, {resource} "
+    sql = (f"SELECT e.ticket_id::int8, date_part('epoch', e.at)::float8, ({' '.join(activity)})::int4, "
+           f"({role})::int4, ({resource})::int8 "
            f"FROM service_ticketevent e WHERE e.kind IN ({', '.join(['%s'] * len(kinds))}) "
            f"AND e.ticket_id IN ({ticket_sql})")
     return sql, [*params, *kinds, *ticket_params]
 
 
-def _copy_blocks(sql: str, params: list, columns: int) -> Iterator[np.ndarray]:
-    """Rows of `COPY (sql) TO STDOUT` as float64 blocks (rows × columns), parsed by NumPy."""
+# COPY … (FORMAT binary) rows of (case int8, epoch float8, activity int4, role int4, resource int8): every
+# field is NOT NULL, so every row has the same 54 bytes and NumPy reads them as a record array.
+ROW = np.dtype([("fields", ">i2"), ("l0", ">i4"), ("case", ">i8"), ("l1", ">i4"), ("time", ">f8"), ("l2", ">i4"),
+                ("activity", ">i4"), ("l3", ">i4"), ("role", ">i4"), ("l4", ">i4"), ("resource", ">i8")])
+IDS = np.dtype([("fields", ">i2"), ("l0", ">i4"), ("id", ">i8")])
+_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _copy_records(sql: str, params: list, row: np.dtype) -> Iterator[np.ndarray]:
+    """Rows of `COPY (sql) TO STDOUT (FORMAT binary)` as record arrays, a few MB at a time."""
     with connection.cursor() as wrapper:
-        raw = wrapper.cursor
-        with raw.copy(f"COPY ({sql}) TO STDOUT", params) as copy:
+        with wrapper.cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT binary)", params) as copy:
             parts: list[bytes] = []
             size = 0
+            header = True
             for data in copy:
                 parts.append(bytes(data))
                 size += len(data)
-                if size < 8 << 20:
+                if size < 4 << 20:
                     continue
-                text = b"".join(parts)
-                cut = text.rfind(b"\n") + 1
-                yield np.fromstring(text[:cut].decode(), sep=" ").reshape(-1, columns)
-                parts, size = [text[cut:]], len(text) - cut
-            text = b"".join(parts)
-            if text:
-                yield np.fromstring(text.decode(), sep=" ").reshape(-1, columns)
+                buffer = b"".join(parts)
+                if header:
+                    buffer, header = _skip_header(buffer), False
+                whole = len(buffer) // row.itemsize * row.itemsize
+                yield np.frombuffer(buffer[:whole], dtype=row)
+                parts, size = [buffer[whole:]], len(buffer) - whole
+            buffer = b"".join(parts)
+            if header and buffer:
+                buffer = _skip_header(buffer)
+            whole = (len(buffer) - 2) // row.itemsize * row.itemsize  # the trailer: int16 -1
+            if whole > 0:
+                yield np.frombuffer(buffer[:whole], dtype=row)
+
+
+def _skip_header(buffer: bytes) -> bytes:
+    if not buffer.startswith(_SIGNATURE):
+        raise RuntimeError("Not a PostgreSQL binary COPY stream.")
+    extension = int.from_bytes(buffer[15:19], "big")
+    return buffer[19 + extension:]
 
 
 def _python_blocks(filters: MiningFilter, words: Vocabulary) -> Iterator[np.ndarray]:
     """The same rows as _sql through the ORM (SQLite and others), CHUNK rows per block."""
     status_code = {s: words.code(f"status:{s}") for s in Ticket.Status.values if f"status:{s}" in words.keys}
     step_code = {k[5:]: words.code(k) for k in words.keys if k.startswith("step:")}
-    point_code = {str(kind): words.code(key) for kind, key in POINT_KINDS.items() if key in words.keys}
+    point_code = {str(kind): words.code(key) for kind, key in _point_kinds(filters).items() if key in words.keys}
     rows = (TicketEvent.objects.filter(kind__in=_kinds(filters), ticket__in=tickets(filters).values("pk"))
             .order_by("ticket_id", "at", "id").values_list("ticket_id", "at", "kind", "field", "new", "step")
             .iterator(chunk_size=CHUNK))
     block: list[tuple] = []
     for ticket_id, at, kind, field, new, step in rows:
         role, resource = POINT, 0
-        if kind in point_code:
+        if new.isdigit() and kind == E.ASSIGNED:
+            resource = -int(new)
+        elif new.isdigit() and field == "queue" and kind in (E.ROUTED, E.ESCALATED, E.FIELD):
+            resource = int(new)
+        if kind == E.FIELD and field == "queue" and QUEUE_CHANGED in words.keys:
+            code = words.code(QUEUE_CHANGED)
+        elif kind in point_code:
             code = point_code[kind]
-            if new.isdigit() and (kind == E.ASSIGNED or field == "queue"):
-                resource = -int(new) if kind == E.ASSIGNED else int(new)
+        elif kind == E.FIELD:
+            code = -1
         elif kind == E.STATUS:
             code = status_code.get(new, -1)
         else:
             code = step_code.get(step, -1)
             role = START if kind == E.STEP_STARTED else COMPLETE if kind == E.STEP_COMPLETED and new != "skipped" \
                 else DROP
-        block.append((ticket_id, at.timestamp(), code, role, resource))
+        block.append((0, 0, ticket_id, 0, at.timestamp(), 0, code, 0, role, 0, resource))
         if len(block) >= CHUNK:
-            yield np.array(block, dtype=np.float64)
+            yield np.array(block, dtype=ROW)
             block = []
     if block:
-        yield np.array(block, dtype=np.float64)
+        yield np.array(block, dtype=ROW)
 
 
 def _finished(filters: MiningFilter) -> np.ndarray:
     ids = tickets(filters).filter(status__in=FINISHED).values_list("pk", flat=True)
     if connection.vendor == "postgresql":
         sql, params = ids.query.sql_with_params()
-        blocks = list(_copy_blocks(sql, list(params), 1))
-        return np.concatenate([b[:, 0] for b in blocks]).astype(np.int64) if blocks else np.zeros(0, np.int64)
+        blocks = [b["id"].astype(np.int64) for b in _copy_records(f"SELECT u.x::int8 FROM ({sql}) AS u(x)", list(params), IDS)]
+        return np.concatenate(blocks) if blocks else np.zeros(0, np.int64)
     return np.fromiter(ids.iterator(chunk_size=CHUNK), dtype=np.int64)
 
 
@@ -330,18 +372,17 @@ def load(filters: MiningFilter) -> Loaded:
     words = vocabulary(filters)
     if connection.vendor == "postgresql":
         sql, params = _sql(filters, words)
-        blocks: Iterator[np.ndarray] = _copy_blocks(sql, params, 5)
+        blocks: Iterator[np.ndarray] = _copy_records(sql, params, ROW)
     else:
         blocks = _python_blocks(filters, words)
     cases, times, codes, roles, resources = [], [], [], [], []
     for block in blocks:
-        keep = block[:, 2] >= 0
-        block = block[keep]
-        cases.append(block[:, 0].astype(np.int64))
-        times.append(block[:, 1].copy())
-        codes.append(block[:, 2].astype(np.int32))
-        roles.append(block[:, 3].astype(np.int8))
-        resources.append(block[:, 4].astype(np.int64))
+        block = block[block["activity"] >= 0]
+        cases.append(block["case"].astype(np.int64))
+        times.append(block["time"].astype(np.float64))
+        codes.append(block["activity"].astype(np.int32))
+        roles.append(block["role"].astype(np.int8))
+        resources.append(block["resource"].astype(np.int64))
     if cases:
         case, time, code, role, resource = (np.concatenate(x) for x in (cases, times, codes, roles, resources))
     else:
