@@ -25,7 +25,7 @@ Definitions used throughout (stated once, here):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -270,12 +270,32 @@ class Dfg:
         return next((e for e in self.edges if e.source == source and e.target == target), None)
 
 
+def _case_group_counts(case_index: np.ndarray, group: np.ndarray, n_groups: int, n_cases: int,
+                       cells: int = 4_000_000) -> Iterator[np.ndarray]:
+    """Occurrences per (case, group) as dense blocks (cases × groups), a few MB at a time: bincount
+    instead of a sort, since `case_index` is sorted."""
+    if n_groups == 0 or case_index.size == 0:
+        return
+    per_block = max(1, cells // n_groups)
+    bounds = np.searchsorted(case_index, np.arange(0, n_cases + per_block, per_block))
+    for b in range(bounds.size - 1):
+        lo, hi = bounds[b], bounds[b + 1]
+        if lo == hi:
+            continue
+        first = b * per_block
+        rows = min(per_block, n_cases - first)
+        local = (case_index[lo:hi] - first) * n_groups + group[lo:hi]
+        yield np.bincount(local, minlength=rows * n_groups).reshape(rows, n_groups)
+
+
 def _cases_per_group(group: np.ndarray, case_index: np.ndarray, n_groups: int) -> np.ndarray:
-    """Distinct cases per group id."""
+    """Distinct cases per group id (`case_index` sorted)."""
+    out = np.zeros(n_groups, dtype=np.int64)
     if group.size == 0:
-        return np.zeros(n_groups, dtype=np.int64)
-    pairs, _counts = _distinct(case_index * n_groups + group)  # case-major: nearly sorted already
-    return np.bincount(pairs % n_groups, minlength=n_groups)
+        return out
+    for block in _case_group_counts(case_index, group, n_groups, int(case_index[-1]) + 1):
+        out += np.count_nonzero(block, axis=0)
+    return out
 
 
 def dfg(log: EventLog) -> Dfg:
@@ -408,13 +428,16 @@ def rework(log: EventLog, *, reopen: Sequence[str] = ()) -> ReworkReport:
     """Repeated activities per case, self-loops, reopenings (occurrences of the `reopen` activities)
     and ping-pong between the log's resources."""
     k = len(log.activities)
-    n_cases = max(log.n_cases, 1)
-    uniq, per_pair = _distinct(log.case_index * k + log.activity)
-    pair_act = (uniq % k).astype(np.int64)
-    repeated = per_pair > 1
-    cases_rep = np.bincount(pair_act[repeated], minlength=k)
-    repeats = np.bincount(pair_act, weights=per_pair - 1, minlength=k).astype(np.int64)
-    cases_with = np.bincount(pair_act, minlength=k)
+    cases_rep = np.zeros(k, dtype=np.int64)
+    repeats = np.zeros(k, dtype=np.int64)
+    cases_with = np.zeros(k, dtype=np.int64)
+    case_rework = 0
+    for block in _case_group_counts(log.case_index, log.activity, k, log.n_cases):
+        again = block > 1
+        cases_rep += again.sum(axis=0)
+        repeats += np.maximum(block - 1, 0).sum(axis=0)
+        cases_with += np.count_nonzero(block, axis=0)
+        case_rework += int(again.any(axis=1).sum())
     loops = np.zeros(k, dtype=np.int64)
     if log.n_events > 1:
         same = log._same_case_next() & (log.activity[1:] == log.activity[:-1])
@@ -423,7 +446,6 @@ def rework(log: EventLog, *, reopen: Sequence[str] = ()) -> ReworkReport:
                    float(cases_rep[a] / cases_with[a]) if cases_with[a] else 0.0)
             for a in range(k) if cases_rep[a] or loops[a]]
     rows.sort(key=lambda r: (-r.cases, -r.repeats, r.activity))
-    case_rework = np.count_nonzero(np.bincount(uniq[repeated] // k, minlength=1))
     reopen_codes = [log.activities.index(name) for name in reopen if name in log.activities]
     mask = np.isin(log.activity, reopen_codes)
     reopened_cases = int(np.count_nonzero(np.bincount(log.case_index[mask], minlength=1)))
