@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import random
 import zoneinfo
 
 import pytest
@@ -11,15 +10,10 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Avg
 
-from loopcrm.accounts.models import User
-from loopcrm.customers.models import Consent, Customer
+from loopcrm.customers.models import Consent
 from loopcrm.demo import load_demo
-from loopcrm.demo.bulk import Loader
 from loopcrm.demo.calendar import DemoCalendar
-from loopcrm.demo.feedback import load_feedback
-from loopcrm.demo.organisation import Staff
 from loopcrm.feedback.models import FollowUp, Invitation, Response, TextAnalysis
-from loopcrm.service.models import Ticket
 
 TODAY = dt.date(2026, 11, 1)
 
@@ -33,21 +27,9 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         try:
             with transaction.atomic():
+                # The whole demo, tickets and their surveys included: the answers follow the service.
                 load_demo(customers=300, seed=5, progress=lambda message: None, today=TODAY)
                 calendar = DemoCalendar.ending(TODAY, zoneinfo.ZoneInfo(settings.TIME_ZONE))
-                rng = random.Random(5)
-                agents = list(User.objects.all()[:5])
-                tickets = []
-                for customer in Customer.objects.order_by("id")[:300]:
-                    opened = calendar.now - dt.timedelta(days=rng.uniform(5, 700))
-                    hours = rng.choice([2, 6, 20, 50, 90, 150])
-                    tickets.append(Ticket(subject="送货延误", customer=customer, status=Ticket.Status.RESOLVED,
-                                          assignee=rng.choice(agents), opened_at=opened,
-                                          resolved_at=opened + dt.timedelta(hours=hours)))
-                Ticket.objects.bulk_create(tickets)
-                staff = Staff(departments={}, teams={}, users={user.username: user for user in User.objects.all()})
-                load_feedback(Loader(calendar=calendar, progress=lambda message: None), staff=staff,
-                              calendar=calendar, seed=5)
                 yield calendar
                 raise _Rollback
         except _Rollback:

@@ -8,12 +8,8 @@ import zoneinfo
 import pytest
 from django.db.models import Count, Min, Sum
 
-from loopcrm.accounts.models import User
 from loopcrm.demo import load_demo
-from loopcrm.demo.bulk import Loader
 from loopcrm.demo.calendar import DemoCalendar
-from loopcrm.demo.loyalty import load_loyalty
-from loopcrm.demo.organisation import Staff
 from loopcrm.loyalty import queries, services
 from loopcrm.loyalty.models import Membership, PointsEntry, Programme, TierChange
 
@@ -23,12 +19,9 @@ TODAY = dt.date(2026, 3, 15)
 
 
 def test_the_demo_programme_has_members_whose_ledgers_add_up():
-    load_demo(customers=150, seed=3, progress=lambda message: None, today=TODAY)
-    calendar = DemoCalendar.ending(TODAY, zoneinfo.ZoneInfo("Asia/Shanghai"))
     messages: list[str] = []
-    loader = Loader(calendar=calendar, progress=messages.append)
-    staff = Staff(departments={}, teams={}, users={u.username: u for u in User.objects.all()})
-    load_loyalty(loader, staff=staff, calendar=calendar, seed=3)
+    load_demo(customers=150, seed=3, progress=messages.append, today=TODAY)  # loads the programme too
+    calendar = DemoCalendar.ending(TODAY, zoneinfo.ZoneInfo("Asia/Shanghai"))
 
     programme = Programme.objects.get()
     assert [t.name for t in programme.tiers.order_by("rank")] == ["银卡 Silver", "金卡 Gold", "钻石 Diamond"]

@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 import pytest
-from django.conf import settings
 
 from loopcrm.demo import load_demo
-from loopcrm.demo.bulk import Loader
-from loopcrm.demo.calendar import DemoCalendar
-from loopcrm.demo.value import load_value
 from loopcrm.value import queries
 from loopcrm.value.models import CustomerValue, Segment
 
@@ -20,10 +15,8 @@ TODAY = dt.date(2026, 11, 1)
 
 
 def test_demo_value_recomputes_and_saves_segments():
-    load_demo(customers=120, seed=5, progress=lambda message: None, today=TODAY)
-    calendar = DemoCalendar.ending(TODAY, zoneinfo.ZoneInfo(settings.TIME_ZONE))
-    messages = []
-    load_value(Loader(calendar=calendar, progress=messages.append), staff=None, calendar=calendar, seed=5)
+    messages: list[str] = []
+    load_demo(customers=120, seed=5, progress=messages.append, today=TODAY)  # recomputes value too
     assert CustomerValue.objects.count() >= 120
     assert CustomerValue.objects.exclude(tier="").exists()
     assert set(CustomerValue.objects.values_list("stage", flat=True)) >= {"active", "churned"}
