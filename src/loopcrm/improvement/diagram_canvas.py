@@ -250,6 +250,7 @@ FONT_CANDIDATES = (
     "/System/Library/Fonts/PingFang.ttc",
     "C:/Windows/Fonts/msyh.ttc",
 )
+MAX_PIXELS = 16_000_000
 _NOTO_SC_INDEX = 2  # in Noto Sans CJK's collection: 0 JP, 1 KR, 2 SC, 3 TC, 4 HK
 
 
@@ -301,6 +302,8 @@ def to_png(canvas: Canvas, *, scale: float = 2.0, font: tuple[str, int] | None =
     if font is None and _needs_cjk(canvas):
         raise PngUnavailable("PNG export of Chinese text needs a CJK font: install fonts-noto-cjk (Debian/Ubuntu) "
                              "or set LOOPCRM_CJK_FONT to a .ttf/.otf/.ttc with Chinese glyphs; SVG export works.")
+    # A large diagram is drawn at a lower scale so the image stays under MAX_PIXELS (memory and encode time).
+    scale = max(0.5, min(scale, (MAX_PIXELS / max(1.0, canvas.width * canvas.height)) ** 0.5))
     fonts: dict[tuple[float, bool], object] = {}
 
     def font_for(size: float, bold: bool):
@@ -354,5 +357,5 @@ def to_png(canvas: Canvas, *, scale: float = 2.0, font: tuple[str, int] | None =
             draw.text((shape.x * scale, shape.y * scale), clean(shape.text), fill=shape.fill,
                       font=font_for(shape.size, shape.bold), anchor=anchor)
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG", compress_level=6)  # optimize=True costs seconds on a large diagram
     return out.getvalue()

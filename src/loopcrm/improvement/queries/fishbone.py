@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
-from django.db.models.functions import TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -184,11 +183,16 @@ def fishbone(user: User, scope: FishboneScope, *, start: dt.date | None = None, 
         _day_start(end + dt.timedelta(days=1), zone)
     rows = complaints(user, scope)
 
-    counts = rows.filter(opened_at__gte=since, opened_at__lt=until).values("root_cause_id").annotate(
-        current=Count("id", filter=Q(opened_at__gte=boundary)), previous=Count("id", filter=Q(opened_at__lt=boundary)))
+    # One grouped query: this period, the previous one and each month of the series, per root cause.
     month_list = _month_starts(end, months)
-    monthly_rows = rows.filter(opened_at__gte=_day_start(month_list[0], zone), opened_at__lt=until).annotate(
-        month=TruncMonth("opened_at", tzinfo=zone)).values("month", "root_cause_id").annotate(n=Count("id"))
+    month_ends = [*month_list[1:], (month_list[-1] + dt.timedelta(days=32)).replace(day=1)]
+    buckets = {"current": Q(opened_at__gte=boundary), "previous": Q(opened_at__gte=since, opened_at__lt=boundary)}
+    for index, (first, after) in enumerate(zip(month_list, month_ends, strict=True)):
+        buckets[f"m{index}"] = Q(opened_at__gte=_day_start(first, zone), opened_at__lt=min(_day_start(after, zone),
+                                                                                           until))
+    lower = min(since, _day_start(month_list[0], zone))
+    counts = list(rows.filter(opened_at__gte=lower, opened_at__lt=until).order_by().values("root_cause_id").annotate(
+        **{name: Count("id", filter=condition) for name, condition in buckets.items()}))
 
     causes = {row["id"]: row for row in RootCause.objects.values("id", "code", "name", "branch", "parent_id")}
 
@@ -206,20 +210,18 @@ def fishbone(user: User, scope: FishboneScope, *, start: dt.date | None = None, 
         if row["root_cause_id"] is None or row["root_cause_id"] not in causes:
             unclassified += row["current"]
             previous_unclassified += row["previous"]
-        else:
+        elif row["current"] or row["previous"]:  # causes seen only in older months get no rib
             current[row["root_cause_id"]] = row["current"]
             previous[row["root_cause_id"]] = row["previous"]
 
-    month_index = {month: index for index, month in enumerate(month_list)}
     monthly: dict[str, list[int]] = {branch: [0] * len(month_list) for branch in BRANCHES}
-    for row in monthly_rows:
+    for row in counts:
         if row["root_cause_id"] not in causes:
             continue
-        month = row["month"]
-        month = timezone.localtime(month, zone).date() if isinstance(month, dt.datetime) else month
         branch = top(row["root_cause_id"])["branch"]
-        if month in month_index and branch in monthly:
-            monthly[branch][month_index[month]] += row["n"]
+        if branch in monthly:
+            for index in range(len(month_list)):
+                monthly[branch][index] += row[f"m{index}"]
 
     # cause id -> (count, previous, {sub id: (count, previous)})
     tree: dict[int, dict[str, Any]] = {}
