@@ -57,7 +57,7 @@ def main() -> None:
 
     rng = random.Random(7)
     qm = User.objects.filter(username="bench-qm").first() or User.objects.create_user(
-        username="bench-qm", password="x", role=Role.QUALITY_MANAGER)
+        username="bench-qm", password=None, role=Role.QUALITY_MANAGER)
     started = time.perf_counter()
     if not Ticket.objects.filter(kind="complaint").exists():
         customers = Customer.objects.bulk_create([Customer(name=f"客户{i}") for i in range(2000)], batch_size=2000)
@@ -70,7 +70,7 @@ def main() -> None:
                                                     parent=head) for s in range(3)]
         now = dt.datetime.now(dt.UTC)
         batch = []
-        for index in range(args.complaints):
+        for _index in range(args.complaints):
             batch.append(Ticket(kind="complaint", subject="投诉", customer=rng.choice(customers),
                                 opened_at=now - dt.timedelta(minutes=rng.randrange(2 * 365 * 24 * 60)),
                                 root_cause=rng.choice(causes) if rng.random() > 0.1 else None))
