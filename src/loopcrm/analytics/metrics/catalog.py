@@ -26,22 +26,24 @@ from loopcrm.service.models import SlaClock, Ticket
 COMPLAINT = Q(kind=Ticket.Kind.COMPLAINT)
 
 
-def _count(where: Q | None = None):
-    return lambda: Count("pk", filter=where)
+def _count(column: str, where: Q | None = None):
+    # Counting the (never null) date column, not the id: with a covering index on it PostgreSQL can answer
+    # from the index alone.
+    return lambda: Count(column, filter=where)
 
 
 def _rate(source: str, date: str, success: Q, trial: Q | None = None) -> Formula:
     """Successes out of trials, in percent."""
     trials = trial if trial is not None else Q()
-    return Formula(numerator=Term(source, date, _count(success & trials if trial is not None else success)),
-                   denominator=Term(source, date, _count(trial)), scale=100.0)
+    return Formula(numerator=Term(source, date, _count(date, success & trials if trial is not None else success)),
+                   denominator=Term(source, date, _count(date, trial)), scale=100.0)
 
 
 def _mean(source: str, date: str, value, where: Q) -> Formula:
     """The mean of one value per case (a duration or a score), with the sums a standard deviation needs."""
     return Formula(
         numerator=Term(source, date, lambda: Sum(value(), filter=where, output_field=FloatField())),
-        denominator=Term(source, date, _count(where)),
+        denominator=Term(source, date, _count(date, where)),
         squares=Term(source, date, lambda: Sum(value() * value(), filter=where, output_field=FloatField())),
         case_value=value, case_where=where,
     )
@@ -132,15 +134,15 @@ def _definitions():
     return [
         ("ticket_volume", _("Ticket volume"), "tickets", L, C, None,
          _("Tickets opened per period."),
-         Formula(numerator=Term("tickets", "opened_at", _count()), n_from=NUMERATOR)),
+         Formula(numerator=Term("tickets", "opened_at", _count("opened_at")), n_from=NUMERATOR)),
         ("complaint_rate_orders", _("Complaints per 1,000 orders"), "‰", L, C, ("customer_tier", "region"),
          _("Complaints opened per 1,000 orders placed (paid, shipped or delivered) in the period."),
-         Formula(numerator=Term("tickets", "opened_at", _count(COMPLAINT)),
-                 denominator=Term("orders", "placed_at", _count()), scale=1000.0, n_from=NUMERATOR)),
+         Formula(numerator=Term("tickets", "opened_at", _count("opened_at", COMPLAINT)),
+                 denominator=Term("orders", "placed_at", _count("placed_at")), scale=1000.0, n_from=NUMERATOR)),
         ("complaint_rate_customers", _("Complaints per 1,000 customers"), "‰", L, C, ("customer_tier", "region"),
          _("Complaints opened in the period per 1,000 customers on the books at its start."),
-         Formula(numerator=Term("tickets", "opened_at", _count(COMPLAINT)),
-                 denominator=Term("customers", "created_at", _count(), stock=True), scale=1000.0,
+         Formula(numerator=Term("tickets", "opened_at", _count("opened_at", COMPLAINT)),
+                 denominator=Term("customers", "created_at", _count("created_at"), stock=True), scale=1000.0,
                  n_from=NUMERATOR, additive=False)),
         ("first_response_minutes", _("First response time"), "min", L, D, None,
          _("Minutes from opening to the first public reply, for tickets opened in the period that have one."),

@@ -27,9 +27,29 @@ class Epoch(Func):
         return super().as_sql(compiler, connection, template=template, **extra)
 
 
+class SecondsBetween(Func):
+    """Seconds from the first timestamp to the second, as a float. On PostgreSQL `date_part` of the interval:
+    EXTRACT answers numeric since PostgreSQL 14, and numeric arithmetic over 100,000 rows costs more than
+    the scan."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def as_postgresql(self, compiler, connection, **extra):
+        start, end = (compiler.compile(expression) for expression in self.get_source_expressions())
+        return f"date_part('epoch', {end[0]} - {start[0]})", (*end[1], *start[1])
+
+    def as_sqlite(self, compiler, connection, **extra):
+        start, end = (compiler.compile(expression) for expression in self.get_source_expressions())
+        return f"((julianday({end[0]}) - julianday({start[0]})) * 86400.0)", (*end[1], *start[1])
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotImplementedError(f"SecondsBetween is written for PostgreSQL and SQLite, not {connection.vendor}.")
+
+
 def minutes_between(start: str, end: str) -> Expression:
     """Wall-clock minutes from one timestamp column to another, as a float."""
-    return (Epoch(F(end)) - Epoch(F(start))) / 60.0
+    return SecondsBetween(F(start), F(end)) / 60.0
 
 
 def bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
