@@ -60,23 +60,28 @@ def _stats(values: np.ndarray) -> Stats:
 
 
 def _grouped_stats(groups: np.ndarray, values: np.ndarray, n_groups: int) -> list[Stats]:
-    """Stats of `values` per group id (0..n_groups-1), NaN values ignored: one radix/stable sort by
-    group, then a linear-time percentile per group (no per-row Python)."""
+    """Stats of `values` per group id (0..n_groups-1), NaN values ignored, without per-row Python: a
+    mask per group when there are few groups, else one radix/stable sort by group; then a linear-time
+    percentile per group."""
     keep = ~np.isnan(values)
-    groups, values = groups[keep], values[keep]
-    small = np.uint16 if n_groups <= np.iinfo(np.uint16).max else np.int64
-    order = np.argsort(groups.astype(small), kind="stable")
-    values = values[order]
+    if not keep.all():
+        groups, values = groups[keep], values[keep]
     counts = np.bincount(groups, minlength=n_groups)
-    totals = np.bincount(groups[order], weights=values, minlength=n_groups)
-    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    totals = np.bincount(groups, weights=values, minlength=n_groups)
+    if n_groups <= 24:
+        chunks = (values[groups == g] if counts[g] else None for g in range(n_groups))
+    else:
+        small = np.uint16 if n_groups <= np.iinfo(np.uint16).max else np.int64
+        ordered = values[np.argsort(groups.astype(small), kind="stable")]
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        chunks = (ordered[starts[g]:starts[g] + counts[g]] for g in range(n_groups))
     out = []
-    for g in range(n_groups):
+    for g, chunk in enumerate(chunks):
         n = int(counts[g])
         if n == 0:
             out.append(Stats(0, 0.0, None, None, None))
             continue
-        median, p90 = np.percentile(values[starts[g]:starts[g] + n], [50, 90])
+        median, p90 = np.percentile(chunk, [50, 90])
         out.append(Stats(n, float(totals[g]), float(totals[g] / n), float(median), float(p90)))
     return out
 

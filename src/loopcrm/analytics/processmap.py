@@ -109,12 +109,16 @@ def process_map_svg(graph: Dfg, *, names: Mapping[str, str] | None = None, targe
     nodes = {n.activity: n for n in graph.nodes}
     edges = [e for e in graph.edges if e.source in pos and e.target in pos][:MAX_EDGES]
     biggest = max((e.count for e in edges), default=1)
+    # Rare transitions would only clutter the map (they stay in the tables): keep those above 0.5 % of
+    # the busiest, at least the 15 busiest, and the highlighted one; label only those above 3 %.
+    edges = [e for n, e in enumerate(edges) if n < 15 or e.count >= biggest * 0.005 or
+             (highlight is not None and (highlight.source, highlight.target) == (e.source, e.target))]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="process-map" viewBox="0 0 {width:.0f} {height:.0f}" '
              f'width="{width:.0f}" height="{height:.0f}" role="img" aria-label={quoteattr(words["title"])}>',
-             '<defs><marker id="pm-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#5b6b82"/></marker>'
-             '<marker id="pm-arrow-hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c0392b"/></marker></defs>',
+             '<defs><marker id="pm-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
+             'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#5b6b82"/>'
+             '</marker><marker id="pm-arrow-hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="11" '
+             'markerHeight="11" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c0392b"/></marker></defs>',
              f'<title>{escape(words["title"])}</title>',
              f'<text x="{MARGIN}" y="{MARGIN + 12}" font-size="13" fill="#5b6b82">'
              f'{escape(str(graph.cases))} {escape(words["cases"])}</text>']
@@ -134,9 +138,13 @@ def process_map_svg(graph: Dfg, *, names: Mapping[str, str] | None = None, targe
             (highlight.source, highlight.target) == (edge.source, edge.target)
         colour, marker = ("#c0392b", "pm-arrow-hot") if hot else ("#5b6b82", "pm-arrow")
         w = 1 + 7 * edge.count / biggest
-        label = f"{edge.count} · {human(edge.duration.median)}"
+        label = f"{edge.count} · {human(edge.duration.median)}" if edge.count >= biggest * 0.03 or hot else ""
         forward = rank[edge.target] > rank[edge.source]
-        if forward:
+        if rank[edge.target] == rank[edge.source] and edge.source != edge.target:  # side by side: sag below
+            x1, y1, x2, y2 = sx + NODE_W / 2, sy + NODE_H, tx + NODE_W / 2 + 12, ty + NODE_H
+            d = f"M{x1:.0f},{y1:.0f} C{x1:.0f},{y1 + 34:.0f} {x2:.0f},{y2 + 34:.0f} {x2:.0f},{y2:.0f}"
+            lx, ly = (x1 + x2) / 2, y1 + 30
+        elif forward:
             x1, y1, x2, y2 = sx + NODE_W / 2, sy + NODE_H, tx + NODE_W / 2, ty
             d = f"M{x1:.0f},{y1:.0f} C{x1:.0f},{y1 + 30:.0f} {x2:.0f},{y2 - 30:.0f} {x2:.0f},{y2:.0f}"
             lx, ly = (x1 + x2) / 2 + 6, (y1 + y2) / 2
