@@ -61,3 +61,55 @@ def test_createuser_refuses_a_weak_password_and_a_taken_name(data_dir):
     again = loopcrm("createuser", "--username", "DUP", "--password", "A-long-enough-pass-42", data_dir=data_dir,
                     check=False)
     assert again.returncode == 2 and "taken" in again.stderr
+
+
+QUEUED = {"LOOPCRM_IMMEDIATE_TASKS": "0"}
+
+
+def test_the_worker_enqueues_each_due_periodic_job_once(data_dir):
+    """`loopcrm worker --schedule-once` books the jobs' first runs, then enqueues a job once it is due."""
+    # With the real task queue (the test settings' immediate backend would run it on the spot).
+    booked = loopcrm("worker", "--schedule-once", data_dir=data_dir, env_extra=QUEUED)
+    assert "Enqueued feedback-sweep" not in booked.stderr  # its first run is in the future
+    make_due = ("from django.utils import timezone; from loopcrm.core.models import PeriodicRun; "
+                "print(PeriodicRun.objects.count(), "
+                "PeriodicRun.objects.filter(name='feedback-sweep').update(due_at=timezone.now()))")
+    assert last_line(loopcrm("manage", "shell", "-c", make_due, data_dir=data_dir, env_extra=QUEUED)) == "8 1"
+    due = loopcrm("worker", "--schedule-once", data_dir=data_dir, env_extra=QUEUED)
+    assert due.stderr.count("Enqueued feedback-sweep.") == 1  # (the every-minute SLA sweep may join in)
+    again = loopcrm("worker", "--schedule-once", data_dir=data_dir, env_extra=QUEUED)
+    assert "Enqueued feedback-sweep" not in again.stderr
+    queued = ("from django_tasks_db.models import DBTaskResult; print([r.task_path for r in "
+              "DBTaskResult.objects.filter(task_path__startswith='loopcrm.feedback')])")
+    assert last_line(loopcrm("manage", "shell", "-c", queued, data_dir=data_dir, env_extra=QUEUED)) == \
+        "['loopcrm.feedback.tasks.feedback_sweep']"
+
+
+def last_line(result: subprocess.CompletedProcess) -> str:
+    """What a `manage shell -c` printed last (Django's shell first says what it imported)."""
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_a_running_worker_ticks_the_scheduler_and_runs_what_it_enqueued(data_dir):
+    make_due = ("from django.utils import timezone; from loopcrm.core.models import PeriodicRun; "
+                "PeriodicRun.objects.filter(name='feedback-sweep').update(due_at=timezone.now()); "
+                "print(PeriodicRun.objects.filter(name='feedback-sweep').count())")
+    loopcrm("worker", "--schedule-once", data_dir=data_dir, env_extra=QUEUED)
+    assert last_line(loopcrm("manage", "shell", "-c", make_due, data_dir=data_dir, env_extra=QUEUED)) == "1"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_SETTINGS")}
+    env.pop("DATABASE_URL", None)
+    env.update({"LOOPCRM_DATA_DIR": str(data_dir), **QUEUED})
+    worker = subprocess.Popen([sys.executable, "-m", "loopcrm.cli", "worker", "--schedule-interval", "0.2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = ("from django_tasks_db.models import DBTaskResult; "
+            "print(DBTaskResult.objects.filter(task_path='loopcrm.feedback.tasks.feedback_sweep', "
+            "status='SUCCESSFUL').count())")
+    try:
+        for _ in range(60):
+            if last_line(loopcrm("manage", "shell", "-c", done, data_dir=data_dir, env_extra=QUEUED)) != "0":
+                break
+        else:
+            raise AssertionError("the worker never ran the periodic job")
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

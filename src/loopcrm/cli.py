@@ -92,9 +92,32 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    """Run background tasks, with the periodic-job scheduler beside them (every worker may tick: the
+    jobs' rows make sure each run is enqueued once); or, with --schedule-once, one tick and exit."""
+    import socket
+
     from django.core.management import call_command
 
-    call_command("db_worker")
+    from loopcrm.core.schedule import SchedulerThread, tick
+    from loopcrm.scheduling import jobs
+
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    if args.schedule_once:
+        result = tick(jobs(), worker=name)
+        for job in result.enqueued:
+            _say(f"Enqueued {job}.")
+        for job in result.skipped:
+            _say(f"Skipped {job}: its task cannot be loaded.")
+        return 0
+    scheduler = None
+    if not args.no_scheduler:
+        scheduler = SchedulerThread(jobs, interval=args.schedule_interval, worker=name)
+        scheduler.start()
+    try:
+        call_command("db_worker")
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
     return 0
 
 
@@ -234,7 +257,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true")
     p.set_defaults(func=cmd_migrate)
 
-    p = sub.add_parser("worker", help="run background tasks")
+    p = sub.add_parser("worker", help="run background tasks and the periodic jobs")
+    p.add_argument("--no-scheduler", action="store_true", help="run tasks only, no periodic jobs")
+    p.add_argument("--schedule-interval", type=float, default=15.0, help="seconds between scheduler ticks")
+    p.add_argument("--schedule-once", action="store_true", help="enqueue the periodic jobs that are due, and exit")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("demo", help="load deterministic demo data")

@@ -97,3 +97,27 @@ class RateCounter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} @ {self.window_start:%Y-%m-%d %H:%M}: {self.count}"
+
+
+class PeriodicRun(models.Model):
+    """The bookkeeping of one periodic job (core.schedule): when it is next due and what the last run did.
+
+    Workers share it through the database: the one whose conditional UPDATE moves `due_at` on from
+    the value it read enqueues that run; the others find the row already moved and do nothing.
+    """
+
+    name = models.CharField(_("job"), max_length=100, unique=True)
+    due_at = models.DateTimeField(_("next due"))
+    last_due_at = models.DateTimeField(_("last due"), null=True, blank=True)
+    last_enqueued_at = models.DateTimeField(_("last enqueued"), null=True, blank=True)
+    last_worker = models.CharField(_("last worker"), max_length=100, blank=True)
+    last_task_id = models.CharField(_("last task"), max_length=64, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("periodic run")
+        verbose_name_plural = _("periodic runs")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.due_at:%Y-%m-%d %H:%M}"
