@@ -217,3 +217,40 @@ def test_any_text_is_a_normalised_email_or_a_rule_violation(text):
         return
     assert email == "" or (email.count("@") == 1 and email == email.lower() and email.strip() == email)
     assert normalise_email(email) == email  # idempotent: stored values compare equal when typed again
+
+
+_ATOM_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'*+/=?^_`{|}~-"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    local=st.lists(st.text(alphabet=_ATOM_CHARS, min_size=0, max_size=12), min_size=1, max_size=3),
+    labels=st.lists(st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=0, max_size=10),
+                    min_size=1, max_size=4),
+    padding=st.sampled_from(["", " ", "\t", " MAILTO:"]),
+)
+def test_the_plain_email_fast_path_agrees_with_the_full_rules(local, labels, padding):
+    from loopcrm.customers import normalise
+
+    raw = padding + ".".join(local) + "@" + ".".join(labels)
+
+    def outcome(function):
+        try:
+            return function(raw)
+        except RuleViolation as error:
+            return ("refused", error.message)
+    assert outcome(normalise.normalise_email) == outcome(normalise._normalise_email_fully)
+
+
+@pytest.mark.parametrize("raw", ["Zhang.Wei+crm@Example.COM", " u2@example.com ", "a@b.cn", "x@163.com", "9@9.com.cn",
+                                 "first.last@sub.domain.example.org", "o'neil@example.ie", "x@1.2", "x@a.b1"])
+def test_common_addresses_take_the_fast_path_with_the_same_result(raw):
+    from loopcrm.customers import normalise
+
+    try:
+        expected = normalise._normalise_email_fully(raw)
+    except RuleViolation:
+        with pytest.raises(RuleViolation):
+            normalise.normalise_email(raw)
+    else:
+        assert normalise.normalise_email(raw) == expected

@@ -263,8 +263,26 @@ def _local_part_ok(local: str) -> bool:
     return True
 
 
+# The common case, checked in one regex: an ASCII address whose labels are plain and whose last
+# label starts with a letter. Anything else takes the full path below, which gives the same answer
+# for these (a test compares both on generated addresses); imports clean ~70 % of rows' emails here.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?"
+)
+
+
 def normalise_email(raw: str | None, *, field: str = "email") -> str:
     """The address we store and compare by: NFKC, trimmed, lower-case, validated; "" for a blank input."""
+    if type(raw) is str and raw.isascii():
+        value = raw.strip().lower()
+        if (len(value) <= EMAIL_MAX and _PLAIN_EMAIL.fullmatch(value) and value.index("@") <= EMAIL_LOCAL_MAX
+                and len(value) - value.index("@") - 1 <= 253 and not value.startswith("mailto:")):
+            return value
+    return _normalise_email_fully(raw, field=field)
+
+
+def _normalise_email_fully(raw: str | None, *, field: str = "email") -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
