@@ -10,7 +10,7 @@ import math
 import statistics
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from loopcrm.analytics.spc import (
@@ -306,8 +306,11 @@ def test_rules_through_a_chart_on_a_shift():
 
 
 finite = st.floats(min_value=-5, max_value=5, allow_nan=False)
+# The shared test machine is loaded: no wall-clock limits on generating or running examples.
+relaxed = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@relaxed
 @given(st.lists(finite, max_size=60), st.sampled_from([WE, NELSON]))
 def test_rules_are_symmetric_about_the_centre_line(z, rule_set):
     upper = [(s.index, s.rule) for s in run_rules(z, rule_set)]
@@ -315,6 +318,7 @@ def test_rules_are_symmetric_about_the_centre_line(z, rule_set):
     assert upper == lower
 
 
+@relaxed
 @given(st.lists(st.tuples(st.integers(0, 50), st.integers(1, 80)), min_size=1, max_size=40)
        .filter(lambda rows: any(d for d, _ in rows)))
 def test_p_chart_centre_is_total_defectives_over_total_items(rows):
@@ -385,6 +389,7 @@ def test_pareto_refuses_negative_counts():
         pareto([("a", -1)])
 
 
+@relaxed
 @given(st.dictionaries(st.text(min_size=1, max_size=5), st.integers(0, 1000), max_size=30))
 def test_pareto_properties(counts):
     bars = pareto(counts)
