@@ -184,3 +184,20 @@ def test_bad_input_names_the_field(db, call, field):
     with pytest.raises(RuleViolation) as error:
         call()
     assert error.value.field == field
+
+
+def test_the_dashboard_of_eight_kpis_is_four_queries_one_per_table(desk, django_assert_num_queries):
+    from loopcrm.analytics.metrics import dashboard
+
+    with django_assert_num_queries(4):  # tickets, SLA clocks, orders, answers
+        board = dashboard.dashboard(start=dt.date(2026, 3, 4), end=END)
+    assert [k.metric.key for k in board.kpis] == list(dashboard.DASHBOARD_KEYS)
+    volume = board.kpis[0]
+    assert (volume.current.value, volume.previous.value, volume.direction) == (2, 2, "same")
+    assert [p.value for p in volume.points] == [2, 0, 0, 0, 0]
+
+
+def test_many_metrics_of_one_table_share_one_query(desk, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        series = registry.many(["ticket_volume", "first_response_minutes", "reopen_rate"], start=START, end=END)
+    assert series["ticket_volume"][0].value == 2 and series["first_response_minutes"][0].value == pytest.approx(60)
