@@ -207,3 +207,30 @@ def test_pareto_of_complaint_causes(zhao, org):
     assert error.value.field == "level"
     # An agent of another department sees none of these (unassigned, no department) complaints.
     assert queries.pareto_of_complaints(org.other_agent, start=data.day(-7), end=data.day(-1)).total == 0
+
+
+def test_rising_complaints_in_one_region_fire_a_rule_on_a_u_chart(zhao):
+    """Complaints per 1,000 orders in 广东: about 50 ‰ for four weeks, then 300 ‰ for the last five days."""
+    from loopcrm.service.models import Ticket
+
+    canton = data.factories.customer("黄磊", province="广东")
+    elsewhere = data.factories.customer("Li Wei", province="北京")
+    complaints = []
+    for offset in range(-40, 0):
+        for i in range(20):
+            data.factories.order(canton if i % 2 else elsewhere, placed_at=data.noon(offset))
+        per_day = 3 if offset >= -5 else (1 if offset % 2 else 0)
+        complaints += [Ticket(subject="投诉", customer=canton, kind=Ticket.Kind.COMPLAINT, opened_at=data.noon(offset))
+                       for _ in range(per_day)]
+    Ticket.objects.bulk_create(complaints)
+    chart = services.create_chart(spec(name="Complaints 广东", metric_key="complaint_rate_orders",
+                                       filters={"region": "广东"}, baseline_start=data.day(-40),
+                                       baseline_end=data.day(-13)), by=zhao)
+    assert chart.chart_type == ControlChart.Type.U
+    assert chart.limits["center"] == pytest.approx(14 / 280)  # 14 complaints over 28 days of 10 orders
+    result = services.evaluate_chart(chart)
+    fired = ChartSignal.objects.filter(pk__in=result.new_signals)
+    assert {s.bucket for s in fired.filter(rule="WE1")} == {data.day(offset) for offset in range(-5, 0)}
+    assert fired.filter(rule="WE1").first().value == pytest.approx(300)  # in ‰, the metric's unit
+    view = queries.chart_view(chart)
+    assert view.scale == 1000 and view.points[0].center == pytest.approx(50)
