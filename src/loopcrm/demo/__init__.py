@@ -11,7 +11,15 @@
 - a catalogue of appliances, phones, kitchenware, accessories and service plans in CNY;
 - orders over the last two years, busiest around 618 and 双十一 and quiet at the Spring Festival,
   with repeat buyers, a few big spenders and lapsed customers;
-- interactions on every channel with touchpoints and journey stages that follow the orders.
+- interactions on every channel with touchpoints and journey stages that follow the orders;
+- the service desk: SLA calendars (China's holidays and 调休 days) and policies, a ticket for every
+  service touch with its conversation, event log, SLA clocks and standard-process steps;
+- the voice of the customer: CSAT, CES and NPS answers that follow the service reality, follow-ups;
+- the loyalty programme's members and points ledger; customer value (RFM, tiers, CLV) and segments;
+- the improvement story the engine finds on its own (demo/story.py): the slow "diagnose" step of
+  the repair process, Guangdong's complaints rising over the last nine weeks on a control chart,
+  and a finished PDCA cycle whose complaint process v2 cut first response (demo/improvement.py;
+  skipped while the improvement tables have no migrations).
 
 Determinism: the same seed and the same reference day give the same rows. The reference day is
 today (in TIME_ZONE) so dashboards show recent activity; set LOOPCRM_DEMO_TODAY=YYYY-MM-DD (or pass
