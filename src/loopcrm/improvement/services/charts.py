@@ -15,6 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import can
@@ -34,6 +35,21 @@ CHART_TYPES_FOR_KIND: dict[MetricKind, tuple[str, ...]] = {
     MetricKind.DURATION: (ControlChart.Type.XMR, ControlChart.Type.XBAR_S),
     MetricKind.SCORE: (ControlChart.Type.XMR, ControlChart.Type.XBAR_S),
 }
+# The run rules' descriptions come from the pure SPC module in English; marked here so the catalog
+# carries them and pages, mails and the API translate them when shown.
+RULE_DESCRIPTIONS = (
+    gettext_noop("One point beyond 3 sigma"),
+    gettext_noop("Two of three consecutive points beyond 2 sigma on the same side"),
+    gettext_noop("Four of five consecutive points beyond 1 sigma on the same side"),
+    gettext_noop("Eight consecutive points on the same side of the centre line"),
+    gettext_noop("Nine points in a row on the same side of the centre line"),
+    gettext_noop("Six points in a row steadily increasing or decreasing"),
+    gettext_noop("Fourteen points in a row alternating up and down"),
+    gettext_noop("Two of three points in a row beyond 2 sigma on the same side"),
+    gettext_noop("Four of five points in a row beyond 1 sigma on the same side"),
+    gettext_noop("Fifteen points in a row within 1 sigma of the centre line"),
+    gettext_noop("Eight points in a row beyond 1 sigma, on either side"),
+)
 LIMIT_FIELDS = ("metric_key", "filters", "chart_type", "grain", "baseline_start", "baseline_end",
                 "exclude_out_of_control")
 EDITABLE = ("name", *LIMIT_FIELDS, "rule_set", "lsl", "usl", "owner", "is_active")
