@@ -90,10 +90,10 @@ def test_quality_manager_edits_the_logic_diagram_and_reads_the_fishbone(org, liv
         # The fishbone re-draws in place when the department filter changes.
         page.goto(f"{live_server.url}/improvement/fishbone/?start=2026-09-01&end=2026-09-30")
         expect(page.locator("#fishbone-svg svg.fishbone")).to_be_visible()
-        expect(page.locator("#fishbone-heading")).to_contain_text("2 complaints")
+        expect(page.locator("#fishbone-heading")).to_contain_text("2 complaints,")
         page.evaluate("window.__sameDocument = true")
         page.select_option("#id_department_id", str(org.service.pk))
-        expect(page.locator("#fishbone-heading")).to_contain_text("1 complaints")
+        expect(page.locator("#fishbone-heading")).to_contain_text("1 complaint,")
         assert page.evaluate("window.__sameDocument === true")
         assert f"department_id={org.service.pk}" in page.url
         page.screenshot(path=str(ARTIFACTS / "improvement-fishbone.png"), full_page=True)

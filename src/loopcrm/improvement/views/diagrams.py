@@ -52,8 +52,7 @@ class FishboneForm(forms.Form):
     category_id = forms.TypedChoiceField(label=gettext_lazy("Category"), coerce=int, empty_value=None,
                                          required=False)
     channel = forms.ChoiceField(label=gettext_lazy("Channel"), choices=_blank(Channel.choices), required=False)
-    region = forms.CharField(label=gettext_lazy("Region"), max_length=50, required=False,
-                             help_text=gettext_lazy("Province, as on the customer."))
+    region = forms.CharField(label=gettext_lazy("Region"), max_length=50, required=False)
     effect = forms.CharField(label=gettext_lazy("Problem (the fish's head)"), max_length=200, required=False)
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
