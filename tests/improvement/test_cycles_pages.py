@@ -191,3 +191,19 @@ def test_dashboard_fragment_lists_cycles_in_progress(rf, quality):
     planned(quality, title="In progress")
     html = render_to_string("improvement/_dashboard_cycles.html", {"cycles": active_cycles_for(quality, 5)})
     assert "In progress" in html
+
+
+@pytest.mark.parametrize("cycles", [1, 8])
+def test_board_and_cycle_page_queries_do_not_grow_with_cycles_or_actions(browser, quality, org, cycles,
+                                                                         django_assert_max_num_queries):
+    data.slow_then_fast(per_day=1)
+    made = [planned(quality, title=f"Cycle {i}", members=[org.agent, org.lead], departments=[org.service])
+            for i in range(cycles)]
+    for cycle in made:
+        services.move_phase(cycle, to="do", by=quality)
+        for n in range(cycles):
+            services.add_action(cycle, title=f"Action {n}", owner=org.agent, status="done", by=quality)
+    with django_assert_max_num_queries(6):
+        assert browser.get(reverse("web:cycle_board")).status_code == 200
+    with django_assert_max_num_queries(15):  # of which 2 are the registry's before/after series
+        assert browser.get(reverse("web:cycle_detail", args=[made[-1].pk])).status_code == 200

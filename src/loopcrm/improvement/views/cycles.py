@@ -63,7 +63,9 @@ class CycleForm(forms.Form):
                                                  required=False)
     after_start = forms.DateField(label=gettext_lazy("After from"), required=False, widget=DATE)
     after_end = forms.DateField(label=gettext_lazy("After to"), required=False, widget=DATE)
-    filters = forms.CharField(label=gettext_lazy("Scope"), required=False, widget=forms.HiddenInput)
+    filters = forms.CharField(label=gettext_lazy("Scope"), required=False,
+                              help_text=gettext_lazy('Dimension filters as JSON, e.g. {"region": "east"}; empty: '
+                                                     'everything.'))
     source_chart = forms.IntegerField(required=False, widget=forms.HiddenInput)
     source_signal = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
