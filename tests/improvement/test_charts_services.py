@@ -234,3 +234,20 @@ def test_rising_complaints_in_one_region_fire_a_rule_on_a_u_chart(zhao):
     assert fired.filter(rule="WE1").first().value == pytest.approx(300)  # in ‰, the metric's unit
     view = queries.chart_view(chart)
     assert view.scale == 1000 and view.points[0].center == pytest.approx(50)
+
+
+def test_a_chart_a_cycle_was_opened_from_is_kept(zhao, django_capture_on_commit_callbacks):
+    from loopcrm.improvement.services import cycles
+
+    data.steady_then_shift()
+    chart = services.create_chart(spec(), by=zhao)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.evaluate_chart(chart)
+    signal = ChartSignal.objects.filter(chart=chart, rule="WE1").first()
+    cycles.plan_cycle(title="Faster first response", metric_key="first_response_minutes",
+                        baseline_start=data.day(-60), baseline_end=data.day(-33), source_signal=signal, by=zhao)
+    signal.refresh_from_db()
+    assert signal.status == "cycle_opened"
+    with pytest.raises(Conflict):
+        services.delete_chart(chart, by=zhao)
+    assert ControlChart.objects.filter(pk=chart.pk).exists()

@@ -273,6 +273,8 @@ def delete_chart(chart: ControlChart, *, by: User, at: dt.datetime | None = None
     from django.db.models import ProtectedError
 
     pk = chart.pk
+    if getattr(chart, "cycles", None) is not None and chart.cycles.exists():
+        raise Conflict(_("A PDCA cycle was opened from this chart; deactivate it instead."), field="id")
     try:
         chart.delete()
     except ProtectedError as error:
