@@ -96,6 +96,7 @@ def test_the_finished_cycle_shows_a_significant_improvement_in_first_response(de
     assert check.p_value < 0.01
     assert check.after_value < 30 < check.before_value
     assert "mann" in check.test.lower() or "welch" in check.test.lower()
+    assert check.sustained_shift  # and the daily series stays below the baseline level
     # standardising published the changed process again as the current one
     assert ProcessVersion.objects.get(definition__key="complaint", is_current=True).number == 3
 

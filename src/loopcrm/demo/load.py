@@ -134,8 +134,12 @@ def load_demo(
         # tickets, then surveys about them (whose unhappy answers open follow-up tickets), then every
         # ticket's SLA clocks and process steps; loyalty and value read the orders; the improvement
         # engine's charts and cycle read all of it through the metric registry.
+        took = []
         for step in DOMAIN_STEPS:
+            begun = time.monotonic()
             step(loader, staff=staff, calendar=calendar, seed=seed)
+            took.append(f"{step.__name__.removeprefix('load_')} {time.monotonic() - begun:.1f} s")
+        loader.say(f"Steps took: {', '.join(took)}.")
     seconds = time.monotonic() - loader.started
     counts = loader.counts
     progress(
