@@ -197,3 +197,32 @@ def test_the_layout_alone_marks_added_elements_dashed():
     assert added and added[0].dashed
     svg = logic_svg.render_svg(nodes, [])
     assert "Add needs and processes or indicators to relate them." in svg
+
+
+def test_a_control_chart_is_a_control_point_of_its_indicator(qm, live):
+    import datetime as dt
+
+    from django.apps import apps
+
+    chart_model = apps.get_model("improvement", "ControlChart")
+    chart_model.objects.create(name="复开率控制图", metric_key="reopen_rate", chart_type=chart_model.Type.values[0],
+                               baseline_start=dt.date(2026, 8, 1), baseline_end=dt.date(2026, 8, 31), owner=qm)
+    diagram = logic_diagram(qm)
+    # reopen_rate is not a core indicator: it shows because a chart watches it
+    node = next(node for node in diagram.nodes if node.key == "metric:reopen_rate")
+    assert [point.label for point in node.control_points] == ["复开率控制图"]
+    assert "◆ 复开率控制图" in node.details
+    svg = logic_svg_text(diagram)
+    assert ">SPC<" in svg
+
+
+def test_reading_the_diagram_takes_the_same_queries_however_many_processes(qm, live, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as before:
+        logic_diagram(qm)
+    for index in range(5):
+        process(f"流程 {index}", [("受理", 30), ("处理", 60)])
+    with django_assert_num_queries(len(before.captured_queries)):
+        logic_diagram(qm)
