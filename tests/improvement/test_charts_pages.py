@@ -167,3 +167,20 @@ def test_the_chart_page_in_chinese(zhao, chart):
     client = signed_in(zhao)
     response = client.get(reverse("web:control_chart_detail", args=[chart.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")
     assert response.status_code == 200
+
+
+def test_the_list_costs_the_same_queries_for_one_chart_or_many(zhao, chart, django_assert_max_num_queries):
+    client = signed_in(zhao)
+    client.get(reverse("web:control_chart_list"))  # warm the session and the registry's catalogue
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as one:
+        client.get(reverse("web:control_chart_list"))
+    for n in range(4):
+        ControlChart.objects.create(name=f"Copy {n}", metric_key=chart.metric_key, chart_type=chart.chart_type,
+                                    baseline_start=chart.baseline_start, baseline_end=chart.baseline_end,
+                                    owner=zhao, limits=chart.limits)
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = client.get(reverse("web:control_chart_list"))
+    assert response.content.decode().count("data-chart=") == 5

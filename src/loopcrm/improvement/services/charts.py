@@ -9,10 +9,11 @@ turned into a PDCA cycle.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -24,6 +25,8 @@ from loopcrm.analytics.registry import Grain, MetricKind
 from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, DomainError, PermissionDenied, RuleViolation
 from loopcrm.improvement.models import ChartSignal, ControlChart
+
+logger = logging.getLogger(__name__)
 
 MAX_BUCKETS = 3 * 366 + 31  # one chart computes at most ~3 years of daily points at a time
 MIN_BASELINE_POINTS = 2
@@ -329,7 +332,20 @@ def evaluate_chart(chart: ControlChart, *, at: dt.datetime | None = None) -> Eva
                         value=None if obs[signal.index].value is None else obs[signal.index].value * scale)
             for bucket, signal in found if (bucket, signal.code) not in existing
         ]
-        ChartSignal.objects.bulk_create(fresh)
+        try:
+            with transaction.atomic():
+                ChartSignal.objects.bulk_create(fresh)
+        except IntegrityError:  # another evaluation stored some first (SQLite has no row lock): one by one
+            created = []
+            for signal in fresh:
+                signal.pk = None
+                row, made = ChartSignal.objects.get_or_create(
+                    chart=chart, bucket=signal.bucket, rule=signal.rule,
+                    defaults={"rule_number": signal.rule_number, "description": signal.description,
+                              "value": signal.value})
+                if made:
+                    created.append(row)
+            fresh = created
         ids = [signal.pk for signal in fresh if signal.pk is not None]
         if len(ids) < len(fresh):  # a backend that does not return ids from a bulk insert
             ids = list(ChartSignal.objects.filter(chart=chart, notified_at__isnull=True)
@@ -348,8 +364,8 @@ def evaluate_active_charts(*, at: dt.datetime | None = None) -> list[Evaluation]
     for chart in ControlChart.objects.filter(is_active=True).select_related("owner").order_by("id"):
         try:
             results.append(evaluate_chart(chart, at=at))
-        except DomainError:
-            continue
+        except Exception:  # one broken chart (a metric gone, a scope emptied) must not stop the others
+            logger.exception("control chart %s could not be evaluated", chart.pk)
     return results
 
 
