@@ -278,7 +278,8 @@ def _sql(filters: MiningFilter, words: Vocabulary, cases: QuerySet[Ticket]) -> t
     kinds = _kinds(filters)
     row = (f"int8send(e.ticket_id::int8) || int8send((date_part('epoch', e.at) * 1000)::int8) || "
            f"int4send(({' '.join(activity)})::int4) || int4send(({role})::int4) || int8send(({resource})::int8)")
-    sql = (f"SELECT string_agg({row}, ''::bytea) FROM service_ticketevent e "
+    # Ordered as the ORM path orders (ticket, time, id): ties in time keep the order events were recorded.
+    sql = (f"SELECT string_agg({row}, ''::bytea ORDER BY e.ticket_id, e.at, e.id) FROM service_ticketevent e "
            f"WHERE e.kind IN ({', '.join(['%s'] * len(kinds))}) AND e.ticket_id IN ({ticket_sql})")
     return sql, [*params, *kinds, *ticket_params]
 
