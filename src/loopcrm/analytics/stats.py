@@ -280,13 +280,16 @@ def hodges_lehmann(x: Sequence[float], y: Sequence[float], *, alpha: float = ALP
         b = rng.choice(b, size=side, replace=False) if len(b) > side else b
         sampled = True
     n1, n2 = len(a), len(b)
-    diffs = np.sort((b[None, :] - a[:, None]).ravel())
-    shift = float(np.median(diffs))
+    diffs = (b[None, :] - a[:, None]).ravel()
     m = n1 * n2
     crit = float(sps.norm.ppf(1 - alpha / 2))
-    c = math.floor(m / 2 - crit * math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12))
-    c = max(c, 0)
-    low, high = float(diffs[min(c, m - 1)]), float(diffs[max(m - c - 1, 0)])
+    c = max(math.floor(m / 2 - crit * math.sqrt(n1 * n2 * (n1 + n2 + 1) / 12)), 0)
+    low_k, high_k = min(c, m - 1), max(m - c - 1, 0)
+    # Only a few order statistics are needed: partition (linear time) instead of sorting the pairs.
+    ks = sorted({low_k, high_k, (m - 1) // 2, m // 2})
+    part = np.partition(diffs, ks)
+    shift = float((part[(m - 1) // 2] + part[m // 2]) / 2)
+    low, high = float(part[low_k]), float(part[high_k])
     return shift, (low, high), sampled
 
 
