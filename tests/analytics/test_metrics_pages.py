@@ -61,7 +61,7 @@ def test_the_dashboard_filters_through_htmx_and_answers_the_fragment(desk, quali
                                        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="quality-results")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
-    assert re.search(r'data-metric="ticket_volume".*?<span class="stat-value" data-value>2</span>', html, re.S)
+    assert re.search(r'data-metric="ticket_volume".*?<span class="kpi-number" data-value>2</span>', html, re.S)
 
 
 def test_an_agent_sees_their_department_only(desk, org):

@@ -91,8 +91,8 @@ def _figure(figure: go.Figure) -> dict[str, Any]:
 def sparkline(kpi: dashboards.Kpi) -> dict[str, Any]:
     points = kpi.points
     figure = go.Figure(go.Scatter(
-        x=[p.start.isoformat() for p in points], y=[p.value for p in points], mode="lines",
-        line={"color": COLOURS[kpi.direction], "width": 2}, connectgaps=False,
+        x=[p.start.isoformat() for p in points], y=[p.value for p in points], mode="lines+markers",
+        line={"color": COLOURS[kpi.direction], "width": 2}, marker={"size": 4}, connectgaps=False,
         hovertemplate="%{x}: %{y:.3~f}<extra></extra>"))
     figure.update_layout(height=64, margin={"l": 0, "r": 0, "t": 4, "b": 4}, showlegend=False,
                          xaxis={"visible": False}, yaxis={"visible": False}, **LAYOUT)
