@@ -180,15 +180,27 @@ def test_on_breach_the_ticket_moves_to_the_escalation_queue_or_person(org):
 def test_with_a_deferring_backend_checks_are_scheduled_at_the_warning_and_due_instants(
     org, django_capture_on_commit_callbacks,
 ):
+    """One task per opened ticket, at its first instant; each check schedules the next one."""
     from django_tasks_db.models import DBTaskResult
+
+    def scheduled():
+        return sorted(DBTaskResult.objects.filter(task_path__endswith="check_sla_clocks").values_list(
+            "run_after", flat=True))
 
     policy(resolution_minutes=None, next_response_minutes=None)
     with django_capture_on_commit_callbacks(execute=True):
         new = opened(MONDAY_10)
     first = clock(new, FIRST)
-    scheduled = sorted(DBTaskResult.objects.filter(task_path__endswith="check_sla_clock").values_list(
-        "run_after", flat=True))
-    assert scheduled == [first.warning_at, first.due_at]
+    assert scheduled() == [first.warning_at]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla.check_clocks([[first.pk, first.cycle]], at=first.warning_at) == ["warning"]
+    assert scheduled() == [first.warning_at, first.due_at]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sla.check_clocks([[first.pk, first.cycle]], at=first.due_at) == ["breach"]
+        assert sla.check_clocks([[first.pk, first.cycle]], at=first.due_at) == []  # twice: nothing twice
+    assert scheduled() == [first.warning_at, first.due_at]  # nothing left to wait for
 
 
 # --- pauses ------------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Story: the demo gains a service desk — tickets for the timeline's service touches, with the planted stories.
 
-One demo load (400 customers, reference day 15 March 2026) plus the tickets, shared by the module and
+One demo load (400 customers, reference day 15 March 2026), tickets included, shared by the module and
 rolled back at the end.
 """
 
@@ -13,12 +13,8 @@ from collections import Counter
 import pytest
 from django.db import transaction
 
-from loopcrm.accounts.models import Department, Team, User
 from loopcrm.demo import load_demo
-from loopcrm.demo.bulk import Loader
-from loopcrm.demo.calendar import DemoCalendar
-from loopcrm.demo.organisation import TEAMS, Staff
-from loopcrm.demo.tickets import REGION_DAYS, REGION_PROVINCE, load_tickets
+from loopcrm.demo.tickets import REGION_DAYS, REGION_PROVINCE
 from loopcrm.interactions.models import Interaction
 from loopcrm.service.models import Ticket, TicketEvent, TicketMessage
 
@@ -31,26 +27,13 @@ class _Rollback(Exception):
     pass
 
 
-def staff_from_database() -> Staff:
-    departments = {d.code: d for d in Department.objects.all()}
-    teams, members = {}, {}
-    for key, _code, name in TEAMS:
-        team = Team.objects.get(name=name)
-        teams[key] = team
-        members[key] = sorted(team.members.all(), key=lambda u: (u.pk != team.lead_id, u.pk))
-    return Staff(departments=departments, teams=teams, users={u.username: u for u in User.objects.all()},
-                 members=members)
-
-
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         try:
             with transaction.atomic():
-                load_demo(customers=400, seed=3, progress=lambda _m: None, today=TODAY)
-                loader = Loader(calendar=DemoCalendar.ending(TODAY, TZ), progress=lambda _m: None)
-                load_tickets(loader, staff=staff_from_database(), calendar=loader.calendar, seed=3)
-                yield loader
+                # The demo loads its tickets itself (load_tickets is one of its steps).
+                yield load_demo(customers=400, seed=3, progress=lambda _m: None, today=TODAY)
                 raise _Rollback
         except _Rollback:
             pass

@@ -25,6 +25,15 @@ def check_sla_clock(clock_id: int, cycle: int | None = None, at: str | None = No
 
 
 @task()
+def check_sla_clocks(clocks: list[list[int]], at: str | None = None) -> list[str]:
+    """Scheduled when a ticket opens, at the first instant one of its clocks must be checked: checks them all
+    (clock id, cycle) and schedules itself again for the next instant (idempotent)."""
+    from loopcrm.service.services import sla
+
+    return sla.check_clocks(clocks, at=dt.datetime.fromisoformat(at) if at else None)
+
+
+@task()
 def sweep_sla_clocks(at: str | None = None) -> int:
     """The periodic catch-all: any clock past its warning or due instant that no scheduled check handled."""
     from loopcrm.service.services import sla

@@ -190,8 +190,10 @@ def find_repeat_of(ticket: Ticket, *, at: dt.datetime) -> Ticket | None:
     )
 
 
-def mark_if_repeat(ticket: Ticket, *, by: User | None, at: dt.datetime) -> Ticket | None:
-    """If `ticket` repeats an earlier complaint: set repeat_of, tag it and log a REPEAT event. Saved here."""
+def mark_if_repeat(ticket: Ticket, *, by: User | None, at: dt.datetime,
+                   events: list[TicketEvent] | None = None) -> Ticket | None:
+    """If `ticket` repeats an earlier complaint: set repeat_of, tag it and log a REPEAT event (added to `events`
+    unwritten, when given). Saved here."""
     if ticket.repeat_of_id is not None:
         return None
     earlier = find_repeat_of(ticket, at=ticket.opened_at or at)
@@ -202,5 +204,5 @@ def mark_if_repeat(ticket: Ticket, *, by: User | None, at: dt.datetime) -> Ticke
     tag, _created = Tag.objects.get_or_create(name=REPEAT_TAG)
     ticket.tags.add(tag)
     record_event(ticket, TicketEvent.Kind.REPEAT, by=by, at=at, field="repeat_of", new=earlier.pk,
-                 data={"window_days": repeat_window().days, "category_id": ticket.category_id})
+                 data={"window_days": repeat_window().days, "category_id": ticket.category_id}, into=events)
     return earlier

@@ -40,12 +40,29 @@ def record_event(
     new: Any = None,
     step: str = "",
     data: dict[str, Any] | None = None,
+    into: list[TicketEvent] | None = None,
 ) -> TicketEvent:
-    """Append one event to `ticket`'s log. `by=None` means the system (routing, SLA timers, mail)."""
-    return TicketEvent.objects.create(
+    """Append one event to `ticket`'s log. `by=None` means the system (routing, SLA timers, mail).
+
+    With `into`, the event is not written but added to that list, for the caller to write with the
+    others in one insert (`write_events`), in the same transaction.
+    """
+    event = TicketEvent(
         ticket=ticket, kind=kind, at=at or timezone.now(), actor=by if getattr(by, "pk", None) else None,
         field=field, old=_plain(old), new=_plain(new), step=step[:100], data=data or {},
     )
+    if into is not None:
+        into.append(event)
+    else:
+        event.save(force_insert=True)
+    return event
+
+
+def write_events(events: list[TicketEvent]) -> None:
+    """Write collected events in one insert, in the order they happened."""
+    if events:
+        TicketEvent.objects.bulk_create(events)
+        events.clear()
 
 
 def event_row(

@@ -29,8 +29,9 @@ from loopcrm.service.models import (
     TicketProcess,
     TicketStep,
 )
+from loopcrm.service.queries.config import DeskConfig, desk_config
 from loopcrm.service.queries.processes import OPEN_STEP, missing_fields, step_minutes
-from loopcrm.service.services.routing import category_lineage
+from loopcrm.service.services.events import record_event
 
 KEY = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 MAX_STEPS = 50
@@ -65,10 +66,9 @@ def _now(at: dt.datetime | None) -> dt.datetime:
 
 
 def _event(ticket_id: int, kind: str, *, step: str, by: User | None, at: dt.datetime, old: str = "",
-           new: str = "", data: dict | None = None) -> TicketEvent:
-    actor = by if getattr(by, "pk", None) else None
-    return TicketEvent.objects.create(ticket_id=ticket_id, kind=kind, at=at, actor=actor, field="step",
-                                      step=step[:100], old=old, new=new, data=data or {})
+           new: str = "", data: dict | None = None, into: list[TicketEvent] | None = None) -> TicketEvent:
+    return record_event(Ticket(pk=ticket_id), kind, by=by, at=at, field="step", step=step, old=old, new=new,
+                        data=data, into=into)
 
 
 # --- definitions and versions -------------------------------------------------------------------
@@ -207,13 +207,12 @@ def specs_of(version: ProcessVersion) -> list[StepSpec]:
 
 # --- which process a ticket follows ---------------------------------------------------------------
 
-def process_for_ticket(ticket: Ticket) -> ProcessVersion | None:
+def process_for_ticket(ticket: Ticket, *, config: DeskConfig | None = None) -> ProcessVersion | None:
     """The current version of the most specific active process for the ticket's kind and category."""
-    lineage = category_lineage(ticket.category_id)
-    candidates = (ProcessVersion.objects.filter(is_current=True, definition__is_active=True)
-                  .select_related("definition"))
+    config = config or desk_config()
+    lineage = config.lineage(ticket.category_id)
     best, best_score = None, None
-    for version in candidates:
+    for version in config.processes:
         definition = version.definition
         if definition.ticket_kind and definition.ticket_kind != ticket.kind:
             continue
@@ -227,26 +226,35 @@ def process_for_ticket(ticket: Ticket) -> ProcessVersion | None:
     return best
 
 
-@transaction.atomic
-def start_process(ticket: Ticket, *, by: User | None, at: dt.datetime) -> None:
+@transaction.atomic(savepoint=False)
+def start_process(ticket: Ticket, *, by: User | None, at: dt.datetime, config: DeskConfig | None = None,
+                  events: list[TicketEvent] | None = None, new_ticket: bool = False) -> None:
     """Attach the current version of the process matching the ticket's kind/category and start its first step.
 
-    Nothing happens when no process applies or the ticket follows one already.
+    Nothing happens when no process applies or the ticket follows one already (`new_ticket`: the caller
+    just created it, so it follows none). With `events`, the STEP_STARTED event is added there, unwritten.
     """
-    if TicketProcess.objects.filter(ticket_id=ticket.pk).exists():
+    if not new_ticket and TicketProcess.objects.filter(ticket_id=ticket.pk).exists():
         return
-    version = process_for_ticket(ticket)
+    version = process_for_ticket(ticket, config=config)
     if version is None:
         return
+    config = config or desk_config()
     process = TicketProcess.objects.create(ticket=ticket, version=version, started_at=at)
-    steps = list(version.steps.order_by("position"))
-    rows = TicketStep.objects.bulk_create([TicketStep(ticket_process=process, step=step, position=step.position)
-                                           for step in steps])
-    first = rows[0] if rows else None
-    if first is not None and first.pk is None:  # a database that does not return ids from bulk inserts
-        first = TicketStep.objects.select_related("step").filter(ticket_process=process).order_by("position").first()
-    if first is not None:
-        _start(first, by=by, at=at, data={"process": version.definition.key, "version": version.number})
+    steps = config.steps.get(version.pk) or tuple(version.steps.order_by("position"))
+    if not steps:
+        return
+    starter = by if getattr(by, "pk", None) else None
+    # The first step starts now: written started in the same insert as the others.
+    TicketStep.objects.bulk_create([
+        TicketStep(ticket_process=process, step=step, position=step.position,
+                   **({"status": TicketStep.Status.ACTIVE, "started_at": at, "started_by": starter}
+                      if index == 0 else {}))
+        for index, step in enumerate(steps)
+    ])
+    _event(ticket.pk, TicketEvent.Kind.STEP_STARTED, step=steps[0].key, by=by, at=at,
+           old=TicketStep.Status.PENDING, new=TicketStep.Status.ACTIVE,
+           data={"process": version.definition.key, "version": version.number}, into=events)
 
 
 def _locked(ticket_step: TicketStep) -> TicketStep:

@@ -13,7 +13,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -23,13 +23,13 @@ from loopcrm.core.choices import Channel
 from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.models import Customer
 from loopcrm.loyalty.queries import ServiceBenefits, service_benefits
-from loopcrm.service.models import Queue, RoutingRule, Ticket, TicketCategory
+from loopcrm.service.models import Queue, RoutingRule, Ticket
+from loopcrm.service.queries.config import DeskConfig, desk_config
 from loopcrm.value.queries import tier_of
 
 OPEN_STATUSES = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.ON_HOLD,
                  Ticket.Status.REOPENED)
 HIGH_TIER = "high"
-MAX_CATEGORY_DEPTH = 20
 
 
 @dataclass
@@ -71,13 +71,11 @@ def dedicated_agent(customer: Customer | None, *, loyalty: ServiceBenefits | Non
     return customer.owner if entitled else None
 
 
-def category_lineage(category_id: int | None) -> list[int]:
-    """The category's id, then its parent's, up to the root (one query per level; trees are shallow)."""
-    lineage: list[int] = []
-    while category_id is not None and category_id not in lineage and len(lineage) < MAX_CATEGORY_DEPTH:
-        lineage.append(category_id)
-        category_id = TicketCategory.objects.filter(pk=category_id).values_list("parent_id", flat=True).first()
-    return lineage
+def category_lineage(category_id: int | None, *, config: DeskConfig | None = None) -> list[int]:
+    """The category's id, then its parent's, up to the root (from the cached configuration)."""
+    if category_id is None:
+        return []
+    return (config or desk_config()).lineage(category_id)
 
 
 @dataclass
@@ -96,13 +94,14 @@ class TicketFacts:
     city: str = ""
 
 
-def facts_of(ticket: Ticket) -> TicketFacts:
+def facts_of(ticket: Ticket, *, config: DeskConfig | None = None, tags: bool = True) -> TicketFacts:
+    """The facts of `ticket`; the customer's tags only when `tags` (no rule looks at them otherwise)."""
     customer = ticket.customer if ticket.customer_id else None
     return TicketFacts(
         kind=ticket.kind, channel=ticket.channel, priority=ticket.priority, subject=ticket.subject or "",
-        category_lineage=category_lineage(ticket.category_id),
+        category_lineage=category_lineage(ticket.category_id, config=config),
         is_vip=bool(customer and customer.is_vip), tier=customer_tier(customer),
-        tag_ids=set(customer.tags.values_list("pk", flat=True)) if customer else set(),
+        tag_ids=set(customer.tags.values_list("pk", flat=True)) if customer and tags else set(),
         province=(customer.province if customer else "") or "", city=(customer.city if customer else "") or "",
     )
 
@@ -161,16 +160,16 @@ def raised_priority(priority: int) -> int:
     return max(Ticket.Priority.HIGH, min(Ticket.Priority.URGENT, priority + 1))
 
 
-def decide(ticket: Ticket) -> RoutingDecision:
+def decide(ticket: Ticket, *, config: DeskConfig | None = None) -> RoutingDecision:
     """Apply the routing rules (first match wins) and the VIP / high-value boosts to an unsaved ticket.
 
     Reads only. `assignee` is set only for a dedicated agent; otherwise the caller asks
-    `pick_assignee(decision.queue)`.
+    `pick_assignee(decision.queue)`. The rules come from the cached configuration.
     """
+    config = config or desk_config()
     decision = RoutingDecision()
-    facts = facts_of(ticket)
-    rules = RoutingRule.objects.filter(is_active=True).select_related("queue__department", "department") \
-        .order_by("position", "id")
+    rules = config.rules
+    facts = facts_of(ticket, config=config, tags=any(rule.customer_tag_id is not None for rule in rules))
     priority = ticket.priority
     for rule in rules:
         met = rule_match(rule, facts)
@@ -234,12 +233,13 @@ def pick_assignee(queue: Queue, *, at: dt.datetime) -> User | None:
         candidates = _candidates(queue.pk)
         if not candidates:
             return None
-        loads = dict(User.objects.filter(pk__in=[user.pk for user in candidates])
-                     .annotate(load=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=OPEN_STATUSES)))
-                     .values_list("pk", "load"))
+        # Counted from the tickets' side, on the (assignee, status) index: only the members' open tickets.
+        loads = dict(Ticket.objects.filter(assignee_id__in=[user.pk for user in candidates],
+                                           status__in=OPEN_STATUSES)
+                     .values("assignee_id").annotate(n=Count("id")).order_by().values_list("assignee_id", "n"))
         return min(candidates, key=lambda user: (loads.get(user.pk, 0), user.pk))
     for _attempt in range(20):
-        with transaction.atomic():
+        with transaction.atomic(savepoint=False):
             locked = list(Queue.objects.select_for_update().filter(pk=queue.pk)
                           .values_list("last_assigned_id", flat=True))
             if not locked:

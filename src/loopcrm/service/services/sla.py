@@ -21,6 +21,7 @@ from loopcrm.accounts.models import Team, User
 from loopcrm.core.errors import DomainError
 from loopcrm.service.businesstime import add_business_time, business_time_between
 from loopcrm.service.models import BusinessCalendar, SlaClock, SlaPolicy, Ticket, TicketEvent
+from loopcrm.service.queries.config import DeskConfig, desk_config
 from loopcrm.service.queries.sla import pure_calendar
 from loopcrm.service.services.events import record_event
 
@@ -28,7 +29,7 @@ from loopcrm.service.services.events import record_event
 from loopcrm.service.services.sla_config import ensure_default_calendar, match_policy
 
 __all__ = [
-    "check_clock", "check_due_clocks", "ensure_default_calendar", "match_policy", "on_customer_message",
+    "check_clock", "check_clocks", "check_due_clocks", "ensure_default_calendar", "match_policy", "on_customer_message",
     "on_public_reply", "on_status_change", "start_clocks",
 ]
 
@@ -83,6 +84,18 @@ def _ticking_state(clock: SlaClock) -> str:
 
 # --- scheduling ------------------------------------------------------------------------------------
 
+def _instants(clock: SlaClock, after: dt.datetime | None = None) -> list[dt.datetime]:
+    """The instants at which `clock` must be checked (its warning, its due time), later than `after`."""
+    if clock.state not in SlaClock.ACTIVE:
+        return []
+    instants = []
+    if clock.warning_at and not clock.warned_at:
+        instants.append(clock.warning_at)
+    if not clock.breached_at:
+        instants.append(clock.due_at)
+    return [instant for instant in instants if after is None or instant > after]
+
+
 def _schedule(clock: SlaClock) -> None:
     """After commit, a delayed check at the clock's warning instant and at its due instant.
 
@@ -93,13 +106,9 @@ def _schedule(clock: SlaClock) -> None:
     from loopcrm.service import tasks
 
     backend = tasks.check_sla_clock.get_backend()
-    if not backend.supports_defer or clock.state not in SlaClock.ACTIVE:
+    instants = _instants(clock)
+    if not backend.supports_defer or not instants:
         return
-    instants = []
-    if clock.warning_at and not clock.warned_at:
-        instants.append(clock.warning_at)
-    if not clock.breached_at:
-        instants.append(clock.due_at)
     clock_id, cycle = clock.pk, clock.cycle
 
     def enqueue() -> None:
@@ -109,26 +118,58 @@ def _schedule(clock: SlaClock) -> None:
     transaction.on_commit(enqueue)
 
 
+def _schedule_all(clocks: list[SlaClock], *, after: dt.datetime | None = None) -> None:
+    """After commit, one delayed check of all `clocks` at the first instant any of them must be checked;
+    that check schedules the next (`check_clocks`). One task per ticket opened instead of one per instant."""
+    from loopcrm.service import tasks
+
+    backend = tasks.check_sla_clocks.get_backend()
+    instants = [instant for clock in clocks for instant in _instants(clock, after)]
+    if not backend.supports_defer or not instants:
+        return
+    pairs = [[clock.pk, clock.cycle] for clock in clocks if _instants(clock, after)]
+    first = min(instants)
+    transaction.on_commit(lambda: tasks.check_sla_clocks.using(run_after=first).enqueue(clocks=pairs))
+
+
+def check_clocks(pairs: list[list[int]], *, at: dt.datetime | None = None) -> list[str]:
+    """Check each (clock id, cycle) of `pairs` at `at` (see check_clock), then schedule the next check of those
+    still waiting for an instant. Returns what was done. Run twice, it does nothing twice (a second
+    next check may be scheduled; it finds nothing to do)."""
+    at = at or timezone.now()
+    done: list[str] = []
+    for clock_id, cycle in pairs:
+        done += check_clock(clock_id, at=at, cycle=cycle)
+    with transaction.atomic():
+        waiting = [clock for clock in SlaClock.objects.filter(pk__in=[pk for pk, _cycle in pairs])
+                   if [clock.pk, clock.cycle] in pairs]
+        _schedule_all(waiting, after=at)
+    return done
+
+
 # --- the hooks the ticket services call ------------------------------------------------------------
 
-@transaction.atomic
-def start_clocks(ticket: Ticket, *, policy_id: int | None = None, at: dt.datetime) -> SlaPolicy | None:
+@transaction.atomic(savepoint=False)
+def start_clocks(ticket: Ticket, *, policy_id: int | None = None, at: dt.datetime, config: DeskConfig | None = None,
+                 events: list[TicketEvent] | None = None, new_ticket: bool = False) -> SlaPolicy | None:
     """Pick the SLA policy (the routing decision's, else the first matching) and start the ticket's clocks.
 
     Returns the policy (None when no policy applies). Calling it again for a ticket with clocks
-    changes nothing.
+    changes nothing (`new_ticket`: the caller just created the ticket, so it has none). Policies and
+    calendars come from the cached configuration; with `events`, the event is added there, unwritten.
     """
-    if SlaClock.objects.filter(ticket_id=ticket.pk).exists():
+    if not new_ticket and SlaClock.objects.filter(ticket_id=ticket.pk).exists():
         return None
+    config = config or desk_config()
     policy, chosen_by = None, "match"
     if policy_id is not None:
-        policy = SlaPolicy.objects.select_related("calendar").filter(pk=policy_id).first()
+        policy = config.policy(policy_id)
         chosen_by = "routing"
     if policy is None:
-        policy, chosen_by = match_policy(ticket), "match"
+        policy, chosen_by = match_policy(ticket, config=config), "match"
     if policy is None:
         return None
-    calendar = policy.calendar or ensure_default_calendar()
+    calendar = policy.calendar or config.default_calendar or ensure_default_calendar()
     paused = _pausing(policy, ticket.status)
     clocks = []
     for metric, minutes in ((Metric.FIRST_RESPONSE, policy.first_response_minutes),
@@ -142,12 +183,12 @@ def start_clocks(ticket: Ticket, *, policy_id: int | None = None, at: dt.datetim
             clock.state, clock.paused_at = State.PAUSED, at
         clocks.append(clock)
     SlaClock.objects.bulk_create(clocks)
-    _event(ticket, TicketEvent.Kind.FIELD, at=at, field="sla_policy", new=policy.name,
-           data={"policy_id": policy.pk, "chosen_by": chosen_by})
+    record_event(ticket, TicketEvent.Kind.FIELD, by=None, at=at, field="sla_policy", new=policy.name,
+                 data={"policy_id": policy.pk, "chosen_by": chosen_by}, into=events)
     for clock in clocks:
         if clock.pk is None:  # backends that do not return ids from bulk inserts
             clock.pk = SlaClock.objects.get(ticket_id=ticket.pk, metric=clock.metric).pk
-        _schedule(clock)
+    _schedule_all(clocks)
     return policy
 
 
@@ -160,7 +201,7 @@ def _save(clock: SlaClock, *fields: str) -> None:
     clock.save(update_fields=list(fields))
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def on_status_change(ticket: Ticket, old: str, new: str, *, by: User | None, at: dt.datetime) -> None:
     """Pause while pending customer (and on hold if the policy says), resume after, stop on
     resolve/close (resolution is met, response clocks stop), restart resolution on reopen."""
@@ -182,7 +223,7 @@ def on_status_change(ticket: Ticket, old: str, new: str, *, by: User | None, at:
             _resume(clock, at=at, by=by, status=new)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def on_public_reply(ticket: Ticket, *, by: User | None, at: dt.datetime) -> None:
     """An agent's public reply meets the first-response (and next-response) target."""
     for clock in _locked_clocks(ticket, metric__in=[Metric.FIRST_RESPONSE, Metric.NEXT_RESPONSE],
@@ -190,7 +231,7 @@ def on_public_reply(ticket: Ticket, *, by: User | None, at: dt.datetime) -> None
         _meet(clock, at=at, by=by)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def on_customer_message(ticket: Ticket, *, at: dt.datetime) -> None:
     """The customer wrote: the next-response clock starts (unless a response is already awaited)."""
     clocks = {clock.metric: clock for clock in _locked_clocks(ticket)}

@@ -365,10 +365,12 @@ def policy_matches(policy: SlaPolicy, ticket: Ticket, *, tier: str | None = None
     return True
 
 
-def match_policy(ticket: Ticket) -> SlaPolicy | None:
-    """The first active policy (by position) whose conditions the ticket meets, or None."""
-    policies = list(SlaPolicy.objects.filter(is_active=True).select_related("calendar", "category")
-                    .order_by("position", "id"))
+def match_policy(ticket: Ticket, *, config=None) -> SlaPolicy | None:
+    """The first active policy (by position) whose conditions the ticket meets, or None (policies from the
+    cached configuration, service.queries.config)."""
+    from loopcrm.service.queries.config import desk_config
+
+    policies = (config or desk_config()).policies
     tier = customer_tier(ticket.customer) if any(policy.customer_tiers for policy in policies) else ""
     tag_ids = (set(ticket.customer.tags.values_list("pk", flat=True))
                if any(policy.customer_tag_id for policy in policies) else set())

@@ -41,10 +41,11 @@ from loopcrm.customers.models import ContactPerson, Customer, Tag
 from loopcrm.interactions.models import Interaction
 from loopcrm.interactions.services import log_interaction
 from loopcrm.service.models import Queue, RootCause, Ticket, TicketCategory, TicketEvent, TicketMessage
+from loopcrm.service.queries.config import desk_config
 from loopcrm.service.services import mail, processes, routing, sla
 from loopcrm.service.services.attachments import Upload, check_uploads, store_attachments
 from loopcrm.service.services.complaints import COMPLAINT_FIELDS, clean_complaint_fields, mark_if_repeat
-from loopcrm.service.services.events import record_event
+from loopcrm.service.services.events import record_event, write_events
 
 S = Ticket.Status
 SUBJECT_MAX = 200
@@ -357,7 +358,8 @@ def open_ticket(
     ticket = Ticket(customer=customer, contact=contact, order=order, subject=subject, description=description,
                     kind=kind, channel=channel, category=category, priority=priority or Ticket.Priority.NORMAL,
                     status=S.NEW, opened_at=at, created_by=_actor(by), **complaint)
-    decision = routing.decide(ticket)
+    config = desk_config()
+    decision = routing.decide(ticket, config=config)
     if decision.priority is not None:
         ticket.priority = max(ticket.priority, decision.priority) if priority else decision.priority
     routed_queue = decision.queue
@@ -372,16 +374,18 @@ def open_ticket(
         ticket.assignee = routing.pick_assignee(ticket.queue, at=at)
     ticket.save()
 
+    # The events of the opening are written together, in one insert, at the end.
+    events: list[TicketEvent] = []
     record_event(ticket, TicketEvent.Kind.CREATED, by=by, at=at, new=ticket.status,
-                 data={"kind": kind, "channel": channel, "priority": ticket.priority})
+                 data={"kind": kind, "channel": channel, "priority": ticket.priority}, into=events)
     record_event(ticket, TicketEvent.Kind.ROUTED, by=None, at=at, field="queue", new=ticket.queue_id,
                  data={"reasons": [str(reason) for reason in decision.reasons], "rule_id": decision.rule_id,
                        "department_id": ticket.department_id, "queue_id": ticket.queue_id,
-                       "priority": ticket.priority, "sla_policy_id": decision.sla_policy_id})
+                       "priority": ticket.priority, "sla_policy_id": decision.sla_policy_id}, into=events)
     if ticket.assignee_id is not None:
         record_event(ticket, TicketEvent.Kind.ASSIGNED, by=by if assignee else None, at=at, field="assignee",
                      new=ticket.assignee_id, data={"new_name": str(ticket.assignee),
-                                                   "how": "manual" if assignee else "routing"})
+                                                   "how": "manual" if assignee else "routing"}, into=events)
     if description or checked:
         message = TicketMessage.objects.create(
             ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, author=_actor(by), body=description or subject,
@@ -391,11 +395,12 @@ def open_ticket(
         ticket.tags.add(*_tags(tag_names))
     if follower_list:
         ticket.followers.add(*follower_list)
-    mark_if_repeat(ticket, by=None, at=at)
+    mark_if_repeat(ticket, by=None, at=at, events=events)
     _on_timeline(ticket, by=by, at=at, direction=Interaction.Direction.INBOUND,
                  what=_("Ticket opened: %(subject)s") % {"subject": subject}, body=description)
-    sla.start_clocks(ticket, policy_id=decision.sla_policy_id, at=at)
-    processes.start_process(ticket, by=by, at=at)
+    sla.start_clocks(ticket, policy_id=decision.sla_policy_id, at=at, config=config, events=events, new_ticket=True)
+    processes.start_process(ticket, by=by, at=at, config=config, events=events, new_ticket=True)
+    write_events(events)
     return ticket
 
 
