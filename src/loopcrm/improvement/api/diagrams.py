@@ -60,17 +60,17 @@ class FishboneParams(Schema):
                              channel=self.channel or None, region=self.region or None)
 
 
-class CauseOut(Schema):
+class FishboneCauseOut(Schema):
     code: str
     label: str
     count: int
     previous: int
     change: int
     direction: str
-    sub_causes: list[CauseOut] = []
+    sub_causes: list[FishboneCauseOut] = []
 
 
-class BranchOut(Schema):
+class FishboneBranchOut(Schema):
     branch: str
     label: str
     count: int
@@ -78,7 +78,7 @@ class BranchOut(Schema):
     change: int
     direction: str
     share: float
-    causes: list[CauseOut]
+    causes: list[FishboneCauseOut]
     monthly: list[int]
 
 
@@ -93,11 +93,11 @@ class FishboneOut(Schema):
     unclassified: int
     previous_unclassified: int
     months: list[dt.date]
-    branches: list[BranchOut]
+    branches: list[FishboneBranchOut]
     filters: dict[str, Any]
 
 
-class PinIn(StrictIn):
+class FishbonePinIn(StrictIn):
     cycle_id: BodyId
     start: dt.date | None = None
     end: dt.date | None = None
@@ -108,7 +108,7 @@ class PinIn(StrictIn):
     effect: StrictStr = Field("", max_length=200)
 
 
-class WhyOut(Schema):
+class WhyNoteOut(Schema):
     id: int
     branch: str
     cause_code: str
@@ -124,7 +124,7 @@ class WhyOut(Schema):
         return str(note.author) if note.author_id else None
 
 
-class PinOut(Schema):
+class FishbonePinOut(Schema):
     id: int
     cycle_id: int
     cycle_title: str
@@ -135,7 +135,7 @@ class PinOut(Schema):
     created_by: str | None
     created_at: dt.datetime
     snapshot: dict[str, Any]
-    whys: list[WhyOut]
+    whys: list[WhyNoteOut]
 
     @staticmethod
     def resolve_cycle_title(pin: FishbonePin) -> str:
@@ -150,30 +150,30 @@ class PinOut(Schema):
         return sorted(pin.whys.all(), key=lambda note: (note.branch, note.cause_code, note.position))
 
 
-class PinListParams(Schema):
+class FishbonePinListParams(Schema):
     cycle_id: QueryId | None = None
 
 
-class WhyIn(StrictIn):
+class WhyNoteIn(StrictIn):
     branch: StrictStr = Field(max_length=20)
     cause_code: StrictStr = Field("", max_length=50, description="Empty: a chain on the whole branch.")
     position: Annotated[StrictInt, Field(ge=1, le=5)]
     text: StrictStr = Field(max_length=2000)
 
 
-class ControlPointOut(Schema):
+class LogicControlPointOut(Schema):
     key: str
     label: str
     target_minutes: int | None = None
 
 
-class NodeOut(Schema):
+class LogicNodeOut(Schema):
     key: str
     layer: str
     label: str
     live: bool
     details: list[str]
-    control_points: list[ControlPointOut]
+    control_points: list[LogicControlPointOut]
     note: str
     url: str
     element_id: int | None
@@ -181,7 +181,7 @@ class NodeOut(Schema):
     source_id: str
 
 
-class EdgeOut(Schema):
+class LogicEdgeOut(Schema):
     id: int | None
     source: str
     target: str
@@ -190,19 +190,19 @@ class EdgeOut(Schema):
     note: str
 
 
-class MatrixOut(Schema):
+class LogicMatrixOut(Schema):
     rows: list[str]
     columns: list[str]
     cells: list[list[str]] = Field(description="cells[row][column]: strong, medium, weak or \"\".")
 
 
 class LogicDiagramOut(Schema):
-    layers: dict[str, list[NodeOut]]
-    edges: list[EdgeOut]
-    matrix: MatrixOut
+    layers: dict[str, list[LogicNodeOut]]
+    edges: list[LogicEdgeOut]
+    matrix: LogicMatrixOut
 
 
-class ElementIn(StrictIn):
+class LogicElementIn(StrictIn):
     layer: LogicElement.Layer
     label: StrictStr = Field(max_length=120)
     note: StrictStr = Field("", max_length=2000)
@@ -211,7 +211,7 @@ class ElementIn(StrictIn):
     position: Annotated[StrictInt, Field(ge=0, le=10_000)] | None = None
 
 
-class ElementPatch(StrictIn):
+class LogicElementPatch(StrictIn):
     layer: LogicElement.Layer | None = None
     label: StrictStr | None = Field(None, max_length=120)
     note: StrictStr | None = Field(None, max_length=2000)
@@ -220,7 +220,7 @@ class ElementPatch(StrictIn):
     position: Annotated[StrictInt, Field(ge=0, le=10_000)] | None = None
 
 
-class ElementOut(Schema):
+class LogicElementOut(Schema):
     id: int
     key: str
     layer: str
@@ -243,19 +243,19 @@ class ElementOut(Schema):
         return str(element.updated_by) if element.updated_by_id else None
 
 
-class LinkIn(StrictIn):
+class LogicLinkIn(StrictIn):
     source: StrictStr = Field(max_length=90, description="An element key, e.g. need:delivery, process:3, element:7")
     target: StrictStr = Field(max_length=90)
     strength: Literal["strong", "medium", "weak"] = "medium"
     note: StrictStr = Field("", max_length=300)
 
 
-class LinkPatch(StrictIn):
+class LogicLinkPatch(StrictIn):
     strength: Literal["strong", "medium", "weak"] | None = None
     note: StrictStr | None = Field(None, max_length=300)
 
 
-class LinkOut(Schema):
+class LogicLinkOut(Schema):
     id: int
     source: str
     target: str
@@ -275,13 +275,13 @@ class LinkOut(Schema):
         return str(link.updated_by) if link.updated_by_id else None
 
 
-class CellIn(StrictIn):
+class LogicMatrixCellIn(StrictIn):
     need: StrictStr = Field(max_length=90, description="A need's key (matrix row).")
     other: StrictStr = Field(max_length=90, description="A process's or indicator's key (matrix column).")
     strength: Literal["strong", "medium", "weak", ""] = Field(description="\"\" empties the cell.")
 
 
-class CellOut(Schema):
+class LogicMatrixCellOut(Schema):
     need: str
     other: str
     strength: str
@@ -305,15 +305,15 @@ def get_fishbone(request, params: Query[FishboneParams]):
     return data
 
 
-@router.get("/fishbone/pins", response={200: list[PinOut], **COMMON_ERRORS}, url_name="fishbone_pins",
+@router.get("/fishbone/pins", response={200: list[FishbonePinOut], **COMMON_ERRORS}, url_name="fishbone_pins",
             summary="Fishbones pinned to improvement cycles (newest first)")
-def list_pins(request, params: Query[PinListParams]):
+def list_pins(request, params: Query[FishbonePinListParams]):
     return list(fishbone_queries.pins_for(request.user, cycle_id=params.cycle_id)[:200])
 
 
-@router.post("/fishbone/pins", response={201: PinOut, **WRITE_ERRORS}, url_name="pin_fishbone",
+@router.post("/fishbone/pins", response={201: FishbonePinOut, **WRITE_ERRORS}, url_name="pin_fishbone",
              summary="Pin the fishbone of a scope and period to an open cycle")
-def pin_fishbone(request, payload: PinIn):
+def pin_fishbone(request, payload: FishbonePinIn):
     fishbone_queries.require_change(request.user)
     cycle = fishbone_queries.get_cycle_for(request.user, payload.cycle_id)
     scope = FishboneScope(department_id=payload.department_id, category_id=payload.category_id,
@@ -323,7 +323,7 @@ def pin_fishbone(request, payload: PinIn):
     return Status(201, fishbone_queries.get_pin_for(request.user, pin.pk))
 
 
-@router.get("/fishbone/pins/{pin_id}", response={200: PinOut, **COMMON_ERRORS}, url_name="fishbone_pin",
+@router.get("/fishbone/pins/{pin_id}", response={200: FishbonePinOut, **COMMON_ERRORS}, url_name="fishbone_pin",
             summary="A pinned fishbone with its 5-whys; `format=svg` or `png` draws it as pinned",
             openapi_extra={"responses": IMAGE_RESPONSES})
 def get_pin(request, pin_id: int, format: Literal["json", "svg", "png"] = "json"):
@@ -342,10 +342,10 @@ def unpin(request, pin_id: int):
     return Status(204, None)
 
 
-@router.put("/fishbone/pins/{pin_id}/whys", response={200: WhyOut, **WRITE_ERRORS}, url_name="set_why",
+@router.put("/fishbone/pins/{pin_id}/whys", response={200: WhyNoteOut, **WRITE_ERRORS}, url_name="set_why",
             summary="Write why 1–5 of a branch's (or a cause's) 5-whys chain",
             description="Why n needs why n−1 of the same chain; writing an existing why replaces its text.")
-def set_why(request, pin_id: int, payload: WhyIn):
+def set_why(request, pin_id: int, payload: WhyNoteIn):
     pin = fishbone_queries.get_pin_for(request.user, pin_id)
     return services.set_why(pin, branch=payload.branch, cause_code=payload.cause_code, position=payload.position,
                             text=payload.text, by=request.user)
@@ -402,22 +402,22 @@ def logic_diagram_png(request):
     return response
 
 
-@router.get("/logic-diagram/elements", response={200: list[ElementOut], **COMMON_ERRORS},
+@router.get("/logic-diagram/elements", response={200: list[LogicElementOut], **COMMON_ERRORS},
             url_name="logic_elements", summary="Elements people added to the logic diagram")
 def list_elements(request):
     return list(logic_queries.elements_for(request.user).order_by("layer", "position", "id")[:500])
 
 
-@router.post("/logic-diagram/elements", response={201: ElementOut, **WRITE_ERRORS}, url_name="add_logic_element",
+@router.post("/logic-diagram/elements", response={201: LogicElementOut, **WRITE_ERRORS}, url_name="add_logic_element",
              summary="Add a need, process, indicator or feedback mechanism to the logic diagram")
-def add_element(request, payload: ElementIn):
+def add_element(request, payload: LogicElementIn):
     element = services.add_element(by=request.user, **payload.model_dump())
     return Status(201, element)
 
 
-@router.patch("/logic-diagram/elements/{element_id}", response={200: ElementOut, **WRITE_ERRORS},
+@router.patch("/logic-diagram/elements/{element_id}", response={200: LogicElementOut, **WRITE_ERRORS},
               url_name="edit_logic_element", summary="Change an added element")
-def edit_element(request, element_id: int, payload: ElementPatch):
+def edit_element(request, element_id: int, payload: LogicElementPatch):
     element = logic_queries.get_element_for(request.user, element_id)
     return services.edit_element(element, by=request.user, **payload.model_dump(exclude_unset=True))
 
@@ -429,21 +429,21 @@ def remove_element(request, element_id: int):
     return Status(204, None)
 
 
-@router.get("/logic-diagram/links", response={200: list[LinkOut], **COMMON_ERRORS}, url_name="logic_links",
+@router.get("/logic-diagram/links", response={200: list[LogicLinkOut], **COMMON_ERRORS}, url_name="logic_links",
             summary="Relationships people added between elements")
 def list_links(request):
     return list(logic_queries.links_for(request.user).order_by("id")[:2000])
 
 
-@router.post("/logic-diagram/links", response={201: LinkOut, **WRITE_ERRORS}, url_name="add_logic_link",
+@router.post("/logic-diagram/links", response={201: LogicLinkOut, **WRITE_ERRORS}, url_name="add_logic_link",
              summary="Relate two elements (live or added), strong, medium or weak")
-def add_link(request, payload: LinkIn):
+def add_link(request, payload: LogicLinkIn):
     return Status(201, services.add_link(by=request.user, **payload.model_dump()))
 
 
-@router.patch("/logic-diagram/links/{link_id}", response={200: LinkOut, **WRITE_ERRORS}, url_name="edit_logic_link",
-              summary="Change a relationship's strength or note")
-def edit_link(request, link_id: int, payload: LinkPatch):
+@router.patch("/logic-diagram/links/{link_id}", response={200: LogicLinkOut, **WRITE_ERRORS},
+              url_name="edit_logic_link", summary="Change a relationship's strength or note")
+def edit_link(request, link_id: int, payload: LogicLinkPatch):
     link = logic_queries.get_link_for(request.user, link_id)
     return services.edit_link(link, by=request.user, **payload.model_dump(exclude_unset=True))
 
@@ -455,9 +455,9 @@ def remove_link(request, link_id: int):
     return Status(204, None)
 
 
-@router.put("/logic-diagram/matrix", response={200: CellOut, **WRITE_ERRORS}, url_name="set_matrix_cell",
+@router.put("/logic-diagram/matrix", response={200: LogicMatrixCellOut, **WRITE_ERRORS}, url_name="set_matrix_cell",
             summary="Set one cell of the relationship matrix (need × process or indicator)")
-def set_cell(request, payload: CellIn):
+def set_cell(request, payload: LogicMatrixCellIn):
     link = services.set_strength(need=payload.need, other=payload.other, strength=payload.strength or None,
                                  by=request.user)
     return {"need": payload.need, "other": payload.other, "strength": link.strength if link else "",
