@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from loopcrm.analytics import stats
@@ -221,3 +223,41 @@ def test_compare_without_data_says_so():
 def test_check_serialises_its_messages():
     data = stats.compare(rates(120, 1000), rates(80, 1000), Better.LOWER).as_dict()
     assert data["why"]["text"] and isinstance(data["warnings"], list)
+
+
+# --- property: any input, same answers as SciPy ------------------------------------------------
+
+
+minutes = st.lists(st.integers(min_value=0, max_value=500).map(float), min_size=3, max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(minutes, minutes)
+def test_mann_whitney_matches_scipy_on_any_minutes(x, y):
+    result = stats.mann_whitney_u(x, y)
+    expected = sps.mannwhitneyu(x, y, method=result.method, use_continuity=True)
+    assert result.u == pytest.approx(expected.statistic)
+    assert result.p_value == pytest.approx(expected.pvalue, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(minutes, minutes)
+def test_welch_matches_scipy_on_any_minutes(x, y):
+    if np.var(x) == 0 or np.var(y) == 0:
+        return  # SciPy answers nan without spread; the Check says "no difference" (see the zero-variance branch)
+    result = stats.welch_t(x, y)
+    expected = sps.ttest_ind(y, x, equal_var=False)
+    assert result.t == pytest.approx(expected.statistic)
+    assert result.p_value == pytest.approx(expected.pvalue, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 400), st.integers(1, 400), st.integers(0, 400), st.integers(1, 400))
+def test_z_squared_is_the_uncorrected_chi_square(x1, n1, x2, n2):
+    x1, x2 = min(x1, n1), min(x2, n2)
+    pooled = (x1 + x2) / (n1 + n2)
+    if pooled in (0, 1):
+        return  # a zero margin: no test
+    result = stats.two_proportion_z(x1, n1, x2, n2)
+    chi2 = sps.chi2_contingency([[x1, n1 - x1], [x2, n2 - x2]], correction=False)[0]
+    assert result.z ** 2 == pytest.approx(chi2)
