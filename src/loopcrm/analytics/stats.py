@@ -568,8 +568,8 @@ def _compare_values(before: Samples, after: Samples, better: Better, *, alpha: f
         needed = n_t(d, alpha=alpha) if d else None
         fields: dict[str, Any] = dict(
             test="welch_t", test_name=_("Welch's t-test"),
-            why=Message(_("Values per case, roughly symmetric in both windows (skewness γ₁; before: %(a)s; after: %(b)s): "
-                          "Welch's t-test on the means, which does not assume equal variances."),
+            why=Message(_("Values per case, roughly symmetric in both windows (skewness γ₁; before: %(a)s; "
+                          "after: %(b)s): Welch's t-test on the means, which does not assume equal variances."),
                         {"a": how_a, "b": how_b}),
             n_before=n1, n_after=n2, before=mean1, after=float(b.mean()), statistic=w.t, p_value=w.p_value,
             df=w.df, effect=w.difference, effect_label=_("difference of means"),
@@ -584,9 +584,10 @@ def _compare_values(before: Samples, after: Samples, better: Better, *, alpha: f
         median1 = float(np.median(a))
         fields = dict(
             test="mann_whitney_u", test_name=_("Mann–Whitney U test"),
-            why=Message(_("Values per case that are skewed or not normal (skewness γ₁ or Shapiro–Wilk; before: %(a)s; after: %(b)s): the "
-                          "Mann–Whitney U test on ranks, which long tails cannot sway; the effect is the "
-                          "Hodges–Lehmann shift of the medians."), {"a": how_a, "b": how_b}),
+            why=Message(_("Values per case that are skewed or not normal (skewness γ₁ or Shapiro–Wilk; "
+                          "before: %(a)s; after: %(b)s): the Mann–Whitney U test on ranks, which long tails "
+                          "cannot sway; the effect is the Hodges–Lehmann shift of the medians."),
+                        {"a": how_a, "b": how_b}),
             n_before=n1, n_after=n2, before=median1, after=float(np.median(b)), statistic=u.u,
             p_value=u.p_value, df=None, effect=shift, effect_label=_("Hodges–Lehmann shift"),
             relative_change=shift / abs(median1) if median1 else None, effect_size=u.rank_biserial,

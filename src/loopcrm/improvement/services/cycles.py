@@ -310,7 +310,7 @@ def sustained_shift(values: list[float | None], *, centre: float, better: regist
     return None
 
 
-def chart_shift(cycle: Cycle, metric: registry.Metric) -> str | None | bool:
+def chart_shift(cycle: Cycle, metric: registry.Metric) -> str | bool | None:
     """Does the daily series of the after window show a sustained shift against the baseline's level?
 
     The centre line is the baseline total (its mean for times, its rate for rates). Answers "better",

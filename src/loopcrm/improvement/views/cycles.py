@@ -271,7 +271,8 @@ def check_view(result: Any) -> dict[str, Any] | None:
     return {
         "result": result, "data": data, "shown": shown, "shift": data.get("shift_direction"),
         **{name: services.label(data.get(name)) for name in ("test_name", "effect_label", "effect_size_name",
-                                                              "ci_method")}, "why": services.translate(data.get("why") or {}),
+                                                              "ci_method")},
+        "why": services.translate(data.get("why") or {}),
         "explanation": services.translate(data.get("explanation") or {}) or result.explanation,
         "warnings": [services.translate(w) for w in data.get("warnings") or []],
     }
