@@ -251,7 +251,7 @@ def _follow_ups(loader: Loader, responses: list[Response], rng: random.Random, *
             r.ces is not None and r.ces >= 5)
 
     recent = [r for r in responses if r.answered_at >= now - dt.timedelta(days=60) and unhappy(r)]
-    follow_ups, tickets, replies = [], [], []
+    follow_ups, tickets, replies = [], [], []  # replies: the ticket's messages (the answer, then the call back)
     for response in recent:
         reason = "detractor" if response.nps is not None else "low_csat" if response.csat is not None else "high_effort"
         ticket = Ticket(subject=f"Follow up: {reason} ({response.survey.name})"[:200], description=response.comment,
@@ -278,6 +278,8 @@ def _follow_ups(loader: Loader, responses: list[Response], rng: random.Random, *
     events = []
     for index, follow_up in enumerate(follow_ups):
         ticket = follow_up.ticket
+        replies.append(TicketMessage(ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, channel="other",
+                                     body=ticket.description or ticket.subject, created_at=ticket.opened_at))
         events.append(event_row(ticket.pk, TicketEvent.Kind.CREATED, by=None, at=ticket.opened_at,
                                 new=Ticket.Status.NEW, data={"kind": ticket.kind, "channel": ticket.channel,
                                                              "priority": int(ticket.priority),
