@@ -98,6 +98,11 @@ def test_cycle_page_actions_check_and_act(browser, quality):
     assert response.status_code == 200
     action.refresh_from_db()
     assert action.status == "done"
+    spare = services.add_action(cycle, title="Spare idea", by=quality)
+    response = browser.post(reverse("web:cycle_action_update", args=[cycle.pk, spare.pk]), {"delete": "1"},
+                            headers={"HX-Request": "true"})
+    assert response.status_code == 200 and "Spare idea" not in response.content.decode()
+    assert list(cycle.actions.all()) == [action]
 
     windows = data.windows()
     services.update_cycle(cycle, after_start=windows["after_start"], after_end=windows["after_end"], by=quality)
