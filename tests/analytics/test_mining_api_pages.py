@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_dfg_endpoint(org, api_as):
-    a, b = build_story(org)
+    build_story(org)
     response = api_as("exec").get("process-mining/dfg", **WINDOW)
     assert response.status_code == 200, response.content
     body = response.json()
@@ -29,7 +29,7 @@ def test_dfg_endpoint(org, api_as):
 
 
 def test_bottlenecks_rework_variants_and_conformance_endpoints(org, api_as):
-    a, b = build_story(org)
+    build_story(org)
     client = api_as("lead")
     ranking = client.get("process-mining/bottlenecks", **WINDOW, process="repair", view="steps").json()
     assert ranking["items"][0]["name"] == "Repair 维修"  # 3 h 15 + 1 h
@@ -81,7 +81,7 @@ def test_roles_without_improvement_view_are_refused(org, api_as):
 
 
 def test_process_map_page(org, client):
-    a, b = build_story(org)
+    build_story(org)
     client.force_login(org.exec)
     url = reverse("web:process_map")
     page = client.get(url, {**WINDOW, "process": "repair"})

@@ -77,7 +77,8 @@ def test_events_become_activities_and_steps_last_from_start_to_finish(org):
                "step:repair", "step:call-back", "status:resolved", "status:reopened"],
     }
     graph = mining.dfg(loaded.log)
-    # diagnose: 45 min (A) and 2 h (B), p90 45 + 0.9 × 75 min; repair: 3 h 15 (A) and 1 h (B); call-back 30 min (B only: A's was skipped).
+    # diagnose: 45 min (A) and 2 h (B), p90 45 + 0.9 × 75 min; repair: 3 h 15 (A) and 1 h (B);
+    # call-back 30 min (B only: A's was skipped).
     assert sorted(graph.node("step:diagnose").duration.__dict__.items()) == sorted(
         {"n": 2, "total": 165 * 60.0, "mean": 82.5 * 60, "median": 82.5 * 60, "p90": 112.5 * 60}.items())
     assert graph.node("step:repair").duration.total == (195 + 60) * 60
@@ -91,7 +92,7 @@ def test_events_become_activities_and_steps_last_from_start_to_finish(org):
 
 
 def test_hand_overs_reopenings_and_conformance(org):
-    a, b = build_story(org)
+    build_story(org)
     loaded = load(process="repair")
     pairs, cases = mining.ping_pong(*loaded.agents)
     assert cases == 1

@@ -2,7 +2,8 @@
 
 An event log is three parallel arrays — case id, activity, timestamp (seconds) — plus, optionally,
 an end time per event (an activity instance that lasts, e.g. a process step from its start to its
-completion; NaN for an instant event, +inf for one started and not finished) and the resource involved (a queue or an agent). Events are
+completion; NaN for an instant event, +inf for one started and not finished) and the resource
+involved (a queue or an agent). Events are
 grouped by case and ordered by time within it (`EventLog.build` sorts them when they are not).
 
 Definitions used throughout (stated once, here):
@@ -134,8 +135,9 @@ class EventLog:
 
     def __post_init__(self) -> None:
         n = self.case.size
-        if not (self.activity.size == n and self.time.size == n) or \
-                (self.end is not None and self.end.size != n) or (self.resource is not None and self.resource.size != n):
+        sizes = {self.activity.size, self.time.size, n}
+        sizes |= {a.size for a in (self.end, self.resource) if a is not None}
+        if sizes != {n}:
             raise MiningError("case, activity, time (and end, resource) must have the same length.")
         if n and (self.activity.min() < 0 or self.activity.max() >= len(self.activities)):
             raise MiningError("activity codes must index the activity names.")

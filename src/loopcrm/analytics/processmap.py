@@ -122,7 +122,8 @@ def process_map_svg(graph: Dfg, *, names: Mapping[str, str] | None = None, targe
              '<defs><marker id="pm-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="9" markerHeight="9" '
              'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#5b6b82"/>'
              '</marker><marker id="pm-arrow-hot" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="11" '
-             'markerHeight="11" markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#c0392b"/></marker></defs>',
+             'markerHeight="11" markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+             '<path d="M0,0 L10,5 L0,10 z" fill="#c0392b"/></marker></defs>',
              f'<title>{escape(words["title"])}</title>',
              f'<text x="{MARGIN}" y="{MARGIN + 12}" font-size="13" fill="#5b6b82">'
              f'{escape(str(graph.cases))} {escape(words["cases"])}</text>']

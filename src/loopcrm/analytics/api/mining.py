@@ -18,7 +18,8 @@ MAX_TOP = 100
 
 
 class MiningParams(Schema):
-    start: str | None = Field(None, description="First day tickets were opened (YYYY-MM-DD); default: 89 days before `end`.")
+    start: str | None = Field(None, description="First day tickets were opened (YYYY-MM-DD); "
+                                                "default: 89 days before `end`.")
     end: str | None = Field(None, description="Last day, inclusive (YYYY-MM-DD); default: today.")
     process: str | None = Field(None, description="Standard process key, e.g. repair.")
     version: str | None = Field(None, description="Version number of that process; default: all its versions "
@@ -27,7 +28,8 @@ class MiningParams(Schema):
     category: str | None = Field(None, description="Ticket category id (with its sub-categories).")
     department: str | None = Field(None, description="Department id (with the departments below it).")
     team: str | None = Field(None, description="Team id: tickets assigned to its members.")
-    view: str | None = Field(None, description="lifecycle (default: opened, routed, assigned, statuses, steps), all (also replies, notes, SLA events…) "
+    view: str | None = Field(None, description="lifecycle (default: opened, routed, assigned, statuses, steps), "
+                                               "all (also replies, notes, SLA events…) "
                                                "or steps (process steps only).")
 
 

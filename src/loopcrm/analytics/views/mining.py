@@ -48,7 +48,8 @@ def results(filters: queries.MiningFilter, loaded: queries.Loaded) -> dict[str, 
     graph = mining.dfg(log)
     ranking = mining.bottlenecks(log, targets=words.targets, graph=graph)
     hot = top_bottleneck(ranking, words.targets)
-    highlight = None if hot is None else processmap.Highlight(hot.source, None if hot.kind == "activity" else hot.target)
+    highlight = None if hot is None else \
+        processmap.Highlight(hot.source, None if hot.kind == "activity" else hot.target)
     svg = processmap.process_map_svg(graph, names=words.names, targets=words.targets, highlight=highlight, labels={
         "title": _("Process map"), "start": _("Start"), "end": _("End"), "cases": _("tickets"),
         "median": _("median"), "bottleneck": _("bottleneck"), "target": _("target")})
@@ -66,8 +67,9 @@ def results(filters: queries.MiningFilter, loaded: queries.Loaded) -> dict[str, 
 
     return {
         "graph": graph, "svg": mark_safe(svg),  # noqa: S308 — built by processmap, every text escaped there
-        "hot": hot, "hot_name": (name(hot.source) if hot.kind == "activity" else f"{name(hot.source)} → {name(hot.target)}")
-        if hot else "",
+        "hot": hot,
+        "hot_name": "" if hot is None else name(hot.source) if hot.kind == "activity"
+        else f"{name(hot.source)} → {name(hot.target)}",
         "bottlenecks": [(b, name(b.source) if b.kind == "activity" else f"{name(b.source)} → {name(b.target)}",
                          processmap.human(b.duration.median), processmap.human(b.duration.p90),
                          processmap.human(b.per_case), processmap.human(b.target_seconds) if b.target_seconds else "")
@@ -76,7 +78,8 @@ def results(filters: queries.MiningFilter, loaded: queries.Loaded) -> dict[str, 
         "queue_ping_pong": _ping_pong(queue_pp, queue_names), "queue_ping_pong_cases": queue_cases,
         "agent_ping_pong": _ping_pong(agent_pp, agent_names), "agent_ping_pong_cases": agent_cases,
         "variants": variants,
-        "variant_rows": [(v, [name(a) for a in v.activities], processmap.human(v.duration.median)) for v in variants.top],
+        "variant_rows": [(v, [name(a) for a in v.activities], processmap.human(v.duration.median))
+                         for v in variants.top],
         "conformance": conformance,
         "conformance_rows": [(s, name(s.activity)) for s in conformance.steps] if conformance else [],
         "nodes": [(n, name(n.activity), processmap.human(n.duration.median), processmap.human(n.duration.mean),
