@@ -88,6 +88,8 @@ def test_a_filter_a_kpi_cannot_take_is_reported_not_applied(api_as, desk):
     ("metrics/csat/series", {**WEEK, "kind": "complaint"}, 422, "filters.kind"),
     ("metrics/csat/total", {**WEEK, "agent": "abc"}, 422, "agent"),
     ("metrics/dashboard", {"start": "2024-01-01", "end": "2026-03-08"}, 422, "end"),
+    ("metrics/csat/total", {"start": "9999-12-01", "end": "9999-12-31"}, 422, "start"),
+    ("metrics/dashboard", {"start": "0001-01-01", "end": "0001-01-02"}, 422, "start"),
 ])
 def test_bad_input_is_refused_naming_the_field(api_as, path, params, status, field):
     response = api_as("exec").get(path, **params)

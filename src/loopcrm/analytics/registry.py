@@ -81,6 +81,7 @@ class Samples:
 MAX_WINDOW_DAYS = 3700  # ten years
 MAX_BUCKETS = 1200  # a day grain over about three years
 DEFAULT_CUTS = 8
+MIN_DATE, MAX_DATE = dt.date(1970, 1, 1), dt.date(2999, 12, 31)
 
 
 class UnknownMetric(NotFound):
@@ -152,6 +153,10 @@ def clean_window(start, end, grain: Grain | None = None) -> None:
     for name, value in (("start", start), ("end", end)):
         if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
             raise RuleViolation(_("Give the %(name)s as a date (YYYY-MM-DD).") % {"name": name}, field=name)
+    for name, value in (("start", start), ("end", end)):
+        if not MIN_DATE <= value <= MAX_DATE:
+            raise RuleViolation(_("Give a %(name)s between %(low)s and %(high)s.")
+                                % {"name": name, "low": MIN_DATE, "high": MAX_DATE}, field=name)
     if end < start:
         raise RuleViolation(_("The window ends before it starts."), field="end")
     if (end - start).days > MAX_WINDOW_DAYS:
