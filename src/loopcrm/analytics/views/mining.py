@@ -100,7 +100,8 @@ def process_map(request: HttpRequest) -> HttpResponse:
         "categories": list(TicketCategory.objects.order_by("path").values_list("pk", "name")),
         "departments": list(Department.objects.order_by("path").values_list("pk", "name")),
         "teams": list(Team.objects.order_by("name").values_list("pk", "name")),
-        "views": [("lifecycle", _("Whole ticket life")), ("steps", _("Process steps only"))],
+        "views": [("lifecycle", _("Whole ticket life")), ("steps", _("Process steps only")),
+                  ("all", _("Every event (replies, notes, SLA…)"))],
     }
     status = 200
     try:
