@@ -290,7 +290,7 @@ class LogicMatrixCellOut(Schema):
 
 # --- fishbone --------------------------------------------------------------------------------------
 
-@router.get("/fishbone", response={200: FishboneOut, **COMMON_ERRORS}, url_name="fishbone",
+@router.get("/fishbone", response={200: FishboneOut, **COMMON_ERRORS, 503: COMMON_ERRORS[400]}, url_name="fishbone",
             summary="Cause-and-effect: complaints by root-cause branch, cause and sub-cause, with trend",
             description="Counts for the period and the previous period of the same length, and a monthly series per "
                         "branch. `format=svg` or `png` draws the fishbone.",
@@ -323,7 +323,8 @@ def pin_fishbone(request, payload: FishbonePinIn):
     return Status(201, fishbone_queries.get_pin_for(request.user, pin.pk))
 
 
-@router.get("/fishbone/pins/{pin_id}", response={200: FishbonePinOut, **COMMON_ERRORS}, url_name="fishbone_pin",
+@router.get("/fishbone/pins/{pin_id}", response={200: FishbonePinOut, **COMMON_ERRORS, 503: COMMON_ERRORS[400]},
+            url_name="fishbone_pin",
             summary="A pinned fishbone with its 5-whys; `format=svg` or `png` draws it as pinned",
             openapi_extra={"responses": IMAGE_RESPONSES})
 def get_pin(request, pin_id: int, format: Literal["json", "svg", "png"] = "json"):
