@@ -53,6 +53,7 @@ def main() -> None:
     from django.test.utils import CaptureQueriesContext
 
     settings.MIGRATION_MODULES = {"analytics": None, "improvement": None}
+    call_command("migrate", verbosity=0)  # the migrated apps first: on PostgreSQL the synced tables point at them
     call_command("migrate", run_syncdb=True, verbosity=0)
 
     from loopcrm.accounts.models import Role, User
