@@ -212,3 +212,23 @@ def test_board_and_cycle_page_queries_do_not_grow_with_cycles_or_actions(browser
         assert browser.get(reverse("web:cycle_board")).status_code == 200
     with django_assert_max_num_queries(15):  # of which 2 are the registry's before/after series
         assert browser.get(reverse("web:cycle_detail", args=[made[-1].pk])).status_code == 200
+
+
+def test_editing_a_cycle_sets_the_after_window(browser, quality, org):
+    data.slow_then_fast()
+    cycle = planned(quality, members=[org.agent])
+    services.move_phase(cycle, to="do", by=quality)
+    url = reverse("web:cycle_edit", args=[cycle.pk])
+    form = browser.get(url).context["form"]
+    assert form.fields["metric_key"].disabled  # past Plan the metric, scope and baseline stay
+    windows = data.windows()
+    response = browser.post(url, {
+        "title": "Faster first response, round one", "metric_key": "first_response_minutes",
+        "baseline_start": windows["baseline_start"].isoformat(), "baseline_end": windows["baseline_end"].isoformat(),
+        "owner": "", "members": [org.agent.pk, org.lead.pk], "after_start": windows["after_start"].isoformat(),
+        "after_end": windows["after_end"].isoformat()})
+    assert response.status_code == 302
+    cycle.refresh_from_db()
+    assert (cycle.title, cycle.after_start, cycle.owner) == ("Faster first response, round one",
+                                                              windows["after_start"], quality)
+    assert set(cycle.members.all()) == {org.agent, org.lead}

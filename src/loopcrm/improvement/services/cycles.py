@@ -152,6 +152,8 @@ def update_cycle(cycle: Cycle, *, by: User, at: dt.datetime | None = None, membe
         raise RuleViolation(_("The metric, scope and baseline can only change in Plan."), field=sorted(replan)[0])
     if "title" in changes and not (changes["title"] or "").strip():
         raise RuleViolation(_("Give the cycle a title."), field="title")
+    if "owner" in changes and changes["owner"] is None:
+        raise RuleViolation(_("A cycle needs an owner."), field="owner")
     for name, value in changes.items():
         setattr(cycle, name, value)
     if replan:

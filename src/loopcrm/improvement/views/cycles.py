@@ -238,7 +238,7 @@ def cycle_edit(request: HttpRequest, cycle_id: int) -> HttpResponse:
         form = CycleForm(request.POST, user=request.user)
         if form.is_valid():
             data = {key: value for key, value in form.cleaned_data.items()
-                    if key not in ("source_chart", "source_signal")}
+                    if key not in ("source_chart", "source_signal") and not (key == "owner" and value is None)}
             if cycle.phase != Cycle.Phase.PLAN:
                 for key in services.REPLAN:
                     data.pop(key, None)
