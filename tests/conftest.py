@@ -98,33 +98,3 @@ def api_as(org):
     """api_as("agent") -> an ApiClient with a token of that persona."""
     return lambda persona: ApiClient(getattr(org, persona))
 
-
-def _sync_unmigrated_apps_last() -> None:
-    """PostgreSQL test databases: create the tables of apps without migrations AFTER the migrations ran.
-
-    Django syncs unmigrated apps first, and PostgreSQL then refuses their foreign keys to tables that
-    migrations have not created yet (accounts_user). Temporary, like MIGRATION_MODULES=None in
-    settings_test: it goes away when the apps being built get their 0001_initial migrations.
-    """
-    from django.conf import settings
-    from django.core.management.commands import migrate
-
-    if not any(module is None for module in getattr(settings, "MIGRATION_MODULES", {}).values()):
-        return
-    if getattr(migrate.Command, "_sync_last", False):
-        return
-    original_handle, original_sync = migrate.Command.handle, migrate.Command.sync_apps
-
-    def handle(self, *args, **options):
-        pending = []
-        self.sync_apps = lambda connection, labels: pending.append((connection, labels))
-        result = original_handle(self, *args, **options)
-        for connection, labels in pending:
-            original_sync(self, connection, labels)
-        return result
-
-    migrate.Command.handle = handle
-    migrate.Command._sync_last = True
-
-
-_sync_unmigrated_apps_last()

@@ -21,6 +21,3 @@ AXES_ENABLED = os.environ.get("LOOPCRM_TEST_AXES", "0") == "1"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"]["NAME"] = os.path.join(tempfile.mkdtemp(prefix="loopcrm-test-"), "test.sqlite3")  # noqa: F405
 
-
-# The improvement engine's tables are built from its models until its first migration lands.
-MIGRATION_MODULES = {"analytics": None, "improvement": None}
