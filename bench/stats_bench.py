@@ -1,6 +1,6 @@
 """Bench: the Check's statistics (analytics.stats.compare) on large windows, pure Python/NumPy.
 
-Run: .venv/bin/python bench/c_stats.py
+Run: .venv/bin/python bench/stats_bench.py
 Prints the time of compare() for skewed durations (Mann–Whitney U + Hodges–Lehmann on a 2M-pair
 subsample), symmetric values (Welch t) and rates (two-proportion z), at 10k, 100k and 1M cases per window.
 """

@@ -1,7 +1,7 @@
 """Diagrams benchmark (helper E): the fishbone read over many complaints, and drawing both diagrams.
 
-    .venv/bin/python bench/E_diagrams.py --complaints 200000 --data-dir /tmp/lc-e-bench   # SQLite
-    .venv/bin/python bench/E_diagrams.py --complaints 1000000 --database-url postgres://postgres@127.0.0.1:5432/lc_e_bench
+    .venv/bin/python bench/diagrams_bench.py --complaints 200000 --data-dir /tmp/lc-e-bench   # SQLite
+    .venv/bin/python bench/diagrams_bench.py --complaints 1000000 --database-url postgres://postgres@127.0.0.1:5432/lc_e_bench
 
 1. generate: 2,000 customers, 6 branches × 5 causes × 3 sub-causes, `--complaints` complaint tickets over
    two years (bulk insert), 10% without a root cause;
