@@ -1,4 +1,4 @@
-"""Diagrams benchmark (helper E): the fishbone read over many complaints, and drawing both diagrams.
+"""Diagrams benchmark: the fishbone read over many complaints, and drawing both diagrams.
 
     .venv/bin/python bench/diagrams_bench.py --complaints 200000 --data-dir /tmp/lc-e-bench   # SQLite
     .venv/bin/python bench/diagrams_bench.py --complaints 1000000 --database-url postgres://postgres@127.0.0.1:5432/lc_e_bench

@@ -3,7 +3,7 @@
     .venv/bin/python bench/registry_bench.py http [--database-url …] [--seconds 15] [--concurrency 1,4]
     .venv/bin/python bench/registry_bench.py queries [--samples 7]
 
-Reads the database helper D's bench/service_generate.py builds (default loopcrm_service_bench: 1M tickets
+Reads the database bench/service_generate.py builds (default loopcrm_service_bench: 1M tickets
 over two years, their SLA clocks; few or no orders and survey answers) and writes nothing to it: users are
 signed in with signed-cookie sessions built by hand (bench/registry_settings.py), no API token is created.
 
