@@ -19,6 +19,7 @@ from loopcrm.core.pagination import paginate
 from loopcrm.service.models import Ticket, TicketCategory
 from loopcrm.service.queries import processes as queries
 from loopcrm.service.queries.routing import require_config_change
+from loopcrm.service.queries.tickets import get_ticket_for
 from loopcrm.service.schemas.processes import (
     ChecklistIn,
     ProcessDetailOut,
@@ -158,7 +159,7 @@ def _progress(ticket: Ticket) -> dict[str, Any]:
 @router.get("/tickets/{ticket_id}/steps", response={200: ProgressOut, **COMMON_ERRORS}, url_name="ticket_steps",
             summary="A ticket's process steps against their targets")
 def list_steps(request, ticket_id: int):
-    return _progress(queries.get_ticket_for(request.user, ticket_id))
+    return _progress(get_ticket_for(request.user, ticket_id))
 
 
 @router.get("/tickets/{ticket_id}/steps/flowchart.svg", response={200: None, **COMMON_ERRORS},
@@ -166,7 +167,7 @@ def list_steps(request, ticket_id: int):
             openapi_extra={"responses": {200: {"description": "An SVG image.",
                                                "content": {SVG_TYPE: {"schema": {"type": "string"}}}}}})
 def ticket_flowchart(request, ticket_id: int):
-    ticket = queries.get_ticket_for(request.user, ticket_id)
+    ticket = get_ticket_for(request.user, ticket_id)
     svg = queries.ticket_flowchart_svg(ticket)
     if svg is None:
         raise NotFound(_("Ticket #%(id)s follows no process.") % {"id": ticket.pk}, field="ticket_id")
@@ -174,7 +175,7 @@ def ticket_flowchart(request, ticket_id: int):
 
 
 def _step(request, ticket_id: int, step_id: int):
-    ticket = queries.get_ticket_for(request.user, ticket_id, "change")
+    ticket = get_ticket_for(request.user, ticket_id, "change")
     return ticket, queries.get_ticket_step(ticket, step_id)
 
 

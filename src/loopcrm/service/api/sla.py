@@ -20,6 +20,7 @@ from loopcrm.core.times import as_utc
 from loopcrm.customers.models import Tag
 from loopcrm.service.models import CalendarDay, Queue, TicketCategory
 from loopcrm.service.queries import sla as queries
+from loopcrm.service.queries.tickets import get_ticket_for
 from loopcrm.service.schemas.sla import (
     AttainmentOut,
     AttainmentParams,
@@ -170,7 +171,7 @@ def delete_calendar(request, calendar_id: int):
 @router.get("/tickets/{ticket_id}/sla", response={200: list[ClockOut], **COMMON_ERRORS}, url_name="ticket_sla",
             summary="A ticket's SLA clocks", description="Remaining and elapsed time in business minutes, now.")
 def ticket_sla(request, ticket_id: int):
-    return queries.ticket_clocks(queries.get_ticket_for(request.user, ticket_id))
+    return queries.ticket_clocks(get_ticket_for(request.user, ticket_id))
 
 
 @router.get("/sla/attainment", response={200: list[AttainmentOut], **COMMON_ERRORS}, url_name="sla_attainment",

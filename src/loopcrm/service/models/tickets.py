@@ -9,6 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from loopcrm.core.choices import Channel
 from loopcrm.core.models import TimeStampedModel
 
+# The statuses of active tickets (services.tickets.ACTIVE_STATUSES), for the partial indexes of the inbox.
+_ACTIVE = ["new", "open", "pending", "on_hold", "reopened"]
+
 __all__ = [
     "Attachment", "CannedReply", "Queue", "RootCause", "Ticket", "TicketCategory", "TicketEvent", "TicketMessage",
 ]
@@ -201,6 +204,12 @@ class Ticket(TimeStampedModel):
             models.Index(fields=["customer", "-opened_at"], name="ticket_customer_idx"),
             models.Index(fields=["status", "-priority", "-id"], name="ticket_status_idx"),
             models.Index(fields=["customer", "category", "-opened_at"], name="ticket_repeat_idx"),
+            # The inbox's active views, newest first: a page of 25 reads 25 index entries, not every active
+            # ticket of the agent (or queue) sorted (the status IN list breaks the order of the indexes above).
+            models.Index(fields=["assignee", "-id"], name="ticket_active_assignee_idx",
+                         condition=models.Q(status__in=_ACTIVE)),
+            models.Index(fields=["queue", "-id"], name="ticket_unassigned_idx",
+                         condition=models.Q(status__in=_ACTIVE, assignee__isnull=True)),
         ]
 
     def __str__(self) -> str:

@@ -208,15 +208,7 @@ def process_progress(ticket: Ticket, *, at: dt.datetime | None = None) -> Proces
                            version_number=version.number, started_at=process.started_at, steps=steps)
 
 
-# --- the ticket steps' door ---------------------------------------------------------------------------
-
-def get_ticket_for(user: User, ticket_id: int, action: str = "view") -> Ticket:
-    """A ticket for its steps, through the tickets' read door: NotFound out of view scope, PermissionDenied
-    when seen but not changeable."""
-    from loopcrm.service.queries.tickets import get_ticket_for as ticket_door
-
-    return ticket_door(user, ticket_id, action)
-
+# --- a ticket's steps ----------------------------------------------------------------------------------
 
 def get_ticket_step(ticket: Ticket, step_id: int) -> TicketStep:
     """One step of the ticket's process (by the TicketStep id)."""

@@ -57,11 +57,6 @@ def get_calendar_for(user: User, calendar_id: int, action: str = "view", *,
     return _get(calendars_for, user, calendar_id, action, what=_("business calendar"), field=field)
 
 
-def get_ticket_for(user: User, ticket_id: int) -> Ticket:
-    """A ticket the user may see (NotFound otherwise), through the tickets' read door."""
-    return ticket_queries.get_ticket_for(user, ticket_id)
-
-
 # --- calendars as the pure arithmetic sees them ---------------------------------------------------
 
 _CALENDARS: dict[int, tuple[dt.datetime, Calendar]] = {}

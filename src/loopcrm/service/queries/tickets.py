@@ -150,9 +150,22 @@ def filter_tickets(queryset: QuerySet[Ticket], filters: TicketFilter) -> QuerySe
 
 
 def ticket_page(user: User, filters: TicketFilter, *, at: dt.datetime | None = None) -> Page:
-    """One page of a ticket list (inbox view + filters + sort) as `user` may see it; tags prefetched."""
-    queryset = filter_tickets(inbox(user, filters.view, at=at), filters).prefetch_related("tags")
-    return paginate(queryset, sort=filters.sort, allowed=SORTS, cursor=filters.cursor, limit=filters.limit)
+    """One page of a ticket list (inbox view + filters + sort) as `user` may see it; tags prefetched.
+
+    Two steps: the page's ids (and sort values) from the tickets table alone, which the inbox indexes
+    answer in index order, then those rows with their customer, assignee, queue, department and
+    category. In one query the planner joined every matching ticket's customer before sorting and
+    cutting the page (an agent's 200 active tickets: 200 customer lookups for 25 rows).
+    """
+    field = filters.sort.lstrip("-")
+    narrow = filter_tickets(inbox(user, filters.view, at=at), filters).select_related(None) \
+        .only(*{"id", field})
+    page = paginate(narrow, sort=filters.sort, allowed=SORTS, cursor=filters.cursor, limit=filters.limit)
+    if page.items:
+        rows = Ticket.objects.select_related("customer", "assignee", "queue", "department", "category") \
+            .prefetch_related("tags").in_bulk([ticket.pk for ticket in page.items])
+        page.items = [rows[ticket.pk] for ticket in page.items if ticket.pk in rows]
+    return page
 
 
 def inbox_counts(user: User, *, at: dt.datetime | None = None) -> dict[str, int]:
@@ -209,7 +222,8 @@ def ticket_detail(user: User, ticket_id: int) -> TicketDetail:
     ticket = get_ticket_for(user, ticket_id)
     messages = list(messages_of(ticket))
     attachments = [attachment for message in messages for attachment in message.attachments.all()]
-    may_change = can(user, "ticket", "change") and tickets_for(user, "change").filter(pk=ticket.pk).exists()
+    change = _scope(user, "change")  # Q() for everything: no query needed to know
+    may_change = change is not None and (not change or Ticket.objects.filter(change, pk=ticket.pk).exists())
     return TicketDetail(
         ticket=ticket, messages=messages, events=list(events_of(ticket)), attachments=attachments,
         tags=list(ticket.tags.all()), followers=list(ticket.followers.all()), may_change=may_change,

@@ -28,6 +28,7 @@ from loopcrm.customers.models import Customer
 from loopcrm.customers.queries import customer_page, get_customer_for
 from loopcrm.interactions.models import Interaction
 from loopcrm.interactions.queries import timeline
+from loopcrm.service import forms as service_forms
 from loopcrm.service.forms import (
     AssignForm,
     ComposerForm,
@@ -98,7 +99,7 @@ def agents_of(user: User, ticket: Ticket) -> Callable:
             people = people.filter(queues=ticket.queue_id)
         elif ticket.department_id is not None:
             people = people.filter(department__path__startswith=ticket.department.path)
-        return people.order_by("display_name", "username")
+        return service_forms.people(people.order_by("display_name", "username"))
     return once(agents)
 
 

@@ -29,6 +29,7 @@ from loopcrm.core.pages import (
     list_problem,
     render_list,
 )
+from loopcrm.service import forms as service_forms
 from loopcrm.service.filters import DEFAULT_SORT, TicketFilter
 from loopcrm.service.forms import BulkForm, InboxView, TicketFilterForm, once
 from loopcrm.service.models import Queue
@@ -50,7 +51,7 @@ def agents_for(user: User):
         people = users_for(user).filter(is_active=True)
         if user.department_id is not None:
             people = people.filter(department__path__startswith=user.department.path)
-        return people.order_by("display_name", "username")
+        return service_forms.people(people.order_by("display_name", "username"))
     return once(agents)
 
 
