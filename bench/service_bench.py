@@ -1,6 +1,7 @@
 """Service desk at scale: inbox and ticket pages over HTTP, and opening tickets through the services.
 
     .venv/bin/python bench/service_generate.py            # once: loopcrm_service_bench, 1M tickets
+    .venv/bin/python bench/service_apply.py               # then: config stamp, triggers, newer indexes
     .venv/bin/python bench/service_bench.py http [--seconds 8] [--concurrency 1,8] [--nice -5]
     .venv/bin/python bench/service_bench.py queries       # queries and SQL time per target (test client)
     .venv/bin/python bench/service_bench.py open [--tickets 1000] [--profile 300]
