@@ -210,7 +210,7 @@ def test_board_and_cycle_page_queries_do_not_grow_with_cycles_or_actions(browser
             services.add_action(cycle, title=f"Action {n}", owner=org.agent, status="done", by=quality)
     with django_assert_max_num_queries(6):
         assert browser.get(reverse("web:cycle_board")).status_code == 200
-    with django_assert_max_num_queries(15):  # of which 2 are the registry's before/after series
+    with django_assert_max_num_queries(16):  # 2 are the registry's before/after series, 1 the pinned fishbones
         assert browser.get(reverse("web:cycle_detail", args=[made[-1].pk])).status_code == 200
 
 
@@ -232,3 +232,16 @@ def test_editing_a_cycle_sets_the_after_window(browser, quality, org):
     assert (cycle.title, cycle.after_start, cycle.owner) == ("Faster first response, round one",
                                                               windows["after_start"], quality)
     assert set(cycle.members.all()) == {org.agent, org.lead}
+
+
+def test_the_cycle_page_lists_its_pinned_fishbones(browser, quality):
+    from loopcrm.improvement.queries import fishbone as fishbone_queries
+    from loopcrm.improvement.services import diagrams
+
+    data.slow_then_fast()
+    cycle = planned(quality)
+    assert "No fishbone pinned yet." in browser.get(reverse("web:cycle_detail", args=[cycle.pk])).content.decode()
+    drawn = fishbone_queries.fishbone(quality, fishbone_queries.FishboneScope(), effect="投诉回电慢")
+    pin = diagrams.pin_fishbone(cycle, drawn, by=quality)
+    page = browser.get(reverse("web:cycle_detail", args=[cycle.pk])).content.decode()
+    assert reverse("web:fishbone_pin_detail", args=[pin.pk]) in page and "投诉回电慢" in page

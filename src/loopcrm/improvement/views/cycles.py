@@ -27,6 +27,7 @@ from loopcrm.core.errors import DomainError, PermissionDenied
 from loopcrm.core.pages import domain_pages
 from loopcrm.improvement.models import Cycle, CycleAction
 from loopcrm.improvement.queries import cycles as queries
+from loopcrm.improvement.queries import fishbone as fishbone_queries
 from loopcrm.improvement.services import cycles as services
 from loopcrm.service.models import ProcessVersion
 
@@ -337,6 +338,7 @@ def _detail_context(request: HttpRequest, cycle: Cycle, **extra: Any) -> dict[st
         "action_form": ActionForm(user=request.user, prefix="new"),
         "act_form": ActForm(initial={"lesson_title": cycle.title}),
         "status_choices": CycleAction.Status.choices,
+        "pins": list(fishbone_queries.pins_for(request.user, cycle_id=cycle.pk).order_by("-created_at")[:10]),
     }
     context.update(extra)
     return context
