@@ -108,7 +108,7 @@ def test_agent_story_search_open_360_and_log_a_call(org, live_server, open_page)
     results.get_by_role("link", name="张伟明").click()
     page.wait_for_url(re.compile(rf"/customers/{book.star.pk}/$"))
     assert page.locator("h1").inner_text().startswith("张伟明")
-    assert page.get_by_text("暂未开放").first.is_visible()  # slots of later releases, labelled
+    assert page.get_by_text("未结工单").first.is_visible()  # the service desk's slot on the 360 page
     shot(page, "03-customer-360-zh")
 
     # Log a call; it appears on top of the timeline without a page load.

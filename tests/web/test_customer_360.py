@@ -27,7 +27,7 @@ def test_the_360_page_shows_everything_an_agent_needs(org, browser_as):
     html = response.content.decode()
     for text in ["张伟明", "回头客", "王芳", "会员回访", "Recent orders", "Consent", "Marketing",
                  "Withdrawn", "Open tickets", "Latest survey", "Customer value", "Loyalty programme",
-                 "Not yet available", 'id="log-form"']:
+                 'id="log-form"']:
         assert text in html, text
     assert response.context["bundle"].order_summary.count == 4
     org_page = browser_as("agent").get(page_of(book.organisation)).content.decode()
@@ -62,7 +62,9 @@ def test_360_page_costs_the_same_number_of_queries_for_3_or_30_interactions(org,
     small = count_queries()
     add(27)
     assert count_queries() == small
-    assert small <= 14
+    # The profile, orders, consent and timeline take 14; the open tickets, survey scores, value and
+    # loyalty slots the rest — none of them grows with the customer's history.
+    assert small <= 24
 
 
 def test_logging_an_interaction_from_the_360_page_returns_the_form_and_the_new_timeline_entry(org, browser_as):
