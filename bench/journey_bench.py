@@ -1,7 +1,7 @@
-"""Journey map benchmark (helper F): the map over a year of interactions, orders, tickets and survey answers.
+"""Journey map benchmark: the map over a year of interactions, orders, tickets and survey answers.
 
-    .venv/bin/python bench/F_journey.py --customers 50000 --data-dir /tmp/lc-f-bench   # SQLite
-    .venv/bin/python bench/F_journey.py --customers 50000 --database-url postgres://postgres@127.0.0.1:5432/lc_f_bench
+    .venv/bin/python bench/journey_bench.py --customers 50000 --data-dir /tmp/lc-f-bench   # SQLite
+    .venv/bin/python bench/journey_bench.py --customers 50000 --database-url postgres://postgres@127.0.0.1:5432/lc_f_bench
 
 1. generate (bulk insert): `--customers` customers; per customer on average 8 interactions over the
    seven stages, 1.5 orders (80% delivered), 0.3 tickets (a third complaints, most resolved) and
