@@ -213,4 +213,6 @@ def test_export_orders_and_interactions(api_as, customers):
 
 def test_export_bad_filter_is_a_422(api_as):
     assert api_as("admin").get("exports/customers", is_vip="maybe").status_code == 422
-    assert api_as("admin").get("exports/tickets").status_code == 422
+    assert api_as("admin").get("exports/robots").status_code == 422  # not a list that can be exported
+    bad_kind = api_as("admin").get("exports/tickets", kind="robot")
+    assert bad_kind.status_code == 422 and "kind" in bad_kind.content.decode()
