@@ -201,3 +201,31 @@ def test_the_upload_page_takes_an_orders_file_and_maps_it_with_order_fields(org,
     assert "Line: SKU" in page and "Order number" in page  # the order fields, not the customer ones
     job.refresh_from_db()
     assert (job.valid, job.invalid) == (3, 4)  # validated by the task (immediate in tests)
+
+
+def test_tickets_are_opened_through_the_service_desk_with_routing_and_sla(org):
+    from loopcrm.service.models import Ticket, TicketCategory
+
+    customer = factories.customer("刘洋", owner=org.admin, phone="+8613700137000")
+    TicketCategory.objects.create(name="配送 Delivery", code="delivery")
+    text = ("客户手机,标题,问题描述,类型,渠道,优先级,分类,标签\n"
+            "13700137000,快递三天未到,订单还没收到,complaint,电话,3,delivery,物流;催单\n"
+            "13700137000,发票抬头,,inquiry,email,,,\n"
+            "13700137000,,没有标题,inquiry,,,,\n"
+            "13700137000,分类不存在,,inquiry,,,nope,\n")
+    job = _run(_job(org, "tickets", text))
+    assert job.mapping["targets"] == ["customer_phone", "subject", "description", "kind", "channel", "priority",
+                                      "category", "tags"]
+    assert (job.valid, job.invalid) == (2, 2)
+    assert [(row, column, reason) for row, column, _v, reason in _report(job)] == [
+        (4, "标题", "bad_value"), (5, "分类", "unknown_category")]
+    assert Ticket.objects.count() == 0  # the dry run opened nothing
+    job = _run(services.commit_job(job, by=org.admin))
+    assert job.created == 2
+    complaint = Ticket.objects.get(subject="快递三天未到")
+    assert (complaint.kind, complaint.channel, complaint.priority, complaint.category.code) == (
+        "complaint", "phone", 3, "delivery")
+    assert sorted(complaint.tags.values_list("name", flat=True)) == ["催单", "物流"]
+    assert complaint.customer_id == customer.pk and complaint.events.exists()
+    job = services.rollback_job(job, by=org.admin)
+    assert Ticket.objects.count() == 0

@@ -66,7 +66,7 @@ class ProgressBar:
 
 def import_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="loopcrm import", description="Import a CSV, TSV or XLSX file.")
-    parser.add_argument("kind", choices=["customers", "contacts", "products", "orders", "interactions"],
+    parser.add_argument("kind", choices=["customers", "contacts", "products", "orders", "interactions", "tickets"],
                         help="what the file holds (all but customers need --user)")
     parser.add_argument("file", nargs="?", help="the file (not needed with --resume)")
     parser.add_argument("--mapping", help="a saved mapping, by name or id")

@@ -11,6 +11,7 @@ cells become the service's arguments (`parse`), and how a record is written (`wr
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,8 +36,11 @@ from loopcrm.imports.models import ImportRowError
 from loopcrm.imports.values import nfkc, parse_bool, parse_date, parse_decimal
 from loopcrm.interactions import services as interaction_services
 from loopcrm.interactions.models import Interaction
+from loopcrm.service.models import Ticket, TicketCategory
+from loopcrm.service.services import tickets as ticket_services
 
 Reason = ImportRowError.Reason
+_TAG_SPLIT = re.compile(r"[,;、|，；]")
 
 
 @dataclass(frozen=True)
@@ -146,13 +150,13 @@ def _bool(target: str, raw: str) -> bool:
         raise RowProblem(Problem(target, raw, Reason.BAD_VALUE, str(error))) from error
 
 
-def _choice(target: str, raw: str, choices: type[models.TextChoices]) -> str:
+def _choice(target: str, raw: str, choices: type[models.Choices]) -> Any:
     """A choice given by its value or its label in English or Chinese."""
     if not raw:
         return ""
     folded = fold_header(raw)
     for value in choices.values:
-        if fold_header(value) == folded:
+        if fold_header(str(value)) == folded:
             return value
     for language in ("en", "zh-hans"):
         with translation.override(language):
@@ -160,7 +164,8 @@ def _choice(target: str, raw: str, choices: type[models.TextChoices]) -> str:
                 if fold_header(str(label)) == folded:
                     return value
     raise RowProblem(Problem(target, raw, Reason.UNKNOWN_CATEGORY,
-                             _("Unknown value; use one of: %(choices)s.") % {"choices": ", ".join(choices.values)}))
+                             _("Unknown value; use one of: %(choices)s.")
+                             % {"choices": ", ".join(str(value) for value in choices.values)}))
 
 
 # --- the kinds -----------------------------------------------------------------------------------
@@ -297,6 +302,34 @@ def _find_orders(numbers: Sequence[str]) -> dict[str, int]:
     return dict(Order.objects.filter(number__in=list(numbers)).values_list("number", "pk"))
 
 
+# tickets (opened now, through the service desk's own opening: routing, SLA, process)
+
+def _parse_ticket(values: Mapping[str, str], lookups: Lookups) -> dict[str, Any]:
+    category = _text(values, "category")
+    if category:
+        found = TicketCategory.objects.filter(is_active=True).filter(
+            models.Q(code=category) | models.Q(name=category)).values_list("pk", flat=True).first()
+        if found is None:
+            raise RowProblem(Problem("category", category, Reason.UNKNOWN_CATEGORY,
+                                     _("No active ticket category has this code or name.")))
+        category = found
+    return {"customer_id": _customer(values, lookups).pk, "subject": _text(values, "subject"),
+            "description": _text(values, "description"),
+            "kind": _choice("kind", _text(values, "kind"), Ticket.Kind) or Ticket.Kind.INQUIRY,
+            "channel": _choice("channel", _text(values, "channel"), Channel) or Channel.OTHER,
+            "priority": _choice("priority", _text(values, "priority"), Ticket.Priority) or None,
+            "category_id": category or None,
+            "tags": [t.strip() for t in _TAG_SPLIT.split(_text(values, "tags")) if t.strip()]}
+
+
+def _write_ticket(records: list[dict[str, Any]], by: User | None) -> Ticket:
+    values = dict(records[0])
+    customer = Customer.objects.get(pk=values.pop("customer_id"))
+    category_id = values.pop("category_id")
+    category = TicketCategory.objects.get(pk=category_id) if category_id else None
+    return ticket_services.open_ticket(customer=customer, by=by, category=category, **values)
+
+
 PRODUCTS = RecordKind(
     key="products", model=Product,
     targets={"sku": gettext_lazy("SKU"), "name": gettext_lazy("Name"), "price": gettext_lazy("Price"),
@@ -369,7 +402,23 @@ ORDERS = RecordKind(
     identity="number", grouped=True, find=_find_orders,
 )
 
-KINDS: dict[str, RecordKind] = {kind.key: kind for kind in (CONTACTS, PRODUCTS, ORDERS, INTERACTIONS)}
+TICKETS = RecordKind(
+    key="tickets", model=Ticket,
+    targets={**CUSTOMER_REFS, "subject": gettext_lazy("Subject"), "description": gettext_lazy("Description"),
+             "kind": gettext_lazy("Kind"), "channel": gettext_lazy("Channel"), "priority": gettext_lazy("Priority"),
+             "category": gettext_lazy("Category (code or name)"), "tags": gettext_lazy("Tags")},
+    synonyms={**CUSTOMER_REF_SYNONYMS,
+              "subject": ("subject", "title", "summary", "主题", "标题", "问题"),
+              "description": ("description", "details", "body", "content", "描述", "内容", "详情", "问题描述"),
+              "kind": ("kind", "type", "tickettype", "类型", "工单类型"),
+              "channel": ("channel", "source", "渠道", "来源"),
+              "priority": ("priority", "优先级", "紧急程度"),
+              "category": ("category", "分类", "类别", "工单分类"),
+              "tags": ("tags", "labels", "标签")},
+    required=("subject", "customer"), parse=_parse_ticket, write=_write_ticket,
+)
+
+KINDS: dict[str, RecordKind] = {kind.key: kind for kind in (CONTACTS, PRODUCTS, ORDERS, INTERACTIONS, TICKETS)}
 
 
 def lookup(kind: RecordKind) -> dict[str, str]:

@@ -18,6 +18,7 @@ class ImportKind(models.TextChoices):
     PRODUCTS = "products", _("Products")
     ORDERS = "orders", _("Orders with lines")
     INTERACTIONS = "interactions", _("Interactions")
+    TICKETS = "tickets", _("Tickets (opened now)")
 
 
 class FileFormat(models.TextChoices):

@@ -50,6 +50,9 @@ def require_can_import(by: User | None, kind: str = ImportKind.CUSTOMERS) -> Non
     if kind == ImportKind.PRODUCTS:
         if not can(by, "product", "change"):
             raise PermissionDenied(_("Your role may not import products."))
+    elif kind == ImportKind.TICKETS:
+        if not can(by, "ticket", "change"):
+            raise PermissionDenied(_("Your role may not import tickets."))
     elif not can(by, "customer", "change"):
         raise PermissionDenied(_("Your role may not import customers."))
 
