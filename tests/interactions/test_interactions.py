@@ -91,7 +91,7 @@ def test_a_linked_order_must_be_the_customers_own(org, people):
         ({"subject": "长" * 201}, "subject"),
         ({"body": "x\x00"}, "body"),
         ({"body": "字" * 100_001}, "body"),
-        ({"occurred_at": timezone.now() + dt.timedelta(minutes=6)}, "occurred_at"),
+        ({"occurred_at": timezone.now() + dt.timedelta(days=1)}, "occurred_at"),
         ({"occurred_at": "yesterday"}, "occurred_at"),
     ],
 )
