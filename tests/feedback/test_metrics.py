@@ -139,3 +139,44 @@ def test_the_360_slot_fragment_renders_latest_scores(org, customer, nps_survey):
     answered(nps_survey, customer, 9, comment="送货很快，安装师傅很专业")
     html = render_to_string("feedback/_customer_scores.html", {"scores": queries.latest_scores_of(customer)})
     assert ">9<" in html and "安装师傅很专业" in html
+
+
+def _trend_by_truncation(user, filters, period):
+    """The definition: every answer in the day/week/month of its local time (TruncDay/TruncWeek/TruncMonth)."""
+    rows = (queries.filter_responses(queries.responses_for(user), filters)
+            .annotate(period=queries.PERIODS[period]("answered_at")).values("period")
+            .annotate(**queries.AGGREGATES).order_by("period"))
+    return [queries.scores_from(row, label=row["period"].date().isoformat(), key=row["period"], minimum=1).as_dict()
+            for row in rows]
+
+
+@pytest.mark.parametrize("period", ["day", "week", "month"])
+def test_trend_periods_are_the_local_truncations_at_their_edges(org, settings, period):
+    """On PostgreSQL the trend places answers by binary search over the local period starts; the periods,
+    keys and every figure must equal the per-row time-zone truncation, also a second either side of an edge."""
+    settings.LOOPCRM_SURVEY_FATIGUE_DAYS = 0
+    surveys = {kind: make_survey(org.admin, kind) for kind in (SurveyKind.NPS, SurveyKind.CSAT, SurveyKind.CES)}
+    zone = timezone.get_current_timezone()
+    edges = [dt.datetime(2026, 3, 1, tzinfo=zone), dt.datetime(2026, 3, 2, tzinfo=zone),  # a month start, a Monday
+             dt.datetime(2026, 3, 31, tzinfo=zone), dt.datetime(2026, 4, 1, tzinfo=zone)]
+    one = dt.timedelta(seconds=1)
+    moments = [edge + shift for edge in edges for shift in (-one, dt.timedelta(0), one)]
+    scores = {SurveyKind.NPS: [10, 3, 9, 7, 0, 6], SurveyKind.CSAT: [5, 1, 4, 2], SurveyKind.CES: [1, 7, 3, 5, 2]}
+    for index, at in enumerate(moments):
+        kind = list(scores)[index % 3]
+        score = scores[kind][index % len(scores[kind])]
+        answered(surveys[kind], factories.customer(email=f"t{index}@example.com"), score, at=at)
+    filters = queries.MetricFilter(since=dt.datetime(2026, 2, 20, tzinfo=zone), until=dt.datetime(2026, 4, 2, tzinfo=zone))
+    got = [row.as_dict() for row in queries.trend(org.admin, filters, period=period, minimum=1)]
+    assert got == _trend_by_truncation(org.admin, filters, period)
+    assert sum(row["nps"]["n"] + row["csat"]["n"] + row["ces"]["n"] for row in got) == len(moments)
+
+
+def test_period_starts_are_local_day_monday_and_month_starts():
+    zone = timezone.get_current_timezone()
+    since, until = dt.datetime(2026, 1, 30, 23, tzinfo=zone), dt.datetime(2026, 3, 1, tzinfo=zone)
+    assert queries.period_starts(since, until, "month") == [dt.datetime(2026, 1, 1, tzinfo=zone),
+                                                            dt.datetime(2026, 2, 1, tzinfo=zone)]
+    weeks = queries.period_starts(since, until, "week")
+    assert weeks[0] == dt.datetime(2026, 1, 26, tzinfo=zone) and all(start.weekday() == 0 for start in weeks)
+    assert len(queries.period_starts(since, until, "day")) == 30  # 30 January … 28 February

@@ -9,7 +9,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Avg, Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db import connection
+from django.db.models import Avg, Count, F, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -173,18 +174,20 @@ class Summary:
     distribution: dict[str, dict[int, int]]
 
 
-def summary(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPLE) -> Summary:
-    """Scores and the answer distributions of every metric from ONE grouped query (by nps, csat, ces)."""
-    # count(*), not count(id): PostgreSQL then answers from the covering index alone (index-only scan).
-    rows = (filter_responses(responses_for(user), filters).values("nps", "csat", "ces").annotate(n=Count("*"))
-            .order_by())
+def _distributions(rows) -> dict[str, dict[int, int]]:
+    """Answers per score of each metric from rows grouped by (nps, csat, ces) with their count `n`."""
     distribution: dict[str, dict[int, int]] = {"nps": {}, "csat": {}, "ces": {}}
     for row in rows:
         for metric in ("nps", "csat", "ces"):
             if row[metric] is not None:
                 distribution[metric][row[metric]] = distribution[metric].get(row[metric], 0) + row["n"]
+    return distribution
+
+
+def _totals(distribution: dict[str, dict[int, int]]) -> dict[str, int]:
+    """The AGGREGATES of a group of answers, summed from its score distributions."""
     nps_counts, csat_counts, ces_counts = distribution["nps"], distribution["csat"], distribution["ces"]
-    total = {
+    return {
         "n_nps": sum(nps_counts.values()),
         "promoters": sum(n for score, n in nps_counts.items() if score >= 9),
         "detractors": sum(n for score, n in nps_counts.items() if score <= 6),
@@ -195,6 +198,19 @@ def summary(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPL
         "ces_squares": sum(score * score * n for score, n in ces_counts.items()),
         "low_effort": sum(n for score, n in ces_counts.items() if score <= 3),
     }
+
+
+def _fold(rows) -> dict[str, int]:
+    return _totals(_distributions(rows))
+
+
+def summary(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPLE) -> Summary:
+    """Scores and the answer distributions of every metric from ONE grouped query (by nps, csat, ces)."""
+    # count(*), not count(id): PostgreSQL then answers from the covering index alone (index-only scan).
+    rows = (filter_responses(responses_for(user), filters).values("nps", "csat", "ces").annotate(n=Count("*"))
+            .order_by())
+    distribution = _distributions(rows)
+    total = _totals(distribution)
     return Summary(scores=scores_from(total, label=_("All"), minimum=minimum),
                    distribution={metric: dict(sorted(counts.items())) for metric, counts in distribution.items()})
 
@@ -230,10 +246,69 @@ def trend(user: User, filters: MetricFilter, *, period: str = "month", minimum: 
     """Scores per day, week or month, oldest first."""
     if period not in PERIODS:
         raise RuleViolation(_("Unknown period."), field="period")
-    rows = (filter_responses(responses_for(user), filters).annotate(period=PERIODS[period]("answered_at"))
+    rows = filter_responses(responses_for(user), filters)
+    if connection.vendor == "postgresql":
+        return _trend_by_bucket(rows, filters, period, minimum)
+    rows = (rows.annotate(period=PERIODS[period]("answered_at"))
             .values("period").annotate(**AGGREGATES).order_by("period"))
     return [scores_from(row, label=row["period"].date().isoformat(), key=row["period"], minimum=minimum)
             for row in rows]
+
+
+class _WidthBucket(Func):
+    """PostgreSQL's width_bucket(operand, thresholds[]): the 1-based index of the last threshold <= operand."""
+
+    function = "width_bucket"
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        operand, operand_params = compiler.compile(self.source_expressions[0])
+        return f"width_bucket({operand}, %s::timestamptz[])", (*operand_params, self.thresholds)
+
+    def __init__(self, expression, thresholds: list[dt.datetime]):
+        super().__init__(expression)
+        self.thresholds = thresholds
+
+
+def period_starts(since: dt.datetime, until: dt.datetime, period: str) -> list[dt.datetime]:
+    """The local starts of every day, week (Monday) or month from the one holding `since` to before `until`:
+    the same periods as TruncDay/TruncWeek/TruncMonth in the current time zone."""
+    zone = timezone.get_current_timezone()
+    day = timezone.localtime(since, zone).date()
+    if period == "week":
+        day -= dt.timedelta(days=day.weekday())
+    elif period == "month":
+        day = day.replace(day=1)
+    starts = []
+    while True:
+        start = dt.datetime.combine(day, dt.time(0), tzinfo=zone)
+        if start >= until:
+            return starts
+        starts.append(start)
+        if period == "day":
+            day += dt.timedelta(days=1)
+        elif period == "week":
+            day += dt.timedelta(days=7)
+        else:
+            day = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _trend_by_bucket(rows: QuerySet[Response], filters: MetricFilter, period: str, minimum: int) -> list[Scores]:
+    """The trend on PostgreSQL: each answer placed in its period by a binary search over the period starts
+    (no time-zone conversion per row) and counted per (period, nps, csat, ces) from the covering index;
+    the sums are finished here exactly as `summary` does."""
+    starts = period_starts(*_window(filters), period)
+    grouped = (rows.annotate(bucket=_WidthBucket("answered_at", starts)).values("bucket", "nps", "csat", "ces")
+               .annotate(n=Count("*")).order_by())
+    per_period: dict[int, list[dict[str, Any]]] = {}
+    for row in grouped:
+        per_period.setdefault(row["bucket"], []).append(row)
+    result = []
+    for bucket in sorted(per_period):
+        start = starts[bucket - 1]
+        result.append(scores_from(_fold(per_period[bucket]), label=start.date().isoformat(), key=start,
+                                  minimum=minimum))
+    return result
 
 
 def distribution(user: User, filters: MetricFilter, metric: str) -> dict[int, int]:
