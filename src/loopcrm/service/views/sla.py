@@ -181,7 +181,7 @@ class PolicyForm(forms.Form):
                 field.label = SlaPolicy._meta.get_field(name).verbose_name
 
     SECTIONS = (
-        (gettext_lazy("Policy"), ("name", "position", "is_active", "calendar")),
+        (gettext_lazy("SLA policy"), ("name", "position", "is_active", "calendar")),
         (gettext_lazy("Applies to tickets with"), ("priorities", "kinds", "category", "include_subcategories",
                                                    "channels", "customer_tiers", "customer_vip", "customer_tag")),
         (gettext_lazy("Targets (business minutes)"), ("first_response_minutes", "next_response_minutes",
