@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Func, Q, QuerySet, Subquery
 
 from loopcrm.accounts.permissions import scope_filter
 from loopcrm.commerce.models import Order
@@ -31,6 +31,9 @@ class Source:
     name: str
     rows: Callable[[object | None], QuerySet]
     dimensions: dict[str, str]
+    # Optional: the rows for a user whose `date` falls in [low, high) — a cheaper but identical statement
+    # (the caller still filters on the window).
+    dated_rows: Callable[[object | None, str, object, object], QuerySet] | None = None
 
 
 def _tickets(user) -> QuerySet:
@@ -43,6 +46,31 @@ def _clocks(user) -> QuerySet:
     # The tickets' scope, on the clock's ticket (a semi-join on the whole ticket table would cost more).
     condition = scope_filter(user, "ticket", "view", owner="ticket__assignee", department="ticket__department")
     return SlaClock.objects.none() if condition is None else SlaClock.objects.filter(condition)
+
+
+def _clock_ticket_bound(function: str, date: str, low, high) -> Subquery:
+    """MIN or MAX of the ticket ids of the clocks dated in [low, high) (one index-only scan on PostgreSQL; the
+    `+ 0` keeps the planner from walking the ticket_id index in order instead)."""
+    return Subquery(SlaClock.objects.filter(**{f"{date}__gte": low, f"{date}__lt": high}).order_by()
+                    .annotate(bound=Func(F("ticket_id") + 0, function=function)).values("bound")[:1])
+
+
+def _clocks_dated(user, date: str, low, high) -> QuerySet:
+    """The same clocks as `_clocks(user)` dated in the window, with the scope tested on the tickets whose id lies
+    between the smallest and largest ticket id of the window's clocks, not on all tickets: ticket ids grow with
+    opening, so that is a narrow primary-key range (a window's 200,000 clocks belong to ~95,000 of 1,000,000
+    tickets) instead of a join to the whole ticket table. Every clock of the window has its ticket in that range,
+    so the rows are the same."""
+    if user is None:
+        return SlaClock.objects.all()
+    condition = scope_filter(user, "ticket", "view", owner="assignee", department="department")
+    if condition is None:
+        return SlaClock.objects.none()
+    if not condition:  # every ticket: no join at all
+        return SlaClock.objects.all()
+    tickets = Ticket.objects.filter(condition).filter(
+        pk__gte=_clock_ticket_bound("MIN", date, low, high), pk__lte=_clock_ticket_bound("MAX", date, low, high))
+    return SlaClock.objects.filter(ticket__in=tickets.values("pk"))
 
 
 def _responses(user) -> QuerySet:
@@ -79,7 +107,8 @@ TICKET_DIMENSIONS = {
 SOURCES: dict[str, Source] = {
     source.name: source for source in (
         Source("tickets", _tickets, TICKET_DIMENSIONS),
-        Source("clocks", _clocks, {name: f"ticket__{lookup}" for name, lookup in TICKET_DIMENSIONS.items()}),
+        Source("clocks", _clocks, {name: f"ticket__{lookup}" for name, lookup in TICKET_DIMENSIONS.items()},
+               dated_rows=_clocks_dated),
         Source("responses", _responses, {
             "department": "department", "team": "agent__teams", "agent": "agent", "category": "category",
             "channel": "channel", "touchpoint": "touchpoint", "customer_tier": "tier",

@@ -182,6 +182,9 @@ class SlaClock(models.Model):
             models.Index(fields=["state", "warning_at"], name="sla_clock_warning_idx"),
             models.Index(fields=["policy", "started_at"], name="sla_clock_policy_idx"),
             models.Index(fields=["started_at"], name="sla_clock_started_idx"),
+            # The metric registry's SLA-attainment statement reads only these: an index-only scan on PostgreSQL.
+            models.Index(fields=["started_at"], include=["state", "breached", "ticket"],
+                         name="sla_clock_started_cover_idx"),
         ]
 
     ACTIVE = (State.RUNNING, State.WARNING, State.BREACHED)
