@@ -102,7 +102,7 @@ class SlaPolicy(TimeStampedModel):
         BusinessCalendar, null=True, blank=True, on_delete=models.PROTECT, related_name="policies",
         verbose_name=_("business calendar"), help_text=_("Empty: the default calendar."),
     )
-    warning_percent = models.PositiveSmallIntegerField(_("warning at (% of target)"), default=80)
+    warning_percent = models.PositiveSmallIntegerField(_("warning at (percent of target)"), default=80)
     pause_on_hold = models.BooleanField(_("pause while on hold"), default=False)
 
     # Escalation.
@@ -157,7 +157,7 @@ class SlaClock(models.Model):
     calendar = models.ForeignKey(BusinessCalendar, on_delete=models.PROTECT, related_name="+",
                                  verbose_name=_("calendar"))
     target_minutes = models.PositiveIntegerField(_("target (business minutes)"))
-    warning_percent = models.PositiveSmallIntegerField(_("warning at (% of target)"), default=80)
+    warning_percent = models.PositiveSmallIntegerField(_("warning at (percent of target)"), default=80)
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.RUNNING)
     cycle = models.PositiveIntegerField(_("cycle"), default=1)
     started_at = models.DateTimeField(_("started"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from loopcrm.core.choices import Channel
 from loopcrm.core.models import TimeStampedModel
@@ -110,7 +111,7 @@ class Ticket(TimeStampedModel):
         RETURN = "return", _("Return")
 
     class Status(models.TextChoices):
-        NEW = "new", _("New")
+        NEW = "new", pgettext_lazy("ticket status", "New")  # not the customer stage "New"
         OPEN = "open", _("Open")
         PENDING = "pending", _("Pending customer")
         ON_HOLD = "on_hold", _("On hold")
