@@ -166,7 +166,8 @@ def test_trend_periods_are_the_local_truncations_at_their_edges(org, settings, p
         kind = list(scores)[index % 3]
         score = scores[kind][index % len(scores[kind])]
         answered(surveys[kind], factories.customer(email=f"t{index}@example.com"), score, at=at)
-    filters = queries.MetricFilter(since=dt.datetime(2026, 2, 20, tzinfo=zone), until=dt.datetime(2026, 4, 2, tzinfo=zone))
+    filters = queries.MetricFilter(since=dt.datetime(2026, 2, 20, tzinfo=zone),
+                                   until=dt.datetime(2026, 4, 2, tzinfo=zone))
     got = [row.as_dict() for row in queries.trend(org.admin, filters, period=period, minimum=1)]
     assert got == _trend_by_truncation(org.admin, filters, period)
     assert sum(row["nps"]["n"] + row["csat"]["n"] + row["ces"]["n"] for row in got) == len(moments)
