@@ -13,41 +13,14 @@ import pytest
 # synchronous code, so Django's guard against async contexts does not apply.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from loopcrm.improvement.models import ChartSignal, Cycle, CycleAction
 from loopcrm.improvement.services import charts as chart_services
 from tests.improvement import charts_support as data
-from tests.web.test_browser import ARGS, CHROMIUM, shot
+from tests.web.test_browser import chromium, open_page, shot  # noqa: F401 — the shared Chromium fixtures
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("LOOPCRM_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and LOOPCRM_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def open_page(chromium):
-    contexts = []
-
-    def open_(width: int = 1366, height: int = 900, locale: str = "en-US"):
-        context = chromium.new_context(viewport={"width": width, "height": height}, locale=locale)
-        context.set_default_timeout(15_000)
-        contexts.append(context)
-        return context.new_page()
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 def sign_in(page, base: str, username: str) -> None:
@@ -60,7 +33,7 @@ def sign_in(page, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_quality_manager_opens_a_cycle_from_a_signal_and_reads_the_check(org, live_server, open_page):
+def test_quality_manager_opens_a_cycle_from_a_signal_and_reads_the_check(org, live_server, open_page):  # noqa: F811 — the shared fixture
     quality = data.quality_manager(org)
     data.steady_then_shift()  # first responses jump from about 60 to 100 minutes 12 days ago
     chart = chart_services.create_chart(chart_services.ChartSpec(
@@ -70,7 +43,7 @@ def test_quality_manager_opens_a_cycle_from_a_signal_and_reads_the_check(org, li
     first = ChartSignal.objects.filter(chart=chart, rule="WE1").order_by("bucket").first()
     assert first is not None and first.bucket == data.day(data.SHIFT_FROM)
 
-    page = open_page()
+    page = open_page(1366, 900)
     sign_in(page, live_server.url, quality.username)
 
     # The chart page shows the signal, with the rule that fired.

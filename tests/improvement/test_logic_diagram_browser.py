@@ -8,36 +8,20 @@ from __future__ import annotations
 
 import os
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from loopcrm.improvement.models import LogicElement, LogicLink
 from tests import factories
 from tests.improvement.diagram_support import cause, complaint, need, process, quality_manager, survey
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.web.test_browser import ARTIFACTS, chromium  # noqa: F401 — the shared Chromium fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
 
-
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("LOOPCRM_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and LOOPCRM_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
 
 def sign_in(page, base: str, username: str) -> None:
@@ -51,7 +35,7 @@ def sign_in(page, base: str, username: str) -> None:
     page.wait_for_url(f"{base}/")
 
 
-def test_quality_manager_edits_the_logic_diagram_and_reads_the_fishbone(org, live_server, chromium):
+def test_quality_manager_edits_the_logic_diagram_and_reads_the_fishbone(org, live_server, chromium):  # noqa: F811 — the shared fixture
     qm = quality_manager(org.head)
     complaints = process("投诉处理流程", [("受理", 30), ("调查", 240)])
     survey("满意度回访", "csat")

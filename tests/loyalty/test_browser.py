@@ -8,39 +8,23 @@ Debian's Chromium driven by Playwright against a live server; skipped when Chrom
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from loopcrm.loyalty import services
 from loopcrm.loyalty.models import Membership
 from tests import factories
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
+from tests.web.test_browser import ARTIFACTS, chromium  # noqa: F401 — the shared Chromium fixture
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser"), pytest.mark.django_db(transaction=True)]
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("LOOPCRM_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing and LOOPCRM_REQUIRE_BROWSER=1")
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
 
-
-def test_member_page_ledger_and_redeem(club, org, live_server, chromium):
+def test_member_page_ledger_and_redeem(club, org, live_server, chromium):  # noqa: F811 — the shared fixture
     factories.user("marketer", role="marketing", department=org.head)
     for n in range(30):
         services.earn_points(club.member, points=100, idempotency_key=f"visit-{n}", reason=f"到店 Visit {n + 1}",
