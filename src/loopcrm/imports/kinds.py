@@ -11,6 +11,7 @@ cells become the service's arguments (`parse`), and how a record is written (`wr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -150,19 +151,25 @@ def _bool(target: str, raw: str) -> bool:
         raise RowProblem(Problem(target, raw, Reason.BAD_VALUE, str(error))) from error
 
 
+@functools.cache
+def _choice_words(choices: type[models.Choices]) -> dict[str, Any]:
+    """Folded value and English and Chinese labels -> the stored value (built once per choice set)."""
+    words: dict[str, Any] = {}
+    for language in ("zh-hans", "en"):  # values and English labels win where words collide
+        with translation.override(language):
+            words.update({fold_header(str(label)): value for value, label in choices.choices})
+    words.update({fold_header(str(value)): value for value in choices.values})
+    return words
+
+
 def _choice(target: str, raw: str, choices: type[models.Choices]) -> Any:
     """A choice given by its value or its label in English or Chinese."""
     if not raw:
         return ""
+    words = _choice_words(choices)
     folded = fold_header(raw)
-    for value in choices.values:
-        if fold_header(str(value)) == folded:
-            return value
-    for language in ("en", "zh-hans"):
-        with translation.override(language):
-            for value, label in choices.choices:
-                if fold_header(str(label)) == folded:
-                    return value
+    if folded in words:
+        return words[folded]
     raise RowProblem(Problem(target, raw, Reason.UNKNOWN_CATEGORY,
                              _("Unknown value; use one of: %(choices)s.")
                              % {"choices": ", ".join(str(value) for value in choices.values)}))
