@@ -95,11 +95,8 @@ def _filters(schema: type[pydantic.BaseModel], params: dict[str, Any], *, until:
                             % {"field": field, "reason": first.get("msg", "")}, field=field) from error
 
 
-def customers_export(user: User, params: dict[str, Any]) -> Export:
-    filters = _filters(CustomerFilter, params)
-    queryset = filter_customers(customers_for(user, "view"), filters)
-    queryset = _export_scope(queryset, user, owner="owner", department="department")
-    columns = [
+def _customer_columns() -> list[tuple[str, str]]:
+    return [
         ("ID", "id"), (_("Name"), "name"), (_("Kind"), "kind"), (_("Phone"), "phone"), (_("Email"), "email"),
         (_("External id"), "external_id"), (_("Birthday"), "birthday"), (_("Country"), "country"),
         (_("Province / state"), "province"), (_("City"), "city"), (_("District"), "district"),
@@ -108,8 +105,14 @@ def customers_export(user: User, params: dict[str, Any]) -> Export:
         (_("Department"), "department__name"), (_("Tags"), "tags"), (_("Notes"), "notes"),
         (_("Created"), "created_at"),
     ]
-    return Export("customers", queryset, columns, "customers.customer", filters.model_dump(exclude_none=True),
-                  lookup=_customer_tags)
+
+
+def customers_export(user: User, params: dict[str, Any]) -> Export:
+    filters = _filters(CustomerFilter, params)
+    queryset = filter_customers(customers_for(user, "view"), filters)
+    queryset = _export_scope(queryset, user, owner="owner", department="department")
+    return Export("customers", queryset, _customer_columns(), "customers.customer",
+                  filters.model_dump(exclude_none=True), lookup=_customer_tags)
 
 
 def orders_export(user: User, params: dict[str, Any]) -> Export:
@@ -160,8 +163,7 @@ def segment_export(user: User, params: dict[str, Any]) -> Export:
         raise RuleViolation(_("Name the segment by its id (segment_id)."), field="segment_id") from error
     segment = get_segment_for(user, segment_id)
     queryset = _export_scope(segment_members(segment, user=user), user, owner="owner", department="department")
-    base = customers_export(user, {})
-    return Export("segment", queryset, base.columns, "customers.customer", {"segment_id": segment_id},
+    return Export("segment", queryset, _customer_columns(), "customers.customer", {"segment_id": segment_id},
                   lookup=_customer_tags)
 
 
