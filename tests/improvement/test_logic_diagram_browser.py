@@ -1,5 +1,6 @@
 """In a real browser: a quality manager relates a need to a process in the matrix and adds an element;
-the drawing updates in place (htmx), and the fishbone re-draws when a filter changes.
+the drawing updates in place (htmx), the fishbone re-draws when a filter changes and a count opens the
+complaints behind it.
 
 Debian's Chromium through Playwright against a live server; screenshots go to test-artifacts/.
 """
@@ -80,6 +81,12 @@ def test_quality_manager_edits_the_logic_diagram_and_reads_the_fishbone(org, liv
         expect(page.locator("#fishbone-heading")).to_contain_text("1 complaint,")
         assert page.evaluate("window.__sameDocument === true")
         assert f"department_id={org.service.pk}" in page.url
+
+        # A count opens the complaints behind it, under the table, still in the same document.
+        page.locator("#fishbone-counts tr.cause[data-cause='waiting'] a.drill-link").click()
+        expect(page.locator("#drill-complaints tbody tr")).to_have_count(1)
+        expect(page.locator("#drill-heading")).to_contain_text("等待太久: 1 complaint,")
+        assert page.evaluate("window.__sameDocument === true")
         page.screenshot(path=str(ARTIFACTS / "improvement-fishbone.png"), full_page=True)
     finally:
         context.close()

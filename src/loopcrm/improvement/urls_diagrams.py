@@ -6,6 +6,7 @@ from loopcrm.improvement.views import diagrams
 
 urlpatterns: list = [
     path("improvement/fishbone/", diagrams.fishbone, name="fishbone"),
+    path("improvement/fishbone/complaints/", diagrams.fishbone_complaints, name="fishbone_complaints"),
     path("improvement/fishbone/pin/", diagrams.fishbone_pin, name="fishbone_pin"),
     path("improvement/fishbone/pins/<int:pin_id>/", diagrams.fishbone_pin_detail, name="fishbone_pin_detail"),
     path("improvement/fishbone/pins/<int:pin_id>/whys/", diagrams.fishbone_why, name="fishbone_why"),

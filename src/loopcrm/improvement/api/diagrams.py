@@ -44,20 +44,23 @@ def _png(draw) -> HttpResponse:
 
 # --- schemas ---------------------------------------------------------------------------------------
 
-class FishboneParams(Schema):
+class FishboneScopeParams(Schema):
     start: dt.date | None = Field(None, description="First day (default: 89 days before the end).")
     end: dt.date | None = Field(None, description="Last day, inclusive (default: today).")
     department_id: QueryId | None = Field(None, description="This department and those below it.")
     category_id: QueryId | None = Field(None, description="This ticket category and those below it.")
     channel: str | None = Field(None, max_length=20)
     region: str | None = Field(None, max_length=50, description="The customer's province / region.")
-    effect: str = Field("", max_length=200, description="The problem at the head (default: from the scope).")
-    months: int = Field(6, ge=1, le=36, description="Months in each branch's monthly series.")
-    format: Literal["json", "svg", "png"] = "json"
 
     def scope(self) -> FishboneScope:
         return FishboneScope(department_id=self.department_id, category_id=self.category_id,
                              channel=self.channel or None, region=self.region or None)
+
+
+class FishboneParams(FishboneScopeParams):
+    effect: str = Field("", max_length=200, description="The problem at the head (default: from the scope).")
+    months: int = Field(6, ge=1, le=36, description="Months in each branch's monthly series.")
+    format: Literal["json", "svg", "png"] = "json"
 
 
 class FishboneCauseOut(Schema):
@@ -95,6 +98,32 @@ class FishboneOut(Schema):
     months: list[dt.date]
     branches: list[FishboneBranchOut]
     filters: dict[str, Any]
+
+
+class FishboneComplaintsParams(FishboneScopeParams):
+    branch: str = Field("", max_length=20, description="A root-cause branch (people, process, …).")
+    cause_id: QueryId | None = Field(None, description="A cause (with its sub-causes) or one sub-cause.")
+    unclassified: bool = Field(False, description="The complaints with no root cause yet.")
+    limit: int = Field(50, ge=1, le=200, description="Newest complaints listed (the total counts them all).")
+
+
+class ComplaintBehindOut(Schema):
+    id: int
+    subject: str
+    customer: str
+    opened_at: dt.datetime
+    status: str
+    status_label: str
+    severity: str
+    root_cause: str
+
+
+class FishboneComplaintsOut(Schema):
+    label: str
+    start: dt.date
+    end: dt.date
+    total: int
+    rows: list[ComplaintBehindOut]
 
 
 class FishbonePinIn(StrictIn):
@@ -303,6 +332,16 @@ def get_fishbone(request, params: Query[FishboneParams]):
     if params.format == "png":
         return _png(lambda: fishbone_queries.fishbone_png(data))
     return data
+
+
+@router.get("/fishbone/complaints", response={200: FishboneComplaintsOut, **COMMON_ERRORS},
+            url_name="fishbone_complaints", summary="The complaints behind one count of the fishbone",
+            description="Exactly one of `branch`, `cause_id` or `unclassified=true`; the scope and period filters are "
+                        "the fishbone's. The newest `limit` complaints, and how many there are in all.")
+def fishbone_complaints(request, params: Query[FishboneComplaintsParams]):
+    return fishbone_queries.complaints_behind(
+        request.user, params.scope(), start=params.start, end=params.end, branch=params.branch,
+        cause_id=params.cause_id, unclassified=params.unclassified, limit=params.limit)
 
 
 @router.get("/fishbone/pins", response={200: list[FishbonePinOut], **COMMON_ERRORS}, url_name="fishbone_pins",

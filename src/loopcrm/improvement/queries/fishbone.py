@@ -268,6 +268,94 @@ def fishbone(user: User, scope: FishboneScope, *, start: dt.date | None = None, 
         filters=scope.as_filters())
 
 
+DRILL_LIMIT = 50
+
+
+@dataclass
+class ComplaintBehind:
+    """One complaint behind a count of the fishbone: what a quality manager opens to read the case."""
+
+    id: int
+    subject: str
+    customer: str
+    opened_at: dt.datetime
+    status: str
+    status_label: str
+    severity: str  # the label; "" when not rated
+    root_cause: str
+
+
+@dataclass
+class Drill:
+    """The complaints behind one branch, cause or sub-cause (or the unclassified ones) for a period."""
+
+    label: str
+    start: dt.date
+    end: dt.date
+    total: int
+    rows: list[ComplaintBehind]
+
+
+def _selected_causes(branch: str, cause_id: int | None) -> tuple[str, list[int]]:
+    """The label and root-cause ids behind a branch or a cause; a cause counts its sub-causes."""
+    causes = {row["id"]: row for row in RootCause.objects.values("id", "name", "branch", "parent_id")}
+    if cause_id is not None:
+        if cause_id not in causes:
+            raise NotFound(_("No root cause #%(id)s.") % {"id": cause_id}, field="cause_id")
+        below = {cause_id}
+        grew = True
+        while grew:  # the tree is shallow (cause, sub-cause) but a deeper one is walked the same way
+            more = {pk for pk, row in causes.items() if row["parent_id"] in below} - below
+            below |= more
+            grew = bool(more)
+        return causes[cause_id]["name"], sorted(below)
+    if branch not in BRANCHES:
+        raise RuleViolation(_("Unknown branch “%(value)s”.") % {"value": branch}, field="branch")
+
+    def top_branch(row: dict) -> str:
+        seen = set()
+        while row["parent_id"] in causes and row["id"] not in seen:
+            seen.add(row["id"])
+            row = causes[row["parent_id"]]
+        return row["branch"]
+
+    ids = sorted(pk for pk, row in causes.items() if top_branch(row) == branch)
+    return str(RootCause.Branch(branch).label), ids
+
+
+def complaints_behind(user: User, scope: FishboneScope, *, start: dt.date | None = None,
+                      end: dt.date | None = None, branch: str = "", cause_id: int | None = None,
+                      unclassified: bool = False, limit: int = DRILL_LIMIT) -> Drill:
+    """The newest complaints of the period behind one count of the fishbone, and how many there are.
+
+    Exactly one of `branch`, `cause_id` (a cause with its sub-causes, or one sub-cause) or
+    `unclassified` (no root cause yet) says which count; the scope and period are the fishbone's."""
+    require_view(user)
+    start, end = validate_period(start, end)
+    if sum((bool(branch), cause_id is not None, unclassified)) != 1:
+        raise RuleViolation(_("Choose one branch, one cause or the unclassified complaints."), field="cause_id")
+    zone = timezone.get_current_timezone()
+    rows = complaints(user, scope).filter(opened_at__gte=_day_start(start, zone),
+                                          opened_at__lt=_day_start(end + dt.timedelta(days=1), zone))
+    if unclassified:
+        label = _("No root cause yet")
+        rows = rows.filter(root_cause__isnull=True)
+    else:
+        label, ids = _selected_causes(branch, cause_id)
+        rows = rows.filter(root_cause_id__in=ids)
+    total = rows.count()
+    page = rows.select_related("customer", "root_cause").order_by("-opened_at", "-id")[:max(1, min(limit, 200))]
+    return Drill(label=label, start=start, end=end, total=total, rows=[_behind(ticket) for ticket in page])
+
+
+def _behind(ticket: Ticket) -> ComplaintBehind:
+    return ComplaintBehind(
+        id=ticket.pk, subject=ticket.subject, customer=str(ticket.customer) if ticket.customer_id else "",
+        opened_at=ticket.opened_at, status=ticket.status, status_label=str(ticket.get_status_display()),
+        severity=str(ticket.get_severity_display()) if ticket.severity else "",
+        root_cause=ticket.root_cause.name if ticket.root_cause_id else "")
+
+
 def bones(data: Fishbone | dict[str, Any]) -> list[fishbone_svg.Bone]:
     """The fishbone's counts as the pure layout's bones (from a live read or a pin's snapshot)."""
     branches = data["branches"] if isinstance(data, dict) else [asdict(branch) for branch in data.branches]

@@ -137,6 +137,40 @@ def fishbone_pin(request: HttpRequest) -> HttpResponse:
     return render(request, "improvement/diagrams/fishbone.html", context, status=422)
 
 
+class DrillForm(FishboneForm):
+    """The fishbone's filters plus which count to open: a branch, a cause (or sub-cause) or the unclassified."""
+
+    branch = forms.ChoiceField(label=gettext_lazy("Branch"), choices=_blank(RootCause.Branch.choices), required=False)
+    cause_id = forms.IntegerField(label=gettext_lazy("Cause"), min_value=1, required=False)
+    unclassified = forms.BooleanField(label=gettext_lazy("No root cause yet"), required=False)
+
+
+@login_required
+@domain_pages
+def fishbone_complaints(request: HttpRequest) -> HttpResponse:
+    """The complaints behind one count of the fishbone (htmx: the panel under the counts; else a page)."""
+    fishbone_queries.require_view(request.user)
+    form = DrillForm(request.GET or None, user=request.user)
+    context: dict[str, Any] = {"form": form}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        try:
+            context["drill"] = fishbone_queries.complaints_behind(
+                request.user, form.scope(), start=data.get("start"), end=data.get("end"),
+                branch=data.get("branch") or "", cause_id=data.get("cause_id"),
+                unclassified=bool(data.get("unclassified")))
+        except DomainError as error:
+            _form_error(form, error)
+    elif not form.is_bound:
+        form.add_error(None, _("Choose one branch, one cause or the unclassified complaints."))
+    query = {key: value for key, value in request.GET.items()
+             if value and key not in ("branch", "cause_id", "unclassified")}
+    context["back_url"] = reverse("web:fishbone") + ("?" + urlencode(query) if query else "")
+    page = "improvement/diagrams/complaints.html"
+    return render(request, f"{page}#drill" if request.htmx and not request.htmx.history_restore_request else page,
+                  context, status=422 if form.errors else 200)
+
+
 class WhyForm(forms.Form):
     chain = forms.ChoiceField(label=gettext_lazy("Branch or cause"))
     position = forms.IntegerField(label=gettext_lazy("Why number"), min_value=1, max_value=5)
