@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import threading
@@ -74,9 +75,16 @@ def _tree_rss(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def _loadavg() -> str:
+    with open("/proc/loadavg") as handle:
+        return " ".join(handle.read().split()[:3])
+
+
 def run_measured(code: str, env: dict[str, str]) -> dict:
     """Run `code` in a child Python; wall time, peak RSS of its process tree, and its output."""
     started = time.perf_counter()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = _loadavg()
     process = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     peak = peak_pss = 0
@@ -95,11 +103,14 @@ def run_measured(code: str, env: dict[str, str]) -> dict:
     done.set()
     sampler.join()
     wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if process.returncode not in (0,):
         print(err[-3000:], file=sys.stderr)
     phases = [line.split(" ", 2)[2] for line in err.splitlines() if line.count(" ") >= 2 and "import #" in line]
     return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 1024**2, 1),
-            "peak_pss_mb": round(peak_pss / 1024**2, 1), "stdout": out.strip(),
+            "peak_pss_mb": round(peak_pss / 1024**2, 1),
+            "client_cpu_s": round(cpu, 2), "loadavg_before": load, "loadavg_after": _loadavg(), "stdout": out.strip(),
             "phases": phases, "returncode": process.returncode}
 
 

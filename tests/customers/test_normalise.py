@@ -254,3 +254,61 @@ def test_common_addresses_take_the_fast_path_with_the_same_result(raw):
             normalise.normalise_email(raw)
     else:
         assert normalise.normalise_email(raw) == expected
+
+
+_PHONE_CHARS = "0123456789１３８+ -()\u200b\t"
+
+
+def _phone_outcome(function, raw, region):
+    try:
+        return function(raw, region=region)
+    except RuleViolation as error:
+        return ("refused", error.message)
+
+
+def _slow_phone(raw, *, region):
+    from loopcrm.customers.normalise import parse_phone
+
+    phone = parse_phone(raw, region=region)
+    return ("", "") if phone is None else (phone.e164, phone.raw)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    national=st.from_regex(r"1[0-9]{10}", fullmatch=True),
+    shape=st.sampled_from(["{n}", "+86 {a} {b} {c}", "+86{n}", "+86 {n}", "+86{a} {b}{c}", " {n}", "{n} ",
+                           "0086{n}", "86{n}", "+86  {a} {b} {c}", "+１86{n}", "{a}-{b}-{c}"]),
+    region=st.sampled_from(["CN", "US", None, "cn", "HK"]),
+)
+def test_the_plain_mobile_shapes_agree_with_the_full_rules(national, shape, region):
+    """`13800138000` and `+86 138 0013 8000` skip parse_phone; what they give must be what it gives."""
+    raw = shape.format(n=national, a=national[:3], b=national[3:7], c=national[7:])
+    assert _phone_outcome(normalise_phone, raw, region) == _phone_outcome(_slow_phone, raw, region)
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.text(alphabet=_PHONE_CHARS, max_size=20), region=st.sampled_from(["CN", "US", None]))
+def test_any_phone_text_gives_the_same_answer_with_and_without_the_plain_shapes(raw, region):
+    assert _phone_outcome(normalise_phone, raw, region) == _phone_outcome(_slow_phone, raw, region)
+
+
+@settings(max_examples=600, deadline=None)
+@given(value=st.text(alphabet=st.sampled_from(list("张伟 ab\u00a0\u3000\t\n\u200b\ufeffé\u0301Å\u212b\x00x1-")),
+                     max_size=12),
+       limit=st.sampled_from([3, 8, 200]))
+def test_clean_lines_skip_the_full_cleaning_with_the_same_result(value, limit):
+    """customers.services._line returns plain lines as they are: the same as core.text.clean_line."""
+    from loopcrm.core.text import clean_line
+    from loopcrm.customers.services import _line
+
+    def outcome(function):
+        try:
+            return function()
+        except RuleViolation as error:
+            return ("refused", error.message, error.field)
+
+    for required in (False, True):
+        fast = outcome(lambda required=required: _line(value, "street", limit, required=required))
+        full = outcome(lambda required=required: clean_line(value, field="street", max_length=limit,
+                                                            required=required))
+        assert fast == full

@@ -114,6 +114,16 @@ class RowCleaner:
         self._cache: dict[str, dict[str, Any]] = {name: {} for name in _CACHED}
         self._dates: dict[str, Any] = {}
         self._sources = _source_words()
+        self._sources_seen: dict[str, str] = {}  # cells as written to their source, for the common ones
+        # Column positions, looked up once (rows are padded to `width`, so a short row reads "").
+        self.width = max([len(self.headers), *(i + 1 for i in self.columns.values())])
+        self.i_country = self.columns.get("country")
+        self.i_name = self.columns.get("name")
+        self.i_phone = self.columns.get("phone")
+        self.i_email = self.columns.get("email")
+        self.line_columns = [(key, self.columns[key]) for key in ("external_id", "street") if key in self.columns]
+        self.cached_columns = [(key, self.columns[key]) for key in ("province", "city", "district", "postal_code",
+                                                                     "industry") if key in self.columns]
 
     def _header(self, target: str) -> str:
         index = self.columns.get(target)
@@ -137,18 +147,26 @@ class RowCleaner:
             raise hit
         return hit
 
+    def _lines_at_once(self, lines: dict[str, str], country: str) -> dict[str, Any] | None:
+        """Name, external id and street through one call to the customers rule; None when it refuses
+        (then each field is asked alone, so every bad cell is reported as before)."""
+        try:
+            return customer_services._clean_customer(lines, country=country)
+        except RuleViolation:
+            return None
+
     def clean(self, cells: Sequence[str]) -> Cleaned:
         result = Cleaned()
         values = result.values
         problems = result.problems
         columns = self.columns
         count = len(cells)
+        if count < self.width:  # a short row: missing cells read as empty
+            cells = [*cells, *([""] * (self.width - count))]
 
         def cell(target: str) -> str | None:
             index = columns.get(target)
-            if index is None:
-                return None
-            return cells[index] if index < count else ""
+            return None if index is None else cells[index]
 
         def fail(target: str, raw: str, reason: str, message: str) -> None:
             problems.append(Problem(self._header(target), raw[:200], reason, message))
@@ -160,17 +178,18 @@ class RowCleaner:
             return result
 
         country = "CN"
-        raw_country = cell("country")
-        if raw_country is not None and raw_country.strip():
-            code = _COUNTRY_WORDS.get(_fold(raw_country), nfkc(raw_country))
-            try:
-                country = self._cached_rule("country", raw_country, code, "CN")["country"]
-                values["country"] = country
-            except RuleViolation as error:
-                fail("country", raw_country, Reason.UNKNOWN_CATEGORY, error.message)
+        if self.i_country is not None:
+            raw_country = cells[self.i_country]
+            if raw_country.strip():
+                code = _COUNTRY_WORDS.get(_fold(raw_country), nfkc(raw_country))
+                try:
+                    country = self._cached_rule("country", raw_country, code, "CN")["country"]
+                    values["country"] = country
+                except RuleViolation as error:
+                    fail("country", raw_country, Reason.UNKNOWN_CATEGORY, error.message)
 
         # The name, possibly from first and last name columns.
-        name_raw = cell("name")
+        name_raw = None if self.i_name is None else cells[self.i_name]
         name_target = "name"
         if name_raw is None or not name_raw.strip():
             first = (cell("first_name") or "").strip()
@@ -179,43 +198,64 @@ class RowCleaner:
                 name_raw = f"{last}{first}" if _is_cjk(first + last) else f"{first} {last}".strip()
             elif name_raw is None:
                 name_target = "first_name" if "first_name" in columns else "name"
-        try:
-            values.update(self._rule("name", name_raw or "", country))
-        except RuleViolation as error:
-            reason = Reason.MISSING_REQUIRED if not (name_raw or "").strip() else Reason.BAD_VALUE
-            message = _("The name is missing.") if reason == Reason.MISSING_REQUIRED else error.message
-            fail(name_target, name_raw or "", reason, message)
-
-        raw = cell("phone")
-        if raw:
-            try:  # customers.normalise is where the phone rule lives (the same call the service makes)
-                values["phone"], values["phone_raw"] = normalise_phone(raw, region=country)
-            except RuleViolation as error:
-                fail("phone", raw, Reason.BAD_PHONE, error.message)
-        raw = cell("email")
-        if raw:
+        name_raw = name_raw or ""
+        lines = {"name": name_raw}
+        for key, index in self.line_columns:
+            raw = cells[index]
+            if raw.strip():
+                lines[key] = raw
+        at_once = self._lines_at_once(lines, country)
+        if at_once is not None:
+            values.update(at_once)
+        else:
             try:
-                values["email"] = normalise_email(raw)
+                values.update(self._rule("name", name_raw, country))
             except RuleViolation as error:
-                fail("email", raw, Reason.BAD_EMAIL, error.message)
+                reason = Reason.MISSING_REQUIRED if not name_raw.strip() else Reason.BAD_VALUE
+                message = _("The name is missing.") if reason == Reason.MISSING_REQUIRED else error.message
+                fail(name_target, name_raw, reason, message)
 
-        for key in ("external_id", "street"):
-            raw = cell(key)
-            if raw is None or not raw.strip():
+        if self.i_phone is not None:
+            raw = cells[self.i_phone]
+            if raw:
+                try:  # customers.normalise is where the phone rule lives (the same call the service makes)
+                    values["phone"], values["phone_raw"] = normalise_phone(raw, region=country)
+                except RuleViolation as error:
+                    fail("phone", raw, Reason.BAD_PHONE, error.message)
+        if self.i_email is not None:
+            raw = cells[self.i_email]
+            if raw:
+                try:
+                    values["email"] = normalise_email(raw)
+                except RuleViolation as error:
+                    fail("email", raw, Reason.BAD_EMAIL, error.message)
+
+        if at_once is None:
+            for key, _index in self.line_columns:
+                raw = lines.get(key)
+                if raw is None:
+                    continue
+                try:
+                    values.update(self._rule(key, raw, country))
+                except RuleViolation as error:
+                    fail(key, raw, Reason.BAD_VALUE, error.message)
+
+        cache = self._cache
+        for key, index in self.cached_columns:
+            raw = cells[index]
+            hit = cache[key].get(raw)
+            if hit is None:
+                if not raw.strip():
+                    continue
+                try:
+                    hit = self._cached_rule(key, raw, raw, country)
+                except RuleViolation as error:
+                    fail(key, raw, Reason.BAD_VALUE, error.message)
+                    continue
+            elif isinstance(hit, RuleViolation):
+                fail(key, raw, Reason.BAD_VALUE, hit.message)
                 continue
-            try:
-                values.update(self._rule(key, raw, country))
-            except RuleViolation as error:
-                fail(key, raw, Reason.BAD_VALUE, error.message)
-
-        for key in ("province", "city", "district", "postal_code", "industry"):
-            raw = cell(key)
-            if raw is None or not raw.strip():
-                continue
-            try:
-                values.update(self._cached_rule(key, raw, raw, country))
-            except RuleViolation as error:
-                fail(key, raw, Reason.BAD_VALUE, error.message)
+            values.update(hit)
 
         raw = cell("kind")
         if raw is not None and raw.strip():
@@ -229,7 +269,11 @@ class RowCleaner:
 
         raw = cell("source_channel")
         if raw is not None and raw.strip():
-            source = self._sources.get(_fold(raw))
+            source = self._sources_seen.get(raw)
+            if source is None:
+                source = self._sources.get(_fold(raw))
+                if source is not None and len(self._sources_seen) < _CACHE_LIMIT:
+                    self._sources_seen[raw] = source
             if source is None:
                 fail("source_channel", raw, Reason.UNKNOWN_CATEGORY,
                      _("%(value)s is not a known source; use one of: %(choices)s.")
