@@ -141,23 +141,62 @@ def compute(formulas: dict[str, Formula], query: Query) -> dict[str, Groups]:
             continue
         for role, term in formula.terms():
             plans[(term.source, term.date, term.stock)].append((key, index, role, term))
+    rolled = _rolled_plans(plans, query)
     for (source_name, date, stock), items in plans.items():
         aggregates = {_alias(index, role): term.aggregate() for _key, index, role, term in items}
-        rows = scoped_rows(source_name, query, paths, None if stock else (date, low, high))
         if stock:
+            rows = scoped_rows(source_name, query, paths)
             _stocks(rows, source_name, date, items, aggregates, query, low, high, out)
             continue
+        through = rolled.get((source_name, date))
+        if through is not None:  # closed days from the daily roll-up, the days after them live
+            _add_rolled(source_name, date, query, through, items, out)
+            if through >= query.end:
+                continue
+        live_low = low if through is None else sql.bounds(through + dt.timedelta(days=1), query.end)[0]
+        rows = scoped_rows(source_name, query, paths, (date, live_low, high))
         group = _group_fields(source_name, date, query)
-        grouped = (rows.filter(**{f"{date}__gte": low, f"{date}__lt": high})
+        grouped = (rows.filter(**{f"{date}__gte": live_low, f"{date}__lt": high})
                    .values(**group).annotate(**aggregates).order_by())
         if not group:  # a whole-window total without a cut: one row
-            grouped = [rows.filter(**{f"{date}__gte": low, f"{date}__lt": high}).aggregate(**aggregates)]
+            grouped = [rows.filter(**{f"{date}__gte": live_low, f"{date}__lt": high}).aggregate(**aggregates)]
         for row in grouped:
             bucket = sql.as_date(row["bucket"]) if "bucket" in row else query.start
             cell = (row.get("dim"), bucket)
             for key, index, role, _term in items:
                 _put(out[key][cell], role, row[_alias(index, role)])
     return out
+
+
+def _rolled_plans(plans, query: Query) -> dict[tuple[str, str], dt.date]:
+    """(source, date) -> the last day of the window the daily roll-up answers, for the plans it can answer."""
+    from loopcrm.analytics.metrics import rollup
+
+    candidates = {(source, date): items for (source, date, stock), items in plans.items()
+                  if not stock and source in rollup.ROLLED}
+    if not candidates:
+        return {}
+    layouts = rollup.layouts()
+    states = rollup.states(f"{source}.{date}" for source, date in candidates)
+    out = {}
+    for (source, date), items in candidates.items():
+        key = f"{source}.{date}"
+        through = rollup.usable_through(layouts.get(key), states.get(key), query,
+                                        [(metric, role) for metric, _index, role, _term in items])
+        if through is not None:
+            out[(source, date)] = through
+    return out
+
+
+def _add_rolled(source_name: str, date: str, query: Query, through: dt.date, items, out) -> None:
+    from loopcrm.analytics.metrics import rollup
+
+    layout = rollup.layouts()[f"{source_name}.{date}"]
+    wanted = {_alias(index, role): (key, role) for key, index, role, _term in items}
+    for row in rollup.read(layout, query, through, wanted):
+        cell = (row.get("dim"), query.bucket(row["day"]))
+        for key, index, role, _term in items:
+            _put(out[key][cell], role, row[_alias(index, role)])
 
 
 def _put(agg: Agg, role: str, value) -> None:
