@@ -2,6 +2,12 @@
 
     .venv/bin/python bench/registry_bench.py http [--database-url …] [--seconds 15] [--concurrency 1,4]
     .venv/bin/python bench/registry_bench.py queries [--samples 7]
+    .venv/bin/python bench/registry_bench.py rollup [--full]
+
+`rollup` creates the analytics app's roll-up tables in the bench database if they are missing (it is built
+from models with no migrations; only tables are added) and refreshes the daily roll-up, timing a full build
+and an incremental refresh. With REGISTRY_BENCH_ROLLUP=0 in the environment, `http` and `queries` compute
+every day live (the registry before the roll-up), for a before/after pair on the same data.
 
 Reads the database bench/service_generate.py builds (default loopcrm_service_bench: 1M tickets
 over two years, their SLA clocks; few or no orders and survey answers) and writes nothing to it: users are
@@ -183,9 +189,48 @@ def run_queries(args) -> dict:
     return {"kind": "queries", "facts": {k: str(v) for k, v in info.items()}, **out}
 
 
+def ensure_tables() -> list[str]:
+    """Create the roll-up's tables (and their indexes) where they are missing; never alters what exists."""
+    from django.db import connection
+
+    from loopcrm.analytics.models import DailyFact, RollupState
+
+    present = set(connection.introspection.table_names())
+    made = []
+    with connection.schema_editor() as editor:
+        for model in (RollupState, DailyFact):
+            if model._meta.db_table not in present:
+                editor.create_model(model)
+                made.append(model._meta.db_table)
+    return made
+
+
+def run_rollup(args) -> dict:
+    setup_django(args.database_url)
+    from loopcrm.analytics.metrics import rollup
+    from loopcrm.analytics.models import DailyFact
+
+    made = ensure_tables()
+    print(f"tables created: {made or 'none (present)'}", flush=True)
+    out = {"kind": "rollup", "created": made, "runs": []}
+    for label, full in (("full", True), ("incremental", False)) if args.full else (("refresh", False),
+                                                                                 ("incremental", False)):
+        began, cpu = time.perf_counter(), time.process_time()
+        done = rollup.refresh(full=full)
+        wall, cpu = time.perf_counter() - began, time.process_time() - cpu
+        rows = DailyFact.objects.count()
+        print(f"{label}: {wall:.1f} s wall, {cpu:.1f} s Python CPU; "
+              + "; ".join(f"{d.source}: rebuilt={d.rebuilt} days={d.days} rows={d.rows} through {d.rolled_through}"
+                          for d in done) + f"; facts now {rows:,}; load {os.getloadavg()[0]:.1f}", flush=True)
+        out["runs"].append({"label": label, "wall_s": wall, "cpu_s": cpu, "facts": rows,
+                            "sources": [vars(d) for d in done]})
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("mode", choices=["http", "queries"])
+    parser.add_argument("mode", choices=["http", "queries", "rollup"])
+    parser.add_argument("--full", action="store_true", help="rollup: rebuild every day first")
     parser.add_argument("--database-url", default=DEFAULT_URL)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--warmup", type=int, default=3)
@@ -198,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--json", help="write the results here")
     args = parser.parse_args(argv)
-    result = run_http(args) if args.mode == "http" else run_queries(args)
+    result = {"http": run_http, "queries": run_queries, "rollup": run_rollup}[args.mode](args)
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2, default=str))
     return 0

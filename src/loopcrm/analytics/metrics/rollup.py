@@ -127,6 +127,9 @@ def fingerprint(layout: Layout) -> str:
 # --- reading -----------------------------------------------------------------------------------------
 
 def states(keys: Iterable[str]) -> dict[str, RollupState]:
+    """The roll-up's state per source; none at all (everything live) when settings.METRICS_ROLLUP is False."""
+    if not getattr(settings, "METRICS_ROLLUP", True):
+        return {}
     return {state.source: state for state in RollupState.objects.filter(source__in=list(keys))}
 
 
