@@ -4,7 +4,7 @@
     .venv/bin/python bench/service_apply.py               # then: config stamp, triggers, newer indexes
     .venv/bin/python bench/service_bench.py http [--seconds 8] [--concurrency 1,8] [--nice -5]
     .venv/bin/python bench/service_bench.py queries       # queries and SQL time per target (test client)
-    .venv/bin/python bench/service_bench.py open [--tickets 1000] [--profile 300]
+    .venv/bin/python bench/service_bench.py open [--tickets 1000] [--profile 300] [--batch 200] [--processes 2]
 
 `http` starts gunicorn (sync workers, DEBUG off, persistent connections) on the bench database with
 bench/service_settings.py, logs an agent (of a service department, with tickets assigned) and an
@@ -20,8 +20,10 @@ the number of queries, their total time and the slowest statements (what to EXPL
 `open` opens tickets through loopcrm.service.services.tickets.open_ticket (routing rules by region and
 VIP, assignment in the queue, SLA policy and clocks in business time, the standard process, the
 timeline interaction) in one process, commits each, reports tickets/s and queries per ticket, then
-cProfiles a smaller run (top 10 by cumulative and by own time). The tickets it opened are deleted
-afterwards, so runs repeat on the same data.
+cProfiles a smaller run (top 10 by cumulative and by own time). `--batch N` opens N tickets per call of
+open_tickets (one transaction each) instead; `--processes P` runs P processes at once (forked, each with its
+own share of the customers), started together, and reports all their tickets over the slowest's time.
+The tickets it opened are deleted afterwards, so runs repeat on the same data.
 """
 
 from __future__ import annotations
@@ -289,89 +291,140 @@ def run_queries(args) -> dict:
     return {"kind": "queries", "report": report}
 
 
+def _open_batches(args, pool: list, categories: list, *, seed: int, tickets: int) -> tuple[float, float]:
+    """Open `tickets` tickets (one at a time, or `args.batch` per call of open_tickets), committing each call;
+    returns (wall seconds, process CPU seconds)."""
+    from loopcrm.service.services.opening import TicketRequest, open_tickets
+    from loopcrm.service.services.tickets import open_ticket
+
+    rng = random.Random(seed)
+    kinds = ["inquiry"] * 40 + ["service_request"] * 22 + ["complaint"] * 16 + ["repair"] * 13 + ["return"] * 9
+    channels = ["phone", "email", "web_chat", "web_form", "wechat"]
+    subjects = ["物流延迟，还没收到货", "退款申请", "设备无法开机，需要维修", "How do I pair the app?", "发票开具"]
+    counter = iter(range(10**9))
+
+    def request() -> TicketRequest:
+        return TicketRequest(customer=pool[next(counter) % len(pool)], subject=rng.choice(subjects),
+                             kind=rng.choice(kinds), channel=rng.choice(channels), description="客户来电反映问题。",
+                             category=rng.choice(categories))
+
+    started, cpu_started = time.perf_counter(), time.process_time()
+    done = 0
+    while done < tickets:
+        if args.batch:
+            size = min(args.batch, tickets - done)
+            open_tickets([request() for _ in range(size)], by=None)
+        else:
+            size = 1
+            open_ticket(by=None, **vars(request()))
+        done += size
+    return time.perf_counter() - started, time.process_time() - cpu_started
+
+
+def _open_worker(args, pool, categories, seed, tickets, barrier, results) -> None:
+    from django.db import connection
+
+    connection.close()  # a connection of its own, not the parent's
+    _open_batches(args, pool, categories, seed=seed + 1000, tickets=max(args.batch, 1) * 2)  # warm
+    barrier.wait()
+    wall, cpu = _open_batches(args, pool, categories, seed=seed, tickets=tickets)
+    results.put((tickets, wall, cpu))
+
+
 def run_open(args) -> dict:
     setup_django(args.database_url)
-    from django.db import connection
+    from django.db import connection, connections
     from django.test.utils import CaptureQueriesContext
 
     from loopcrm.customers.models import Customer
     from loopcrm.interactions.models import Interaction
     from loopcrm.service.models import Ticket, TicketCategory
-    from loopcrm.service.services.tickets import open_ticket
 
     rng = random.Random(args.seed)
     last_ticket = Ticket.objects.order_by("-id").values_list("id", flat=True).first() or 0
     last_interaction = Interaction.objects.order_by("-id").values_list("id", flat=True).first() or 0
     high = Customer.objects.order_by("-id").values_list("id", flat=True).first()
     categories = list(TicketCategory.objects.filter(parent__isnull=False))
-    kinds = ["inquiry"] * 40 + ["service_request"] * 22 + ["complaint"] * 16 + ["repair"] * 13 + ["return"] * 9
-    channels = ["phone", "email", "web_chat", "web_form", "wechat"]
-    subjects = ["物流延迟，还没收到货", "退款申请", "设备无法开机，需要维修", "How do I pair the app?", "发票开具"]
-    total = args.tickets + args.warmup + args.profile + 1
-    customers = Customer.objects.in_bulk([rng.randint(1, high) for _ in range(total * 2)])
+    total = (args.tickets + args.warmup + args.profile + 1) * max(args.processes, 1)
+    customers = Customer.objects.in_bulk([rng.randint(1, high) for _ in range(min(total * 2, 200_000))])
     pool = list(customers.values())
     rng.shuffle(pool)
-
-    def one(n: int) -> Ticket:
-        return open_ticket(customer=pool[n % len(pool)], subject=rng.choice(subjects), by=None,
-                           kind=rng.choice(kinds), channel=rng.choice(channels), description="客户来电反映问题。",
-                           category=rng.choice(categories))
-
-    counter = iter(range(10**9))
+    mode = f"open_tickets, {args.batch} per call" if args.batch else "open_ticket, one per call"
+    wall = cpu = sql_ms = 0.0
+    queries = 0.0
     try:
-        for _ in range(args.warmup):
-            one(next(counter))
+        _open_batches(args, pool, categories, seed=args.seed + 1, tickets=args.warmup)
         shapes: dict[str, list] = {}
-        sampled = 50
+        sampled = max(args.batch, 50)
         with CaptureQueriesContext(connection) as captured:
-            for _ in range(sampled):
-                one(next(counter))
+            _open_batches(args, pool, categories, seed=args.seed + 2, tickets=sampled)
         for query in captured.captured_queries:
             shape = shapes.setdefault(re.sub(r"\d+", "N", query["sql"])[:160], [0, 0.0])
             shape[0] += 1
             shape[1] += float(query["time"]) * 1000
-        queries = round(len(captured.captured_queries) / sampled, 1)
+        queries = round(len(captured.captured_queries) / sampled, 2)
         sql_ms = sum(t for _n, t in shapes.values()) / sampled
-        print(f"SQL per ticket: {queries} queries, {sql_ms:.1f} ms; the costliest statements (ms per ticket):")
+        print(f"{mode}: SQL per ticket {queries} queries, {sql_ms:.2f} ms; the costliest statements (ms per ticket):")
         for shape, (n, t) in sorted(shapes.items(), key=lambda item: -item[1][1])[:8]:
             print(f"  {t / sampled:6.2f} ms  x{n / sampled:<5.2f} {shape}")
-        started, cpu_started = time.perf_counter(), time.process_time()
-        for _ in range(args.tickets):
-            one(next(counter))
-        wall = time.perf_counter() - started
-        cpu = time.process_time() - cpu_started
-        rate = args.tickets / wall
+        load = os.getloadavg()[0]
+        if args.processes > 1:
+            import multiprocessing
+
+            context = multiprocessing.get_context("fork")
+            connections.close_all()
+            barrier, results = context.Barrier(args.processes + 1), context.Queue()
+            share = len(pool) // args.processes
+            workers = [context.Process(target=_open_worker, args=(args, pool[n * share:(n + 1) * share], categories,
+                                                                  args.seed + 10 * (n + 3), args.tickets, barrier,
+                                                                  results))
+                       for n in range(args.processes)]
+            for worker in workers:
+                worker.start()
+            barrier.wait()
+            started = time.perf_counter()
+            finished = [results.get() for _ in workers]
+            wall = time.perf_counter() - started
+            for worker in workers:
+                worker.join()
+            opened = sum(f[0] for f in finished)
+            cpu = sum(f[2] for f in finished)
+        else:
+            wall, cpu = _open_batches(args, pool, categories, seed=args.seed, tickets=args.tickets)
+            opened = args.tickets
+        rate = opened / wall
         verdict = "ok" if rate >= GOAL_TICKETS_PER_S else "MISSED"
-        print(f"open_ticket: {args.tickets} tickets in {wall:.2f} s = {rate:,.0f} tickets/s (client CPU "
-              f"{cpu / args.tickets * 1000:.2f} ms/ticket; {queries} queries per ticket); load "
-              f"{os.getloadavg()[0]:.1f}; goal {GOAL_TICKETS_PER_S}/s {verdict}", flush=True)
+        print(f"{mode}, {args.processes} process(es): {opened} tickets in {wall:.2f} s = {rate:,.0f} tickets/s "
+              f"(client CPU {cpu / opened * 1000:.2f} ms/ticket; {queries} queries per ticket); load "
+              f"{load:.1f} before, {os.getloadavg()[0]:.1f} after; goal {GOAL_TICKETS_PER_S}/s {verdict}", flush=True)
         profile_text = ""
         if args.profile:
             profiler = cProfile.Profile()
             profiler.enable()
-            for _ in range(args.profile):
-                one(next(counter))
+            _open_batches(args, pool, categories, seed=args.seed + 3, tickets=args.profile)
             profiler.disable()
             buffer = io.StringIO()
             stats = pstats.Stats(profiler, stream=buffer)
-            stats.sort_stats("cumulative").print_stats(r"src/loopcrm", 10)
+            stats.sort_stats("cumulative").print_stats(r"src/loopcrm", 14)
             stats.sort_stats("tottime").print_stats(10)
             profile_text = buffer.getvalue()
             print(profile_text)
         sample = Ticket.objects.filter(id__gt=last_ticket).order_by("-id").select_related("queue").first()
         assigned = Ticket.objects.filter(id__gt=last_ticket, assignee__isnull=False).count()
-        opened = Ticket.objects.filter(id__gt=last_ticket).count()
-        print(f"(of {opened} opened: {assigned} assigned by routing; last in queue {sample.queue})", flush=True)
+        opened_all = Ticket.objects.filter(id__gt=last_ticket).count()
+        print(f"(of {opened_all} opened: {assigned} assigned by routing; last in queue {sample.queue})", flush=True)
     finally:
         removed = Ticket.objects.filter(id__gt=last_ticket).delete()[0]
         Interaction.objects.filter(id__gt=last_interaction).delete()
         with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM django_tasks_database_dbtaskresult WHERE task_path LIKE %s "
+                           "AND enqueued_at > now() - interval '1 hour'", ["loopcrm.service.tasks.%"])
             cursor.execute("VACUUM ANALYZE service_ticket")
         print(f"removed the {removed} rows the run added", flush=True)
-    return {"kind": "open", "tickets": args.tickets, "seconds": round(wall, 2), "tickets_per_s": round(rate, 1),
-            "client_cpu_ms_per_ticket": round(cpu / args.tickets * 1000, 2), "queries_per_ticket": queries,
-            "sql_ms_per_ticket": round(sql_ms, 2),
-            "load": os.getloadavg(), "profile": profile_text}
+    return {"kind": "open", "mode": mode, "processes": args.processes, "batch": args.batch, "tickets": opened,
+            "seconds": round(wall, 2), "tickets_per_s": round(rate, 1),
+            "client_cpu_ms_per_ticket": round(cpu / opened * 1000, 2), "queries_per_ticket": queries,
+            "sql_ms_per_ticket": round(sql_ms, 2), "load": os.getloadavg(), "profile": profile_text}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -391,6 +444,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--show", type=int, default=2, help="queries: slowest statements shown per target")
     parser.add_argument("--tickets", type=int, default=1000, help="open: tickets timed")
     parser.add_argument("--profile", type=int, default=300, help="open: tickets under cProfile (0: none)")
+    parser.add_argument("--batch", type=int, default=0,
+                        help="open: tickets per open_tickets call, one transaction each (0: open_ticket one by one)")
+    parser.add_argument("--processes", type=int, default=1, help="open: processes opening at once")
     parser.add_argument("--json", help="write the results to this file")
     args = parser.parse_args(argv)
     if args.what == "open" and args.warmup == 2:

@@ -199,10 +199,51 @@ def mark_if_repeat(ticket: Ticket, *, by: User | None, at: dt.datetime,
     earlier = find_repeat_of(ticket, at=ticket.opened_at or at)
     if earlier is None:
         return None
+    mark_repeat(ticket, earlier, by=by, at=at, events=events)
+    return earlier
+
+
+def mark_repeat(ticket: Ticket, earlier: Ticket, *, by: User | None, at: dt.datetime,
+                events: list[TicketEvent] | None = None) -> None:
+    """Record that the saved `ticket` repeats the complaint `earlier`: repeat_of, the tag, the REPEAT event."""
     ticket.repeat_of = earlier
     Ticket.objects.filter(pk=ticket.pk).update(repeat_of=earlier)
     tag, _created = Tag.objects.get_or_create(name=REPEAT_TAG)
     ticket.tags.add(tag)
     record_event(ticket, TicketEvent.Kind.REPEAT, by=by, at=at, field="repeat_of", new=earlier.pk,
                  data={"window_days": repeat_window().days, "category_id": ticket.category_id}, into=events)
-    return earlier
+
+
+def repeat_links(tickets: list[Ticket]) -> dict[Ticket, Ticket]:
+    """For tickets just saved together (in this order), the complaint each repeats, as `find_repeat_of` would
+    have found it had they been opened one by one: earlier rows, and the batch's own earlier tickets.
+
+    One query for the whole batch instead of one per complaint.
+    """
+    wanted = [ticket for ticket in tickets if ticket.kind == Ticket.Kind.COMPLAINT and ticket.category_id is not None
+              and ticket.repeat_of_id is None]
+    if not wanted:
+        return {}
+    window = repeat_window()
+    batch_ids = {ticket.pk for ticket in tickets}
+    moments = [ticket.opened_at for ticket in wanted]
+    found: dict[tuple[int, int], list[Ticket]] = {}
+    earlier_rows = (Ticket.objects.filter(customer_id__in={ticket.customer_id for ticket in wanted},
+                                          category_id__in={ticket.category_id for ticket in wanted},
+                                          kind=Ticket.Kind.COMPLAINT, opened_at__gte=min(moments) - window,
+                                          opened_at__lte=max(moments))
+                    .exclude(pk__in=batch_ids).only("id", "customer_id", "category_id", "opened_at"))
+    for row in earlier_rows:
+        found.setdefault((row.customer_id, row.category_id), []).append(row)
+    links: dict[Ticket, Ticket] = {}
+    for ticket in tickets:
+        if ticket.kind != Ticket.Kind.COMPLAINT or ticket.category_id is None:
+            continue
+        key = (ticket.customer_id, ticket.category_id)
+        if ticket.repeat_of_id is None:
+            at = ticket.opened_at
+            candidates = [row for row in found.get(key, ()) if at - window <= row.opened_at <= at]
+            if candidates:
+                links[ticket] = max(candidates, key=lambda row: (row.opened_at, row.pk))
+        found.setdefault(key, []).append(ticket)  # later tickets of the batch see this one
+    return links

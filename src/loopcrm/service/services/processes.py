@@ -236,25 +236,44 @@ def start_process(ticket: Ticket, *, by: User | None, at: dt.datetime, config: D
     """
     if not new_ticket and TicketProcess.objects.filter(ticket_id=ticket.pk).exists():
         return
-    version = process_for_ticket(ticket, config=config)
-    if version is None:
-        return
+    collected: list[TicketEvent] = [] if events is None else events
+    start_processes([(ticket, at, collected)], by=by, config=config)
+    if events is None:
+        for event in collected:
+            event.save(force_insert=True)
+
+
+def start_processes(tickets: Sequence[tuple[Ticket, dt.datetime, list[TicketEvent]]], *, by: User | None,
+                    config: DeskConfig | None = None) -> None:
+    """`start_process` for new tickets (each with when it opened and the list its events go to): the processes
+    in one insert, their steps in another, the first step of each started."""
     config = config or desk_config()
-    process = TicketProcess.objects.create(ticket=ticket, version=version, started_at=at)
-    steps = config.steps.get(version.pk) or tuple(version.steps.order_by("position"))
-    if not steps:
+    started = [(ticket, at, events, version) for ticket, at, events in tickets
+               if (version := process_for_ticket(ticket, config=config)) is not None]
+    if not started:
         return
+    rows = [TicketProcess(ticket=ticket, version=version, started_at=at) for ticket, at, _events, version in started]
+    TicketProcess.objects.bulk_create(rows)
     starter = by if getattr(by, "pk", None) else None
+    steps_of = []
+    for process, (_ticket, _at, _events, version) in zip(rows, started, strict=True):
+        steps = config.steps.get(version.pk) or tuple(version.steps.order_by("position"))
+        steps_of.append(steps)
+        if process.pk is None:  # backends that do not return ids from bulk inserts
+            process.pk = TicketProcess.objects.get(ticket_id=process.ticket_id).pk
     # The first step starts now: written started in the same insert as the others.
     TicketStep.objects.bulk_create([
         TicketStep(ticket_process=process, step=step, position=step.position,
                    **({"status": TicketStep.Status.ACTIVE, "started_at": at, "started_by": starter}
                       if index == 0 else {}))
+        for process, (_ticket, at, _events, _version), steps in zip(rows, started, steps_of, strict=True)
         for index, step in enumerate(steps)
     ])
-    _event(ticket.pk, TicketEvent.Kind.STEP_STARTED, step=steps[0].key, by=by, at=at,
-           old=TicketStep.Status.PENDING, new=TicketStep.Status.ACTIVE,
-           data={"process": version.definition.key, "version": version.number}, into=events)
+    for (ticket, at, events, version), steps in zip(started, steps_of, strict=True):
+        if steps:
+            _event(ticket.pk, TicketEvent.Kind.STEP_STARTED, step=steps[0].key, by=by, at=at,
+                   old=TicketStep.Status.PENDING, new=TicketStep.Status.ACTIVE,
+                   data={"process": version.definition.key, "version": version.number}, into=events)
 
 
 def _locked(ticket_step: TicketStep) -> TicketStep:

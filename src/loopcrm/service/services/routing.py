@@ -7,6 +7,7 @@ the ticket services call it once, when the decision names no dedicated agent.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,10 +21,11 @@ from django.utils.translation import gettext as _
 from loopcrm.accounts.models import Department, User
 from loopcrm.core import audit
 from loopcrm.core.choices import Channel
-from loopcrm.core.errors import RuleViolation
+from loopcrm.core.errors import Conflict, RuleViolation
 from loopcrm.customers.models import Customer
 from loopcrm.loyalty.queries import ServiceBenefits, service_benefits
 from loopcrm.service.models import Queue, RoutingRule, Ticket
+from loopcrm.service.queries import routing as queries
 from loopcrm.service.queries.config import DeskConfig, desk_config
 from loopcrm.value.queries import tier_of
 
@@ -60,6 +62,49 @@ def customer_tier(customer: Customer | None) -> str:
         tier = tier_of(customer) or ""
         customer.value_tier = tier
     return tier if tier in RoutingRule.Tier.values else ""
+
+
+def customer_tag_ids(customer: Customer) -> set[int]:
+    """The ids of the customer's tags; kept on the instance (a batch reads them for all its customers at once)."""
+    tag_ids = getattr(customer, "_service_tag_ids", None)
+    if tag_ids is None:
+        tag_ids = customer._service_tag_ids = set(customer.tags.values_list("pk", flat=True))
+    return tag_ids
+
+
+def customer_benefits(customer: Customer) -> ServiceBenefits:
+    """The customer's loyalty benefits in service; kept on the instance like the value tier."""
+    benefits = getattr(customer, "_service_benefits", None)
+    if benefits is None:
+        benefits = customer._service_benefits = service_benefits(customer)
+    return benefits
+
+
+def load_customer_facts(customers: Sequence[Customer], *, config: DeskConfig) -> None:
+    """Read what routing and SLA matching ask about these customers in three queries for all of them (value
+    tier, loyalty benefits, tags when a rule or policy looks at tags, dedicated agents), kept on the instances."""
+    unique = {customer.pk: customer for customer in customers}
+    todo = [c for c in unique.values() if getattr(c, "value_tier", None) is None]
+    if todo:
+        tiers = queries.value_tiers([c.pk for c in todo])
+        for customer in todo:
+            customer.value_tier = tiers.get(customer.pk) or ""
+    todo = [c for c in unique.values() if getattr(c, "_service_benefits", None) is None]
+    if todo:
+        benefits = queries.service_benefits_of([c.pk for c in todo])
+        for customer in todo:
+            customer._service_benefits = benefits.get(customer.pk, ServiceBenefits())
+    if any(rule.customer_tag_id for rule in config.rules) or any(p.customer_tag_id for p in config.policies):
+        todo = [c for c in unique.values() if getattr(c, "_service_tag_ids", None) is None]
+        tags = queries.tag_ids_of([c.pk for c in todo]) if todo else {}
+        for customer in todo:
+            customer._service_tag_ids = tags.get(customer.pk, set())
+    owners = [c for c in unique.values() if c.owner_id is not None and not Customer.owner.is_cached(c)
+              and (c.is_vip or customer_tier(c) == HIGH_TIER or c._service_benefits.dedicated_agent)]
+    if owners:
+        people = User.objects.in_bulk({c.owner_id for c in owners})
+        for customer in owners:
+            customer.owner = people.get(customer.owner_id)
 
 
 def dedicated_agent(customer: Customer | None, *, loyalty: ServiceBenefits | None = None) -> User | None:
@@ -101,7 +146,7 @@ def facts_of(ticket: Ticket, *, config: DeskConfig | None = None, tags: bool = T
         kind=ticket.kind, channel=ticket.channel, priority=ticket.priority, subject=ticket.subject or "",
         category_lineage=category_lineage(ticket.category_id, config=config),
         is_vip=bool(customer and customer.is_vip), tier=customer_tier(customer),
-        tag_ids=set(customer.tags.values_list("pk", flat=True)) if customer and tags else set(),
+        tag_ids=customer_tag_ids(customer) if customer and tags else set(),
         province=(customer.province if customer else "") or "", city=(customer.city if customer else "") or "",
     )
 
@@ -188,7 +233,7 @@ def decide(ticket: Ticket, *, config: DeskConfig | None = None) -> RoutingDecisi
     else:
         decision.reasons.append(_("No routing rule matched."))
     customer = ticket.customer if ticket.customer_id else None
-    loyalty = service_benefits(customer) if customer is not None else ServiceBenefits()
+    loyalty = customer_benefits(customer) if customer is not None else ServiceBenefits()
     if facts.is_vip or facts.tier == HIGH_TIER or loyalty.priority_boost or loyalty.dedicated_agent:
         if facts.is_vip or facts.tier == HIGH_TIER:
             who = _("VIP customer") if facts.is_vip else _("High-value customer")
@@ -254,6 +299,74 @@ def pick_assignee(queue: Queue, *, at: dt.datetime) -> User | None:
                 queue.last_assigned_id = chosen.pk
                 return chosen
     return None
+
+
+class QueueTurns:
+    """Assignment for a batch of new tickets, turn by turn as `pick_assignee` would give them one by one.
+
+    Round-robin queues are locked once (in id order, so two batches cannot deadlock), their members read
+    once and their pointers written once (`save`); least-loaded queues count their members' open tickets
+    once and add the batch's own assignments (`took`) as they are made.
+    """
+
+    def __init__(self, queues: Sequence[Queue | None]) -> None:
+        self.members: dict[int, list[User]] = {}
+        self.pointer: dict[int, int | None] = {}
+        self.moved: dict[int, Queue] = {}
+        self.read_pointer: dict[int, int | None] = {}
+        self.loads: dict[int, int] = {}
+        self.taken: Counter = Counter()
+        active = {queue.pk: queue for queue in queues if queue is not None and queue.is_active
+                  and queue.strategy != Queue.Strategy.MANUAL}
+        round_robin = sorted(pk for pk, queue in active.items() if queue.strategy != Queue.Strategy.LEAST_LOADED)
+        if round_robin:
+            self.pointer = dict(Queue.objects.select_for_update().filter(pk__in=round_robin).order_by("pk")
+                                .values_list("pk", "last_assigned_id"))
+            self.read_pointer = dict(self.pointer)
+        if active:
+            rows = (User.objects.filter(queues__pk__in=list(active), is_active=True, is_available=True)
+                    .annotate(queue_pk=F("queues__pk")).order_by("id"))
+            for user in rows:
+                self.members.setdefault(user.queue_pk, []).append(user)
+        loaded = {user.pk for pk, queue in active.items() if queue.strategy == Queue.Strategy.LEAST_LOADED
+                  for user in self.members.get(pk, ())}
+        if loaded:
+            self.loads = dict(Ticket.objects.filter(assignee_id__in=loaded, status__in=OPEN_STATUSES)
+                              .values("assignee_id").annotate(n=Count("id")).order_by()
+                              .values_list("assignee_id", "n"))
+            self.loads.update({pk: self.loads.get(pk, 0) for pk in loaded})
+
+    def pick(self, queue: Queue) -> User | None:
+        if queue.strategy == Queue.Strategy.MANUAL or not queue.is_active:
+            return None
+        candidates = self.members.get(queue.pk, [])
+        if not candidates:
+            return None
+        if queue.strategy == Queue.Strategy.LEAST_LOADED:
+            return min(candidates, key=lambda user: (self.loads[user.pk] + self.taken[user.pk], user.pk))
+        if queue.pk not in self.pointer:
+            return None
+        last_id = self.pointer[queue.pk]
+        chosen = next((user for user in candidates if user.pk > (last_id or 0)), candidates[0])
+        self.pointer[queue.pk] = chosen.pk
+        self.moved[queue.pk] = queue
+        return chosen
+
+    def took(self, user: User | None) -> None:
+        """A ticket of the batch went to `user` (by routing, by name or by turn): one more open ticket."""
+        if user is not None:
+            self.taken[user.pk] += 1
+
+    def save(self) -> None:
+        """Move the round-robin pointers (conditionally: SQLite has no row lock; its IMMEDIATE transaction
+        serialises writers, so the condition only ever fails on a bug)."""
+        for pk, queue in self.moved.items():
+            moved = Queue.objects.filter(pk=pk, last_assigned_id=self.read_pointer[pk]) \
+                .update(last_assigned_id=self.pointer[pk])
+            if not moved:
+                raise Conflict(_("Another opening moved the turn of queue %(queue)s; try again.") % {"queue": queue},
+                               field="queue_id")
+            queue.last_assigned_id = self.pointer[pk]
 
 
 # --- the rule table ---------------------------------------------------------------------------------

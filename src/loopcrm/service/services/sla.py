@@ -129,7 +129,20 @@ def _schedule_all(clocks: list[SlaClock], *, after: dt.datetime | None = None) -
         return
     pairs = [[clock.pk, clock.cycle] for clock in clocks if _instants(clock, after)]
     first = min(instants)
-    transaction.on_commit(lambda: tasks.check_sla_clocks.using(run_after=first).enqueue(clocks=pairs))
+
+    def enqueue() -> None:
+        tasks.check_sla_clocks.using(run_after=first).enqueue(clocks=pairs)
+
+    if _queue_is_this_database(backend) and transaction.get_connection().in_atomic_block:
+        enqueue()  # the task row commits (or rolls back) with the clocks: no second transaction per ticket
+    else:
+        transaction.on_commit(enqueue)
+
+
+def _queue_is_this_database(backend) -> bool:
+    """Whether tasks are rows of this database (django_tasks_db), so enqueueing inside the transaction is safe:
+    a worker cannot see the row before the clocks it checks are committed."""
+    return type(backend).__module__.split(".")[0] == "django_tasks_db"
 
 
 def check_clocks(pairs: list[list[int]], *, at: dt.datetime | None = None) -> list[str]:
@@ -160,6 +173,19 @@ def start_clocks(ticket: Ticket, *, policy_id: int | None = None, at: dt.datetim
     """
     if not new_ticket and SlaClock.objects.filter(ticket_id=ticket.pk).exists():
         return None
+    policy, clocks = new_clocks(ticket, policy_id=policy_id, at=at, config=config, events=events)
+    SlaClock.objects.bulk_create(clocks)
+    for clock in clocks:
+        if clock.pk is None:  # backends that do not return ids from bulk inserts
+            clock.pk = SlaClock.objects.get(ticket_id=ticket.pk, metric=clock.metric).pk
+    schedule_checks(clocks)
+    return policy
+
+
+def new_clocks(ticket: Ticket, *, policy_id: int | None, at: dt.datetime, config: DeskConfig | None = None,
+               events: list[TicketEvent] | None = None) -> tuple[SlaPolicy | None, list[SlaClock]]:
+    """The policy and unsaved clocks of a ticket without clocks (the routing decision's policy, else the first
+    matching), with the SLA-policy event written (or added to `events`). No policy, no clocks."""
     config = config or desk_config()
     policy, chosen_by = None, "match"
     if policy_id is not None:
@@ -168,7 +194,7 @@ def start_clocks(ticket: Ticket, *, policy_id: int | None = None, at: dt.datetim
     if policy is None:
         policy, chosen_by = match_policy(ticket, config=config), "match"
     if policy is None:
-        return None
+        return None, []
     calendar = policy.calendar or config.default_calendar or ensure_default_calendar()
     paused = _pausing(policy, ticket.status)
     clocks = []
@@ -182,14 +208,14 @@ def start_clocks(ticket: Ticket, *, policy_id: int | None = None, at: dt.datetim
         if paused:
             clock.state, clock.paused_at = State.PAUSED, at
         clocks.append(clock)
-    SlaClock.objects.bulk_create(clocks)
     record_event(ticket, TicketEvent.Kind.FIELD, by=None, at=at, field="sla_policy", new=policy.name,
                  data={"policy_id": policy.pk, "chosen_by": chosen_by}, into=events)
-    for clock in clocks:
-        if clock.pk is None:  # backends that do not return ids from bulk inserts
-            clock.pk = SlaClock.objects.get(ticket_id=ticket.pk, metric=clock.metric).pk
+    return policy, clocks
+
+
+def schedule_checks(clocks: list[SlaClock]) -> None:
+    """After commit, one delayed check of these saved clocks (of one ticket or of a batch of new tickets)."""
     _schedule_all(clocks)
-    return policy
 
 
 def _locked_clocks(ticket: Ticket, **filters) -> list[SlaClock]:

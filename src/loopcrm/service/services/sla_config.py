@@ -369,10 +369,11 @@ def match_policy(ticket: Ticket, *, config=None) -> SlaPolicy | None:
     """The first active policy (by position) whose conditions the ticket meets, or None (policies from the
     cached configuration, service.queries.config)."""
     from loopcrm.service.queries.config import desk_config
+    from loopcrm.service.services.routing import customer_tag_ids
 
     policies = (config or desk_config()).policies
     tier = customer_tier(ticket.customer) if any(policy.customer_tiers for policy in policies) else ""
-    tag_ids = (set(ticket.customer.tags.values_list("pk", flat=True))
+    tag_ids = (customer_tag_ids(ticket.customer)
                if any(policy.customer_tag_id for policy in policies) else set())
     for policy in policies:
         if policy_matches(policy, ticket, tier=tier, tag_ids=tag_ids):

@@ -34,18 +34,17 @@ from loopcrm.accounts.permissions import Scope, can, scope_filter, scope_for
 from loopcrm.commerce.models import Order
 from loopcrm.core import audit
 from loopcrm.core.choices import Channel, JourneyStage, Touchpoint
-from loopcrm.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
+from loopcrm.core.errors import Conflict, DomainError, NotFound, PermissionDenied, RuleViolation
 from loopcrm.core.text import clean_line, clean_text, fold, listing
 from loopcrm.core.times import as_utc
 from loopcrm.customers.models import ContactPerson, Customer, Tag
 from loopcrm.interactions.models import Interaction
 from loopcrm.interactions.services import log_interaction
 from loopcrm.service.models import Queue, RootCause, Ticket, TicketCategory, TicketEvent, TicketMessage
-from loopcrm.service.queries.config import desk_config
-from loopcrm.service.services import mail, processes, routing, sla
+from loopcrm.service.services import mail, processes, sla
 from loopcrm.service.services.attachments import Upload, check_uploads, store_attachments
 from loopcrm.service.services.complaints import COMPLAINT_FIELDS, clean_complaint_fields, mark_if_repeat
-from loopcrm.service.services.events import record_event, write_events
+from loopcrm.service.services.events import record_event
 
 S = Ticket.Status
 SUBJECT_MAX = 200
@@ -299,7 +298,6 @@ def _on_timeline(ticket: Ticket, *, by: User | None, at: dt.datetime, direction:
 
 # --- opening --------------------------------------------------------------------------------------
 
-@transaction.atomic
 def open_ticket(
     *,
     customer: Customer,
@@ -329,79 +327,18 @@ def open_ticket(
     customer's words. A department, queue or assignee named here wins over routing; a priority named
     here is raised, never lowered, by routing (VIP, high value).
     """
-    at = _when(at)
-    _require_change(by)
-    customer = _check_customer(customer)
-    subject = clean_line(_text(subject, "subject"), field="subject", max_length=SUBJECT_MAX, required=True)
-    description = clean_text(_text(description, "description"), field="description", max_length=BODY_MAX)
-    kind = _choice(kind, Ticket.Kind, "kind")
-    channel = _choice(channel, Channel, "channel")
-    if priority is not None:
-        priority = _choice(priority, Ticket.Priority, "priority")
-    contact = _check_contact(contact, customer)
-    order = _check_order(order, customer)
-    category = _check_category(category)
-    queue = _check_queue(queue)
-    department = _place(_check_department(department), queue)
-    complaint = clean_complaint_fields({"severity": severity} if severity is not None else {}, kind=kind)
-    if assignee is not None:
-        assignee = _user(assignee, "assignee_id")
-        if by is not None and assignee.pk != by.pk and scope_for(by, "ticket", "assign") == Scope.NONE:
-            raise PermissionDenied(_("Your role may not give tickets to others; leave the assignee empty or take "
-                                     "it yourself."), field="assignee_id")
-    tag_names = _clean_tag_names(tags)
-    follower_list = [_user(user, "follower_ids", role_may_work=False) for user in followers]
-    checked = check_uploads(_uploads(attachments))
-    message_id = clean_line(_text(message_id, "message_id"), field="message_id", max_length=255)
-    in_reply_to = clean_line(_text(in_reply_to, "in_reply_to"), field="in_reply_to", max_length=255)
+    from loopcrm.service.services.opening import TicketRequest, open_tickets
 
-    ticket = Ticket(customer=customer, contact=contact, order=order, subject=subject, description=description,
-                    kind=kind, channel=channel, category=category, priority=priority or Ticket.Priority.NORMAL,
-                    status=S.NEW, opened_at=at, created_by=_actor(by), **complaint)
-    config = desk_config()
-    decision = routing.decide(ticket, config=config)
-    if decision.priority is not None:
-        ticket.priority = max(ticket.priority, decision.priority) if priority else decision.priority
-    routed_queue = decision.queue
-    if department is not None and routed_queue is not None \
-            and not routed_queue.department.path.startswith(department.path):
-        routed_queue = None  # a department named by the caller wins; routing's queue elsewhere is dropped
-    ticket.queue = queue or routed_queue
-    ticket.department = department or decision.department or (ticket.queue.department if ticket.queue else None) \
-        or getattr(by, "department", None)
-    ticket.assignee = assignee or decision.assignee
-    if ticket.assignee is None and ticket.queue is not None:
-        ticket.assignee = routing.pick_assignee(ticket.queue, at=at)
-    ticket.save()
-
-    # The events of the opening are written together, in one insert, at the end.
-    events: list[TicketEvent] = []
-    record_event(ticket, TicketEvent.Kind.CREATED, by=by, at=at, new=ticket.status,
-                 data={"kind": kind, "channel": channel, "priority": ticket.priority}, into=events)
-    record_event(ticket, TicketEvent.Kind.ROUTED, by=None, at=at, field="queue", new=ticket.queue_id,
-                 data={"reasons": [str(reason) for reason in decision.reasons], "rule_id": decision.rule_id,
-                       "department_id": ticket.department_id, "queue_id": ticket.queue_id,
-                       "priority": ticket.priority, "sla_policy_id": decision.sla_policy_id}, into=events)
-    if ticket.assignee_id is not None:
-        record_event(ticket, TicketEvent.Kind.ASSIGNED, by=by if assignee else None, at=at, field="assignee",
-                     new=ticket.assignee_id, data={"new_name": str(ticket.assignee),
-                                                   "how": "manual" if assignee else "routing"}, into=events)
-    if description or checked:
-        message = TicketMessage.objects.create(
-            ticket=ticket, kind=TicketMessage.Kind.CUSTOMER, author=_actor(by), body=description or subject,
-            channel=channel, message_id=message_id, in_reply_to=in_reply_to, created_at=at)
-        store_attachments(message, checked, by=by, at=at)
-    if tag_names:
-        ticket.tags.add(*_tags(tag_names))
-    if follower_list:
-        ticket.followers.add(*follower_list)
-    mark_if_repeat(ticket, by=None, at=at, events=events)
-    _on_timeline(ticket, by=by, at=at, direction=Interaction.Direction.INBOUND,
-                 what=_("Ticket opened: %(subject)s") % {"subject": subject}, body=description)
-    sla.start_clocks(ticket, policy_id=decision.sla_policy_id, at=at, config=config, events=events, new_ticket=True)
-    processes.start_process(ticket, by=by, at=at, config=config, events=events, new_ticket=True)
-    write_events(events)
-    return ticket
+    request = TicketRequest(
+        customer=customer, subject=subject, kind=kind, channel=channel, description=description, contact=contact,
+        order=order, category=category, priority=priority, severity=severity, tags=tags, attachments=attachments,
+        followers=followers, department=department, queue=queue, assignee=assignee, message_id=message_id,
+        in_reply_to=in_reply_to, at=at)
+    try:
+        return open_tickets([request], by=by)[0]
+    except DomainError as error:  # a batch of one: the place in the batch means nothing to the caller
+        error.extra.pop("index", None)
+        raise
 
 
 @transaction.atomic
