@@ -6,8 +6,9 @@ import datetime as dt
 
 from django import template
 from django.template.defaultfilters import date as date_filter
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
@@ -108,3 +109,59 @@ def event_change(event) -> str:
 
 def _as_key(value: str):
     return int(value) if isinstance(value, str) and value.isdigit() else value
+
+
+_MARK = 987654321987
+
+
+@register.simple_tag
+def inbox_rows(tickets) -> SafeString:
+    """The inbox's table rows, built in Python: the markup of one row per ticket, with every label translated
+    once per page instead of once per row and the row URLs reversed once.
+
+    A page of 25 rows through the template engine was about a thousand node renders and a thousand
+    gettext calls — most of the inbox's CPU. Every value is escaped here; tests/service/test_workbench_rows.py
+    holds the template this replaces and checks both give the same markup.
+    """
+    take_url = escape(reverse("web:ticket_take", args=[_MARK]))
+    detail_url = escape(reverse("web:ticket_detail", args=[_MARK]))
+    mark = str(_MARK)
+    statuses = {value: escape(str(label)) for value, label in Ticket.Status.choices}
+    priorities = {value: escape(str(label)) for value, label in Ticket.Priority.choices}
+    kinds = {value: escape(str(label)) for value, label in Ticket.Kind.choices}
+    heads = {key: escape(_(label)) for key, label in (("ticket", "Ticket"), ("status", "Status"),
+                                                      ("priority", "Priority"), ("assignee", "Assignee"),
+                                                      ("sla", "SLA"), ("updated", "Updated"))}
+    vip = ('<span class="badge badge-vip"><svg class="icon" aria-hidden="true"><use href="#i-star"></use></svg>'
+           f'{escape(_("VIP"))}</span>')
+    unassigned = escape(_("Unassigned"))
+    parts = []
+    for ticket in tickets:
+        pk = str(ticket.pk)
+        customer = ticket.customer
+        updated = timezone.localtime(ticket.updated_at)
+        category = f" · {escape(ticket.category.name)}" if ticket.category_id else ""
+        queue = f'<span class="sub">{escape(ticket.queue.name)}</span>' if ticket.queue_id else ""
+        assignee = escape(str(ticket.assignee)) if ticket.assignee_id else unassigned
+        select = escape(_("Select ticket #%(number)s") % {"number": ticket.pk})
+        parts.append(
+            f'<tr data-ticket-row data-assign-url="{take_url.replace(mark, pk)}" class="ticket-row'
+            f'{" is-vip" if customer.is_vip else ""}">'
+            f'<td class="check-cell"><input type="checkbox" name="bulk-ticket" value="{pk}" form="bulk-form" '
+            f'id="pick-{pk}" aria-label="{select}"></td>'
+            f'<td class="card-title" data-label="{heads["ticket"]}">'
+            f'<a class="row-link" href="{detail_url.replace(mark, pk)}" data-open>'
+            f'<span class="ticket-number">#{pk}</span> {escape(ticket.subject)}</a>'
+            f'<span class="sub">{escape(customer.name)}{" " + vip if customer.is_vip else ""}'
+            f' · {kinds.get(ticket.kind, escape(ticket.kind))}{category}</span></td>'
+            f'<td data-label="{heads["status"]}"><span class="badge status-{escape(ticket.status)}">'
+            f'{statuses.get(ticket.status, escape(ticket.status))}</span></td>'
+            f'<td data-label="{heads["priority"]}"><span class="priority priority-{escape(ticket.priority)}">'
+            f'{priorities.get(ticket.priority, escape(ticket.priority))}</span></td>'
+            f'<td data-label="{heads["assignee"]}"><span>{assignee}{queue}</span></td>'
+            f'<td data-label="{heads["sla"]}">{sla_timer(getattr(ticket, "sla_clock", None), compact=True)}</td>'
+            f'<td data-label="{heads["updated"]}" class="nowrap muted"><time datetime="{date_filter(updated, "c")}" '
+            f'title="{escape(date_filter(updated, "DATETIME_FORMAT"))}">{date_filter(updated, "m-d H:i")}</time></td>'
+            '</tr>\n'
+        )
+    return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
