@@ -107,6 +107,8 @@ def targets(info: dict) -> dict[str, tuple[str, list[str]]]:
     return {
         "api_dashboard_admin": ("admin", dash),
         "api_dashboard_agent": ("agent", dash),
+        # The window ending on the data's last day only: closed days from the roll-up plus that day live.
+        "api_dashboard_today_agent": ("agent", dash[:1]),
         "web_quality_admin": ("admin", [f"/quality/?start={a}&end={b}" for a, b in spans]),
         "api_series_by_agent_admin": ("admin", [f"/api/v1/metrics/first_response_minutes/series?start={a}&end={b}"
                                                 f"&by=agent" for a, b in spans]),
