@@ -18,6 +18,8 @@ JOBS: tuple[Job, ...] = (
     Job("retry-failed-mail", "loopcrm.service.services.mail.retry_failed_mail", Every(minutes=15)),
     # Voice of the customer: due invitations, reminders and expiries.
     Job("feedback-sweep", "loopcrm.feedback.tasks.feedback_sweep", Every(minutes=10)),
+    # … and the dashboards' daily roll-up checked against the answers (built when missing), nightly.
+    Job("feedback-rollup", "loopcrm.feedback.tasks.refresh_rollup", Daily(hour=3, minute=30)),
     # Customer value: RFM, tiers, CLV and cross-sell rules, nightly.
     Job("value-recompute", "loopcrm.value.tasks.recompute_value", Daily(hour=2, minute=0)),
     # Loyalty: points expire nightly; membership tiers are evaluated once a month.

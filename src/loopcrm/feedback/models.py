@@ -384,3 +384,85 @@ class FollowUp(models.Model):
 
     def __str__(self) -> str:
         return f"follow-up {self.reason} → ticket {self.ticket_id}"
+
+
+# --- the daily roll-up the dashboards read --------------------------------------------------------
+
+# The scores each metric can take (fixed by services.surveys.METRIC_SCALES): one counter column per score.
+METRIC_SCORES = {"nps": range(0, 11), "csat": range(1, 6), "ces": range(1, 8)}
+
+
+def score_column(metric: str, score: int) -> str:
+    return f"{metric}_{score}"
+
+
+class AnswerDay(models.Model):
+    """The complete answers of one local day (in LOOPCRM_TIME_ZONE) and one combination of the dashboards'
+    low-cardinality dimensions: how many, and how many gave each score of each metric.
+
+    Kept in the same transaction as the answers (services.rollup); ids are plain integers, 0 meaning none
+    (a deleted department or category is mapped to "none" when read, as SET_NULL does to the answers).
+    """
+
+    day = models.DateField()
+    survey_id = models.BigIntegerField()
+    department_id = models.BigIntegerField(db_default=0)
+    category_id = models.BigIntegerField(db_default=0)
+    channel = models.CharField(max_length=20, db_default="")
+    touchpoint = models.CharField(max_length=20, db_default="")
+    tier = models.CharField(max_length=20, db_default="")
+    responses = models.IntegerField(db_default=0)
+
+    KEY = ("day", "survey_id", "department_id", "category_id", "channel", "touchpoint", "tier")
+
+    class Meta:
+        verbose_name = _("answers of a day")
+        verbose_name_plural = _("answers per day")
+        constraints = [models.UniqueConstraint(fields=["day", "survey_id", "department_id", "category_id", "channel",
+                                                       "touchpoint", "tier"], name="answer_day_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} survey {self.survey_id}: {self.responses}"
+
+
+for _metric, _scores in METRIC_SCORES.items():
+    for _score in _scores:
+        AnswerDay.add_to_class(score_column(_metric, _score), models.IntegerField(db_default=0))
+
+
+class InvitationDay(models.Model):
+    """The invitations sent on one local day per survey and department, and how many of them were answered
+    (the response rate's numerator and denominator)."""
+
+    day = models.DateField()
+    survey_id = models.BigIntegerField()
+    department_id = models.BigIntegerField(db_default=0)
+    sent = models.IntegerField(db_default=0)
+    answered = models.IntegerField(db_default=0)
+
+    KEY = ("day", "survey_id", "department_id")
+
+    class Meta:
+        verbose_name = _("invitations of a day")
+        verbose_name_plural = _("invitations per day")
+        constraints = [models.UniqueConstraint(fields=["day", "survey_id", "department_id"],
+                                               name="invitation_day_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} survey {self.survey_id}: {self.answered}/{self.sent}"
+
+
+class RollupState(models.Model):
+    """Whether the roll-up is complete and in which time zone its days are (one row; none = not built yet,
+    the dashboards then read the answers themselves)."""
+
+    zone = models.CharField(max_length=64)
+    built_at = models.DateTimeField()
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("roll-up state")
+        verbose_name_plural = _("roll-up state")
+
+    def __str__(self) -> str:
+        return f"roll-up in {self.zone}, built {self.built_at:%Y-%m-%d %H:%M}"

@@ -9,9 +9,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Avg, Count, F, Func, IntegerField, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -19,7 +20,7 @@ from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import Scope, can, scope_filter, scope_for
 from loopcrm.core.errors import NotFound, PermissionDenied, RuleViolation
 from loopcrm.customers.models import Customer
-from loopcrm.feedback import stats
+from loopcrm.feedback import rollup, stats
 from loopcrm.feedback.models import FollowUp, Invitation, Response, Survey, TextAnalysis, TopicMention
 from loopcrm.service.models import TicketMessage
 
@@ -108,7 +109,10 @@ def _window(filters: MetricFilter, *, default_days: int = 365) -> tuple[dt.datet
 
 def filter_responses(rows: QuerySet[Response], filters: MetricFilter) -> QuerySet[Response]:
     since, until = _window(filters)
-    rows = rows.filter(answered_at__gte=since, answered_at__lt=until)
+    return _filter_dimensions(rows.filter(answered_at__gte=since, answered_at__lt=until), filters)
+
+
+def _filter_dimensions(rows: QuerySet[Response], filters: MetricFilter) -> QuerySet[Response]:
     exact = {"survey_id": filters.survey_id, "department_id": filters.department_id, "agent_id": filters.agent_id,
              "channel": filters.channel, "touchpoint": filters.touchpoint, "tier": filters.tier,
              "category__code": filters.category}
@@ -164,8 +168,7 @@ def scores_from(row: dict[str, Any], *, label: str = "", key: Any = None, minimu
 
 
 def overall(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPLE) -> Scores:
-    row = filter_responses(responses_for(user), filters).aggregate(**AGGREGATES)
-    return scores_from(row, label=_("All"), minimum=minimum)
+    return summary(user, filters, minimum=minimum).scores
 
 
 @dataclass
@@ -205,11 +208,16 @@ def _fold(rows) -> dict[str, int]:
 
 
 def summary(user: User, filters: MetricFilter, *, minimum: int = stats.MIN_SAMPLE) -> Summary:
-    """Scores and the answer distributions of every metric from ONE grouped query (by nps, csat, ces)."""
-    # count(*), not count(id): PostgreSQL then answers from the covering index alone (index-only scan).
-    rows = (filter_responses(responses_for(user), filters).values("nps", "csat", "ces").annotate(n=Count("*"))
-            .order_by())
-    distribution = _distributions(rows)
+    """Scores and the answer distributions of every metric: whole days from the daily roll-up and the rest
+    from ONE grouped query (by nps, csat, ces) over the answers."""
+    tallies = _answer_tallies(user, filters, None)
+    if tallies is not None:
+        distribution = tallies.get(None, rollup.Tally()).distribution()
+    else:
+        # count(*), not count(id): PostgreSQL then answers from the covering index alone (index-only scan).
+        rows = (filter_responses(responses_for(user), filters).values("nps", "csat", "ces").annotate(n=Count("*"))
+                .order_by())
+        distribution = _distributions(rows)
     total = _totals(distribution)
     return Summary(scores=scores_from(total, label=_("All"), minimum=minimum),
                    distribution={metric: dict(sorted(counts.items())) for metric, counts in distribution.items()})
@@ -236,6 +244,10 @@ def breakdown(user: User, filters: MetricFilter, by: str, *, minimum: int = stat
     if by not in DIMENSIONS:
         raise RuleViolation(_("Unknown breakdown %(by)s.") % {"by": by}, field="by")
     value, label = DIMENSIONS[by]
+    if by in rollup.ROLLED_UP:
+        tallies = _answer_tallies(user, filters, value)
+        if tallies is not None:
+            return _breakdown_from(tallies, value, minimum=minimum, limit=limit)
     rows = (filter_responses(responses_for(user), filters).values(value, label).annotate(**AGGREGATES)
             .order_by("-n_nps", "-n_csat")[:limit])
     return [scores_from(row, label=str(row[label] if row[label] not in (None, "") else _("(none)")), key=row[value],
@@ -246,6 +258,10 @@ def trend(user: User, filters: MetricFilter, *, period: str = "month", minimum: 
     """Scores per day, week or month, oldest first."""
     if period not in PERIODS:
         raise RuleViolation(_("Unknown period."), field="period")
+    if str(timezone.get_current_timezone()) == settings.TIME_ZONE:  # the roll-up's days are this zone's days
+        tallies = _answer_tallies(user, filters, "day")
+        if tallies is not None:
+            return _trend_from(tallies, period, minimum=minimum)
     rows = filter_responses(responses_for(user), filters)
     if connection.vendor == "postgresql":
         return _trend_by_bucket(rows, filters, period, minimum)
@@ -315,9 +331,89 @@ def distribution(user: User, filters: MetricFilter, metric: str) -> dict[int, in
     """How many answers gave each score of `metric` (csat, nps or ces)."""
     if metric not in ("csat", "nps", "ces"):
         raise RuleViolation(_("Unknown metric."), field="metric")
+    tallies = _answer_tallies(user, filters, None)
+    if tallies is not None:
+        return tallies.get(None, rollup.Tally()).distribution()[metric]
     rows = (filter_responses(responses_for(user), filters).filter(**{f"{metric}__isnull": False})
             .values(metric).annotate(n=Count("id")).order_by(metric))
     return {row[metric]: row["n"] for row in rows}
+
+
+# --- the daily roll-up (see feedback.rollup) -------------------------------------------------------
+
+def _edges(plan: rollup.Plan, column: str) -> Q:
+    condition = Q(pk__in=[])
+    for start, end in plan.edges:
+        condition |= Q(**{f"{column}__gte": start, f"{column}__lt": end})
+    return condition
+
+
+def _live_tallies(rows: QuerySet[Response], group: str | None, zone: Any) -> dict[Any, rollup.Tally]:
+    if group == "day":
+        rows = rows.annotate(day=TruncDate("answered_at", tzinfo=zone))
+    fields = [group] if group else []
+    result: dict[Any, rollup.Tally] = {}
+    for row in rows.values(*fields, "nps", "csat", "ces").annotate(n=Count("*")).order_by():
+        result.setdefault(row[group] if group else None, rollup.Tally()).add_scores(
+            row["nps"], row["csat"], row["ces"], row["n"])
+    return result
+
+
+def _answer_tallies(user: User, filters: MetricFilter, group: str | None) -> dict[Any, rollup.Tally] | None:
+    """Tallies of the window's answers per `group` (a rolled-up column or "day"), whole days from the roll-up
+    and the rest from the answers; None when the roll-up cannot answer exactly (then read the answers)."""
+    if filters.agent_id is not None:
+        return None
+    since, until = _window(filters)
+    plan = rollup.plan(user, since, until)
+    if plan is None:
+        return None
+    tallies = rollup.answer_tallies(plan, filters, group)
+    parts = []
+    if plan.edges:
+        parts.append(_filter_dimensions(responses_for(user).filter(_edges(plan, "answered_at")), filters))
+    if plan.correction is not None:
+        parts.append(filter_responses(Response.objects.filter(plan.correction, is_complete=True), filters))
+    for part in parts:
+        for key, tally in _live_tallies(part, group, plan.zone).items():
+            tallies.setdefault(key, rollup.Tally()).add(tally)
+    return tallies
+
+
+def _breakdown_from(tallies: dict[Any, rollup.Tally], column: str, *, minimum: int, limit: int) -> list[Scores]:
+    names = rollup.labels(column, set(tallies))
+    merged: dict[Any, rollup.Tally] = {}
+    for key, tally in tallies.items():
+        if column.endswith("_id"):  # none, or an id deleted since (SET_NULL on the answers): the "(none)" row
+            key = key if key and key in names else None
+        merged.setdefault(key, rollup.Tally()).add(tally)
+    rows = []
+    for key, tally in merged.items():
+        total = _totals(tally.distribution())
+        label = names.get(key) if column.endswith("_id") else key
+        rows.append((total, scores_from(total, label=str(label if label not in (None, "") else _("(none)")), key=key,
+                                        minimum=minimum)))
+    rows.sort(key=lambda pair: (-pair[0]["n_nps"], -pair[0]["n_csat"]))
+    return [scores for _total, scores in rows[:limit]]
+
+
+def _trend_from(tallies: dict[Any, rollup.Tally], period: str, *, minimum: int) -> list[Scores]:
+    zone = timezone.get_current_timezone()
+    per_period: dict[dt.date, rollup.Tally] = {}
+    for day, tally in tallies.items():
+        if period == "week":
+            start = day - dt.timedelta(days=day.weekday())
+        elif period == "month":
+            start = day.replace(day=1)
+        else:
+            start = day
+        per_period.setdefault(start, rollup.Tally()).add(tally)
+    result = []
+    for start in sorted(per_period):
+        key = dt.datetime.combine(start, dt.time(0), tzinfo=zone)
+        result.append(scores_from(_totals(per_period[start].distribution()), label=start.isoformat(), key=key,
+                                  minimum=minimum))
+    return result
 
 
 @dataclass
@@ -328,15 +424,33 @@ class ResponseRate:
 
 
 def response_rate(user: User, filters: MetricFilter) -> ResponseRate:
+    """Invitations sent in the window (by survey and department only) and how many were answered: whole days
+    from the daily roll-up, the partial days and scope corrections from the invitations."""
     since, until = _window(filters)
-    rows = invitations_for(user).filter(sent_at__gte=since, sent_at__lt=until)
-    if filters.survey_id:
-        rows = rows.filter(survey_id=filters.survey_id)
-    if filters.department_id:
-        rows = rows.filter(department_id=filters.department_id)
-    counts = rows.aggregate(sent=Count("*"), answered=Count("answered_at"))  # index-only on PostgreSQL
-    return ResponseRate(sent=counts["sent"], answered=counts["answered"],
-                        rate=stats.rate(counts["answered"], counts["sent"]))
+
+    def narrowed(rows: QuerySet[Invitation]) -> QuerySet[Invitation]:
+        if filters.survey_id:
+            rows = rows.filter(survey_id=filters.survey_id)
+        if filters.department_id:
+            rows = rows.filter(department_id=filters.department_id)
+        return rows
+
+    def counted(rows: QuerySet[Invitation]) -> tuple[int, int]:
+        counts = narrowed(rows).aggregate(sent=Count("*"), answered=Count("answered_at"))  # index-only on PG
+        return counts["sent"], counts["answered"]
+
+    plan = rollup.plan(user, since, until)
+    if plan is None:
+        sent, answered = counted(invitations_for(user).filter(sent_at__gte=since, sent_at__lt=until))
+    else:
+        sent, answered = rollup.invitation_counts(plan, filters)
+        parts = [invitations_for(user).filter(_edges(plan, "sent_at"))] if plan.edges else []
+        if plan.correction is not None:
+            parts.append(Invitation.objects.filter(plan.correction, sent_at__gte=since, sent_at__lt=until))
+        for part in parts:
+            more_sent, more_answered = counted(part)
+            sent, answered = sent + more_sent, answered + more_answered
+    return ResponseRate(sent=sent, answered=answered, rate=stats.rate(answered, sent))
 
 
 @dataclass

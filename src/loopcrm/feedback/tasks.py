@@ -20,3 +20,12 @@ def feedback_sweep() -> dict[str, int]:
     done = run_sweeps(now)
     done["tickets_analysed"] = analyse_tickets(now - dt.timedelta(days=2), until=now)
     return done
+
+
+@task()
+def refresh_rollup() -> dict[str, object]:
+    """Nightly: build the dashboards' daily roll-up if missing (or the zone changed), else repair days that
+    differ from the answers. Safe to run twice."""
+    from loopcrm.feedback.services import rollup
+
+    return rollup.refresh()

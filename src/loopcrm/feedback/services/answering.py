@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from loopcrm.core.errors import Conflict, DomainError, NotFound, RuleViolation
 from loopcrm.core.text import clean_text
 from loopcrm.feedback.models import Answer, Invitation, Question, Response, TextAnalysis
+from loopcrm.feedback.services import rollup
 from loopcrm.feedback.services.invitations import token_hash
 from loopcrm.feedback.services.listening import store_analysis, tier_of
 from loopcrm.feedback.services.loop import follow_up_response
@@ -184,6 +185,8 @@ def _complete(response: Response, invitation: Invitation, answers: list[Answer],
     invitation.status = Invitation.Status.ANSWERED
     invitation.answered_at = at
     invitation.save(update_fields=["status", "answered_at"])
+    rollup.count_response(response)
+    rollup.count_invitation(invitation, answered=1)
     lowest = None
     for answer in answers:
         if answer.text:

@@ -32,6 +32,7 @@ from loopcrm.core.choices import Channel, Touchpoint
 from loopcrm.core.errors import RuleViolation
 from loopcrm.customers.models import Consent, Customer
 from loopcrm.feedback.models import Invitation, Survey, Trigger
+from loopcrm.feedback.services import rollup
 from loopcrm.service.models import Ticket
 
 log = logging.getLogger(__name__)
@@ -273,6 +274,7 @@ def send_invitation(invitation: Invitation, *, at: dt.datetime | None = None) ->
         invitation.sent_at = at
         invitation.expires_at = at + dt.timedelta(days=invitation.survey.valid_days)
         invitation.save(update_fields=["status", "sent_at", "expires_at", "token_hash", "token_nonce"])
+        rollup.count_invitation(invitation, sent=1)
         if invitation.channel == Channel.EMAIL:
             transaction.on_commit(lambda: _deliver_logged(invitation, token, reminder=False))
     return invitation
