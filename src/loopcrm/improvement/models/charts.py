@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from loopcrm.core.models import TimeStampedModel
 
@@ -72,7 +73,7 @@ class ChartSignal(TimeStampedModel):
     """A run rule that fired on one bucket of a chart: what an owner is alerted about and acts on."""
 
     class Status(models.TextChoices):
-        NEW = "new", _("new")
+        NEW = "new", pgettext_lazy("signal status", "new")
         ACKNOWLEDGED = "acknowledged", _("acknowledged")
         CYCLE_OPENED = "cycle_opened", _("cycle opened")
         DISMISSED = "dismissed", _("dismissed")
