@@ -1,13 +1,21 @@
 """Voice-of-the-customer benchmark on PostgreSQL: 1,000,000 survey answers.
 
-    .venv/bin/python bench/feedback_bench.py --database-url postgres://postgres@127.0.0.1:5432/lc_feedback_bench \
+    nice -n 10 .venv/bin/python bench/feedback_bench.py \
+        --database-url postgres://postgres@127.0.0.1:5432/lc_feedback_bench \
         --answers 1000000 --reset --json bench/results/feedback.json
+    # again on the built database, A/B of the answers read live vs the roll-up, no answering:
+    .venv/bin/python bench/feedback_bench.py --database-url postgres://postgres@127.0.0.1:5432/lc_feedback_bench \
+        --modes live,rollup --skip-answering --json bench/results/feedback_ab.json
 
 1. generate (COPY): 100,000 customers, 60 agents in 6 departments, an NPS, a CSAT and a CES survey,
    1,000,000 sent invitations with their complete responses over two years (the dashboards read
    responses), 100,000 analysed comments with their topic mentions;
+   then the dashboards' daily roll-up is built from them (`feedback_rollup rebuild`, timed);
 2. dashboard queries through HTTP (gunicorn, 2 sync workers, an administrator's API token), one client
-   in sequence: p50/p95/p99 of the metrics summary, breakdowns, trend, needs, words and verbatims;
+   in sequence: p50/p95/p99 of the metrics summary, breakdowns, trend, needs, words and verbatims, and
+   the server's CPU per request (gunicorn worker + PostgreSQL backend, from /proc). With
+   `--modes live,rollup` each scenario alternates request by request between reading the answers
+   themselves (the roll-up switched off) and reading the roll-up: an A/B under the same load;
 3. text analysis throughput on one core (comments/s, Chinese and English);
 4. answering throughput of the public endpoint (fresh invitations, one and four clients).
 """
@@ -196,6 +204,51 @@ def _serve(database_url: str, workers: int) -> tuple[subprocess.Popen, int]:
     raise RuntimeError("the server did not start")
 
 
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime
+    return total / TICK
+
+
+def _server_pids(server: subprocess.Popen, database_url: str) -> list[int]:
+    """The gunicorn workers and the PostgreSQL backends they hold open (persistent connections)."""
+    import psycopg
+
+    workers = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == server.pid:
+                workers.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    name = urlparse(database_url).path.lstrip("/")
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        backends = [row[0] for row in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name])]
+    return workers + backends
+
+
+def _set_mode(mode: str) -> None:
+    """live: the roll-up switched off (the dashboards read the answers, as before it existed); rollup: on."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    from loopcrm.feedback.models import RollupState
+
+    if mode == "live":
+        RollupState.objects.filter(pk=1).delete()
+    else:
+        RollupState.objects.update_or_create(pk=1, defaults={"zone": settings.TIME_ZONE, "built_at": timezone.now()})
+
+
 def _get(port: int, path: str, token: str) -> tuple[int, float]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     began = time.perf_counter()
@@ -207,25 +260,46 @@ def _get(port: int, path: str, token: str) -> tuple[int, float]:
     return response.status, elapsed
 
 
-def dashboards(port: int, token: str, repeat: int) -> dict:
+def dashboards(port: int, token: str, repeat: int, *, modes: list[str], server_pids) -> dict:
     since = (dt.datetime.now(dt.UTC) - dt.timedelta(days=90)).strftime("%Y-%m-%dT%H:%M:%SZ")
     scenarios = {
         "metrics_365d": "/api/v1/feedback/metrics",
         "metrics_90d": "/api/v1/feedback/metrics?" + urlencode({"since": since}),
         "breakdown_department": "/api/v1/feedback/metrics/breakdown?by=department",
         "breakdown_agent_90d": "/api/v1/feedback/metrics/breakdown?" + urlencode({"by": "agent", "since": since}),
+        "breakdown_survey": "/api/v1/feedback/metrics/breakdown?by=survey",
         "trend_month": "/api/v1/feedback/metrics/trend?period=month",
+        "trend_week": "/api/v1/feedback/metrics/trend?period=week",
         "needs_90d": "/api/v1/feedback/needs",
         "words_90d": "/api/v1/feedback/words?" + urlencode({"since": since}),
         "verbatims_negative": "/api/v1/feedback?sentiment=negative&limit=25",
     }
     results = {}
     for name, path in scenarios.items():
-        for _ in range(4):  # warm-up: every worker has connected and loaded what it needs
-            status, _elapsed = _get(port, path, token)
-        latencies = [_get(port, path, token)[1] for _ in range(repeat)]
-        results[name] = {"status": status, **_percentiles(latencies)}
-        print(f"  {name:24s} {results[name]}", flush=True)
+        latencies: dict[str, list[float]] = {mode: [] for mode in modes}
+        cpu: dict[str, float] = dict.fromkeys(modes, 0.0)
+        statuses: dict[str, int] = {}
+        for mode in modes:
+            _set_mode(mode)
+            for _ in range(3):  # warm-up: every worker has connected and loaded what it needs
+                _get(port, path, token)
+        pids = server_pids()
+        for _ in range(repeat):
+            for mode in modes:
+                if len(modes) > 1:
+                    _set_mode(mode)
+                before = _cpu_seconds(pids)
+                status, elapsed = _get(port, path, token)
+                cpu[mode] += _cpu_seconds(pids) - before
+                latencies[mode].append(elapsed)
+                statuses[mode] = status
+        for mode in modes:
+            key = name if len(modes) == 1 else f"{name}[{mode}]"
+            results[key] = {"status": statuses[mode], **_percentiles(latencies[mode]),
+                            "server_cpu_ms_per_request": round(1000 * cpu[mode] / repeat, 1),
+                            "loadavg": Path("/proc/loadavg").read_text().split()[:3]}
+            print(f"  {key:32s} {results[key]}", flush=True)
+    _set_mode(modes[-1])
     return results
 
 
@@ -289,6 +363,50 @@ def answering(port: int, count: int, clients: int) -> dict:
     return result
 
 
+def answering_cost(count: int) -> dict:
+    """The roll-up's price on answering, A/B in this process under the same load: `count` answers through
+    the service alternately with the roll-up writes and with them switched off (bench only), measuring
+    wall time, this process's CPU and the statements per answer (PostgreSQL's own time is in the wall)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    from loopcrm.customers.models import Customer
+    from loopcrm.feedback import services
+    from loopcrm.feedback.models import Survey
+    from loopcrm.feedback.services import rollup as rollup_services
+    from loopcrm.feedback.services.invitations import make_token
+
+    survey = Survey.objects.get(kind="nps")
+    question = survey.current_version.questions.first()
+    originals = (rollup_services.count_response, rollup_services.count_invitation)
+    measured = {mode: {"wall": [], "cpu": 0.0, "queries": 0} for mode in ("with_rollup", "without")}
+    customers = list(Customer.objects.order_by("-id")[1000:1000 + count])
+    for index, customer in enumerate(customers):
+        mode = "with_rollup" if index % 2 == 0 else "without"
+        if mode == "without":
+            rollup_services.count_response = rollup_services.count_invitation = lambda *a, **k: None
+        try:
+            began, cpu = time.perf_counter(), time.process_time()
+            with CaptureQueriesContext(connection) as queries:
+                invitation = services.invite(survey, customer, trigger="manual", send_after=timezone.now())
+                invitation = services.invitations.send_invitation(invitation)
+                services.save_answers(make_token(invitation), {f"q{question.pk}": 7}, submit=True)
+            measured[mode]["wall"].append(time.perf_counter() - began)
+            measured[mode]["cpu"] += time.process_time() - cpu
+            measured[mode]["queries"] += len(queries)
+        finally:
+            rollup_services.count_response, rollup_services.count_invitation = originals
+    result = {}
+    for mode, values in measured.items():
+        n = len(values["wall"])
+        result[mode] = {**_percentiles(values["wall"]), "client_cpu_ms": round(1000 * values["cpu"] / n, 2),
+                        "queries_per_answer": round(values["queries"] / n, 1)}
+    result["loadavg"] = Path("/proc/loadavg").read_text().split()[:3]
+    print(f"  invite + send + answer, in process: {result}", flush=True)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", required=True)
@@ -298,6 +416,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=40, help="requests per dashboard scenario")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--modes", default="rollup",
+                        help="comma-separated: rollup (the dashboards read the daily roll-up), live (they read the "
+                             "answers); two modes alternate request by request")
+    parser.add_argument("--skip-answering", action="store_true")
+    parser.add_argument("--skip-dashboards", action="store_true")
+    parser.add_argument("--skip-text", action="store_true")
     args = parser.parse_args()
 
     os.environ["DATABASE_URL"] = args.database_url
@@ -327,17 +451,38 @@ def main() -> None:
     else:
         token = (ROOT / "bench" / "results" / ".feedback_token").read_text().strip()
         assert ApiToken.objects.exists()
-    print("text analysis…", flush=True)
-    report["text"] = text_throughput(5.0)
+        call_command("migrate", run_syncdb=True, verbosity=0)  # tables added since the database was built
+    from loopcrm.feedback import rollup
+    from loopcrm.feedback.services import rollup as rollup_services
+
+    if fresh or not rollup.is_built():
+        print("building the daily roll-up…", flush=True)
+        began, cpu = time.monotonic(), time.process_time()
+        built = rollup_services.rebuild().as_dict()
+        report["rollup_rebuild"] = {**built, "seconds": round(time.monotonic() - began, 1),
+                                    "client_cpu_s": round(time.process_time() - cpu, 1)}
+        print(f"  {report['rollup_rebuild']}", flush=True)
+    modes = [mode.strip() for mode in args.modes.split(",") if mode.strip()]
+    assert set(modes) <= {"live", "rollup"}, modes
+    report["loadavg_start"] = Path("/proc/loadavg").read_text().split()[:3]
+    if not args.skip_text:
+        print("text analysis…", flush=True)
+        report["text"] = text_throughput(5.0)
     server, port = _serve(args.database_url, args.workers)
     try:
-        print("dashboards through HTTP (c=1)…", flush=True)
-        report["dashboards"] = dashboards(port, token, args.repeat)
-        print("public answering…", flush=True)
-        report["answering"] = [answering(port, 300, 1), answering(port, 600, 4)]
+        if not args.skip_dashboards:
+            print(f"dashboards through HTTP (c=1, modes {modes})…", flush=True)
+            report["dashboards"] = dashboards(port, token, args.repeat, modes=modes,
+                                             server_pids=lambda: _server_pids(server, args.database_url))
+        if not args.skip_answering:
+            print("public answering…", flush=True)
+            report["answering"] = [answering(port, 300, 1), answering(port, 600, 4)]
+            print("the roll-up's cost per answer (A/B in process)…", flush=True)
+            report["answering_cost"] = answering_cost(400)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+    report["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(report, indent=2, ensure_ascii=False, default=str))
