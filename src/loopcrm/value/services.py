@@ -31,7 +31,7 @@ from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, PermissionDenied, RuleViolation
 from loopcrm.core.text import clean_line
 from loopcrm.customers.models import Customer
-from loopcrm.value import clv, crosssell, rfm
+from loopcrm.value import bulk, clv, crosssell, rfm
 from loopcrm.value import rules as value_rules
 from loopcrm.value.models import CustomerValue, ProductAssociation, Segment, ValueRun
 from loopcrm.value.segments import compile_rule
@@ -118,6 +118,14 @@ class Epoch(Func):
 
 
 def _history(at: dt.datetime, since: dt.datetime) -> _History:
+    """Each buyer's counted orders up to `at`, summed: on PostgreSQL one statement read as binary rows
+    (value.bulk), elsewhere the portable ORM queries."""
+    if connection.vendor == "postgresql":
+        return _History(**bulk.history(at, since))
+    return _history_portable(at, since)
+
+
+def _history_portable(at: dt.datetime, since: dt.datetime) -> _History:
     """One GROUP BY over counted orders up to `at`, plus one window query for each buyer's previous order."""
     in_window = Q(placed_at__gte=since)
     grouped = (
@@ -243,7 +251,7 @@ def recompute_all(*, by: User | None = None, at: dt.datetime | None = None,
     now = at.timestamp()
 
     report("customers", 0, 1)
-    customers = _customer_ids()
+    customers = bulk.customer_ids() if connection.vendor == "postgresql" else _customer_ids()
     report("orders", 0, 1)
     with transaction.atomic():
         _more_sort_memory()
@@ -316,14 +324,15 @@ def recompute_all(*, by: User | None = None, at: dt.datetime | None = None,
                        expected, stage, first_any, last_any, lifetime_orders, lifetime_spend, at)
     with transaction.atomic():
         _serialise_writers()
-        CustomerValue.objects.all().delete()
-        _write(columns, report)
+        _replace_values(columns, report)
         _analyse()
         run = ValueRun.objects.create(started_at=started, finished_at=timezone.now(), customers=total,
                                       buyers=int(has.sum()), parameters=_jsonable(parameters),
                                       by=by if getattr(by, "pk", None) else None)
         audit.record(action="update", object_type="value.customervalue", object_id="all", by=by,
                      changes={"customers": total, "buyers": int(has.sum())}, note="value recompute", at=started)
+    if connection.vendor == "postgresql":
+        bulk.vacuum()
     if associations:
         report("cross-sell", 0, 1)
         recompute_associations(at=at)
@@ -421,74 +430,23 @@ def _rows(c: _Columns, start: int, stop: int):
         )
 
 
-def _write(c: _Columns, report: Progress) -> None:
-    total = c.customer.size
+def _replace_values(c: _Columns, report: Progress) -> None:
+    """Replace every value row by those of `c` (inside the caller's transaction)."""
     if connection.vendor == "postgresql":
-        _copy(c, report)
+        bulk.replace_values(c, report)
         return
-    names = FIELDS
+    CustomerValue.objects.all().delete()
+    _write_portable(c, report)
+
+
+def _write_portable(c: _Columns, report: Progress) -> None:
+    """Batched INSERTs through the ORM (SQLite; on PostgreSQL the reference the bulk path is tested against)."""
+    total = c.customer.size
     for start in range(0, total, CHUNK):
         stop = min(start + CHUNK, total)
         CustomerValue.objects.bulk_create(
-            [CustomerValue(**dict(zip(names, values, strict=True))) for values in _rows(c, start, stop)])
+            [CustomerValue(**dict(zip(FIELDS, values, strict=True))) for values in _rows(c, start, stop)])
         report("write", stop, total)
-
-
-def _copy(c: _Columns, report: Progress) -> None:
-    """PostgreSQL: stream the rows with COPY (set-based, no per-row statements), each column formatted by NumPy."""
-    table = CustomerValue._meta.db_table
-    columns = ", ".join(CustomerValue._meta.get_field(name.removesuffix("_id") if name == "customer_id" else name)
-                        .column for name in FIELDS)
-    total = c.customer.size
-    step = 100_000
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for start in range(0, total, step):
-            stop = min(start + step, total)
-            text = _copy_columns(c, slice(start, stop))
-            copy.write("".join("\t".join(row) + "\n" for row in zip(*text, strict=True)))
-            report("write", stop, total)
-
-
-NULL = "\\N"
-
-
-def _ints(values: np.ndarray, known: np.ndarray | None = None) -> np.ndarray:
-    out = values.astype(np.int64).astype(str).astype(object)
-    if known is not None:
-        out[~known] = NULL
-    return out
-
-
-def _floats(values: np.ndarray, fmt: str) -> np.ndarray:
-    known = np.isfinite(values)
-    out = np.full(values.size, NULL, dtype=object)
-    out[known] = np.char.mod(fmt, values[known]).astype(object)
-    return out
-
-
-def _moments(seconds: np.ndarray) -> np.ndarray:
-    known = np.isfinite(seconds)
-    out = np.full(seconds.size, NULL, dtype=object)
-    stamps = (seconds[known] * 1e6).astype(np.int64).astype("datetime64[us]").astype(str)
-    out[known] = np.char.add(stamps, "+00").astype(object)
-    return out
-
-
-def _copy_columns(c: _Columns, part: slice) -> list[np.ndarray]:
-    """The COPY text of each column for the rows in `part`, in FIELDS order."""
-    scored = c.r[part] > 0
-    n = scored.size
-    recency = c.recency[part]
-    at = np.full(n, c.at.astimezone(dt.UTC).isoformat(), dtype=object)
-    boolean = np.where(c.vip[part], "t", "f").astype(object)
-    return [
-        _ints(c.customer[part]), _ints(np.nan_to_num(recency), np.isfinite(recency)), _ints(c.frequency[part]),
-        _floats(c.monetary[part], "%.2f"), _ints(c.r[part], scored), _ints(c.f[part], scored),
-        _ints(c.m[part], scored), c.segment[part].astype(str).astype(object), c.tier[part].astype(str).astype(object),
-        boolean, _floats(c.clv[part], "%.2f"), _floats(c.p_alive[part], "%.17g"), _floats(c.expected[part], "%.17g"),
-        c.stage[part].astype(str).astype(object), _moments(c.first[part]), _moments(c.last[part]),
-        _ints(c.lifetime_orders[part]), _floats(c.lifetime_spend[part], "%.2f"), at,
-    ]
 
 
 # --- cross-sell ----------------------------------------------------------------------------------
