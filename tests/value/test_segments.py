@@ -148,3 +148,59 @@ def test_relative_windows_move_with_time(org, computed):
     assert shop.loyal.pk in members(rule, shop)
     later = set(queries.rule_members(rule, at=days_ago(-30)).values_list("pk", flat=True))
     assert shop.loyal.pk not in later
+
+
+VALUE_RULES = [
+    {"field": "tier", "op": "eq", "value": "high"},
+    {"field": "tier", "op": "ne", "value": "high"},
+    {"field": "tier", "op": "not_in", "value": ["low"]},
+    {"field": "stage", "op": "in", "value": ["prospect", "churned"]},
+    {"field": "vip_suggested", "op": "eq", "value": False},
+    {"field": "p_alive", "op": "lte", "value": 0.9},
+    {"field": "clv", "op": "between", "value": [0, 1e6]},
+    {"all": [{"field": "r_score", "op": "gte", "value": 4}, {"field": "f_score", "op": "gte", "value": 2}]},
+    {"all": [{"field": "tier", "op": "in", "value": ["high", "medium"]},
+             {"not": {"field": "r_score", "op": "gte", "value": 4}}]},
+    {"all": [{"field": "stage", "op": "eq", "value": "active"}, {"field": "m_score", "op": "ne", "value": 5}]},
+    {"any": [{"field": "rfm_segment", "op": "eq", "value": "champions"},
+             {"field": "stage", "op": "eq", "value": "new"}]},
+    {"any": [{"field": "rfm_segment", "op": "eq", "value": "champions"},
+             {"not": {"field": "stage", "op": "eq", "value": "new"}}]},
+    {"not": {"field": "tier", "op": "eq", "value": "low"}},
+    {"all": [{"field": "tier", "op": "eq", "value": "high"}, {"field": "city", "op": "eq", "value": "杭州市"}]},
+    {"all": []},
+    {"any": []},
+]
+
+
+@pytest.mark.parametrize("rule", VALUE_RULES)
+def test_counts_on_the_value_table_equal_the_members_of_the_rule(org, computed, rule):
+    # Given a customer merged into another after the recompute (its value row is dropped, not left behind)
+    from loopcrm.customers import services as customer_services
+
+    customer_services.merge_customers(keep=computed.loyal, duplicate=computed.others[0], by=org.admin)
+    # When the rule is counted (for an administrator, and for a job without a user)
+    everyone = members(rule, computed)
+    # Then the count is the number of members, whichever table it was counted on
+    assert queries.rule_count(rule, user=org.admin, at=computed.at) == len(everyone)
+    assert queries.rule_count(rule, at=computed.at) == len(everyone)
+    # and an agent who sees part of the customers counts only those
+    assert queries.rule_count(rule, user=org.other_agent, at=computed.at) == len(members(rule, computed,
+                                                                                        org.other_agent))
+
+
+def test_only_rules_about_the_value_row_that_need_one_are_counted_on_it(org, computed):
+    from loopcrm.value.segments import compile_value_rule
+
+    assert compile_value_rule({"field": "tier", "op": "eq", "value": "high"}) is not None
+    assert compile_value_rule({"all": [{"field": "tier", "op": "eq", "value": "high"},
+                                       {"not": {"field": "stage", "op": "eq", "value": "new"}}]}) is not None
+    # a customer without a value row matches these, so they need the customers
+    assert compile_value_rule({"field": "tier", "op": "ne", "value": "high"}) is None
+    assert compile_value_rule({"not": {"field": "tier", "op": "eq", "value": "low"}}) is None
+    assert compile_value_rule({"all": []}) is None
+    # customer fields, tags and purchases need the customers
+    assert compile_value_rule({"all": [{"field": "tier", "op": "eq", "value": "high"},
+                                       {"field": "city", "op": "eq", "value": "杭州市"}]}) is None
+    with pytest.raises(RuleViolation):
+        compile_value_rule({"field": "tier", "op": "eq", "value": "gold"})

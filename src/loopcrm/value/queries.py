@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from loopcrm.accounts.models import User
-from loopcrm.accounts.permissions import can, scope_filter
+from loopcrm.accounts.permissions import Scope, can, scope_filter, scope_for
 from loopcrm.commerce.models import Order, OrderLine, Product
 from loopcrm.commerce.queries import SPENDING_STATUSES
 from loopcrm.core.errors import NotFound
@@ -21,7 +21,7 @@ from loopcrm.customers.models import Customer
 from loopcrm.customers.queries import customers_for, get_customer_for
 from loopcrm.value import rfm
 from loopcrm.value.models import CustomerValue, ProductAssociation, Segment, Stage, Tier, ValueRun
-from loopcrm.value.segments import compile_rule
+from loopcrm.value.segments import compile_rule, compile_value_rule
 
 MAX_ID = 2**63 - 1
 
@@ -255,11 +255,20 @@ def segment_members(segment: Segment, *, user: User | None = None, at: dt.dateti
 
 
 def segment_count(segment: Segment, *, user: User | None = None) -> int:
-    return segment_members(segment, user=user).order_by().count()
+    return rule_count(segment.rule, user=user)
 
 
-def rule_count(rule: Any, *, user: User | None = None) -> int:
-    return rule_members(rule, user=user).order_by().count()
+def rule_count(rule: Any, *, user: User | None = None, at: dt.datetime | None = None) -> int:
+    """How many customers `rule` selects (within `user`'s scope when given).
+
+    A rule only about the value row, counted for someone who sees every customer, is counted on the value
+    table alone (segments.compile_value_rule); anything else joins the customers.
+    """
+    if user is None or scope_for(user, "customer", "view") == Scope.ALL:
+        on_values = compile_value_rule(rule, at=at)
+        if on_values is not None:
+            return CustomerValue.objects.filter(on_values).count()
+    return rule_members(rule, user=user, at=at).order_by().count()
 
 
 # --- cross-sell ----------------------------------------------------------------------------------

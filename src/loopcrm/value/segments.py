@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q
@@ -96,10 +96,14 @@ FIELDS: dict[str, FieldSpec] = {
 }
 
 
+VALUE = "value__"  # lookups through the customer's value row
+
+
 class _Compiler:
-    def __init__(self, at: dt.datetime) -> None:
+    def __init__(self, at: dt.datetime, *, on_values: bool = False) -> None:
         self.at = at
         self.conditions = 0
+        self.on_values = on_values  # compile against CustomerValue instead of Customer
 
     def fail(self, path: str, message: str) -> RuleViolation:
         return RuleViolation(message, field=path)
@@ -152,6 +156,8 @@ class _Compiler:
         value = rule["value"]
         vpath = f"{path}.value"
         handler: Callable[..., Q] = getattr(self, f"_{spec.kind}")
+        if self.on_values:
+            spec = replace(spec, lookup=spec.lookup.removeprefix(VALUE))
         return handler(name, spec, op, value, vpath)
 
     # --- value checks -------------------------------------------------------------------------
@@ -288,3 +294,45 @@ def compile_rule(rule: Any, *, at: dt.datetime | None = None) -> Q:
 
 def validate_rule(rule: Any) -> None:
     compile_rule(rule)
+
+
+POSITIVE_OPS = ("eq", "in", "gte", "lte", "between", "contains")
+
+
+def _on_value_row_only(rule: Any) -> bool:
+    """True when every condition of `rule` is on the value row (no customer field, tag or purchase)."""
+    if not isinstance(rule, dict):
+        return False
+    for key in ("all", "any"):
+        if key in rule:
+            items = rule[key]
+            return isinstance(items, list) and all(_on_value_row_only(item) for item in items)
+    if "not" in rule:
+        return _on_value_row_only(rule["not"])
+    spec = FIELDS.get(rule.get("field")) if isinstance(rule.get("field"), str) else None
+    return spec is not None and spec.lookup.startswith(VALUE)
+
+
+def _needs_value_row(rule: dict) -> bool:
+    """True when no customer without a value row can match `rule` (a positive test of the row decides)."""
+    if "all" in rule:
+        return any(_needs_value_row(item) for item in rule["all"])
+    if "any" in rule:
+        return bool(rule["any"]) and all(_needs_value_row(item) for item in rule["any"])
+    if "not" in rule:
+        return False
+    return rule.get("op") in POSITIVE_OPS
+
+
+def compile_value_rule(rule: Any, *, at: dt.datetime | None = None) -> Q | None:
+    """The Q over CustomerValue that selects the same customers as `rule` over live customers, or None when
+    there is none: the rule tests a customer field, tag or purchase, or a customer without a value row could
+    match it (a negation).
+
+    Sound because every value row belongs to a live customer: the recompute writes rows for live customers
+    only, merging drops or moves the duplicate's row to the kept customer, deleting a customer cascades.
+    A count then reads the value table alone (an index or bitmap scan), not a million customer rows.
+    """
+    if not (_on_value_row_only(rule) and _needs_value_row(rule)):
+        return None
+    return _Compiler(at or timezone.now(), on_values=True).node(rule, "rule", 0)
