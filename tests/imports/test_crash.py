@@ -118,3 +118,59 @@ def test_big_files_are_cleaned_in_worker_processes_with_the_same_result(upload, 
     # (file rows: the header is row 1, customer i is row i + 1)
     assert list(job.errors.values_list("row", flat=True)) == [41, 51, 81, 101, 121, 151, 161, 201, 241, 251, 281,
                                                               301]
+
+
+def _report_and_rows(job: ImportJob) -> tuple[list, list]:
+    report = list(job.errors.order_by("row", "id").values_list("row", "column", "value", "reason", "message"))
+    fields = [f.name for f in StagedRow._meta.fields if f.name not in ("id", "job", "object_id")]
+    rows = list(StagedRow.objects.filter(job=job).order_by("row").values_list(*fields))
+    return report, rows
+
+
+@pytest.mark.parametrize("name", ["bad_rows.csv", "duplicates.csv", "quoted_newlines.csv", "customers_300.csv",
+                                  "ragged.csv", "salesforce.csv"])
+def test_the_worker_processes_give_the_serial_report_and_rows(upload, org, monkeypatch, name):
+    # Given one file validated in this process, and again by two worker processes in chunks of 7 rows
+    serial = services.validate_job(upload(name))
+    monkeypatch.setenv("LOOPCRM_IMPORT_PARALLEL_FROM_BYTES", "1")
+    monkeypatch.setenv("LOOPCRM_IMPORT_WORKERS", "2")
+    parallel = services.validate_job(upload(name), size=7)
+    # Then the report lines (row, column, value, reason, message) and the staged rows are the same
+    assert serial.status == parallel.status == "validated"
+    assert (serial.rows, serial.valid, serial.invalid) == (parallel.rows, parallel.valid, parallel.invalid)
+    assert _report_and_rows(serial) == _report_and_rows(parallel)
+    assert _report_and_rows(serial)[1]
+
+
+def test_ids_reserved_while_staging_are_the_new_customers_and_no_one_elses(upload, org):
+    from loopcrm.customers import services as customer_services
+
+    # Given a validated file: its rows to create hold customer ids reserved for them
+    job = services.validate_job(upload("customers_300.csv"))
+    reserved = set(StagedRow.objects.filter(job=job, action="create").values_list("object_id", flat=True))
+    assert len(reserved) == EXPECTED_CREATED and None not in reserved
+    # When someone adds a customer before the import is committed
+    walk_in = customer_services.create_customer(by=org.admin, name="散客", phone="13911112222")
+    # Then it got an id of its own, and the import creates exactly the reserved ids
+    assert walk_in.pk not in reserved
+    job = services.commit_job(job, by=org.admin)
+    job = services.run_job(job, by=org.admin)
+    assert job.created == EXPECTED_CREATED
+    assert set(Customer.objects.exclude(pk=walk_in.pk).values_list("pk", flat=True)) == reserved
+    # And the undo removes those and only those
+    services.rollback_job(job, by=org.admin)
+    assert list(Customer.objects.values_list("pk", flat=True)) == [walk_in.pk]
+
+
+def test_moving_in_builds_every_index_again_on_two_connections(upload, org, monkeypatch):
+    from loopcrm.imports import engine
+
+    # Given the customer table's indexes, and an import that drops them and builds them after
+    monkeypatch.setenv("LOOPCRM_IMPORT_WORKERS", "2")
+    before = engine._secondary_indexes()
+    job = services.run_job(upload("customers_300.csv", dry_run=False, rebuild_indexes=True), by=org.admin)
+    # Then the same indexes exist again (PostgreSQL: built by two connections at once) and the job forgets them
+    _check_complete(job)
+    assert engine._secondary_indexes() == before
+    job.refresh_from_db()
+    assert job.options["dropped_indexes"] == []

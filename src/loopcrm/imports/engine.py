@@ -1,14 +1,19 @@
 """The set-based import of customers: stage, prepare, merge in checkpointed batches, undo.
 
-1. **Stage**: the file is read row by row, each row cleaned (imports.cleaning), and valid rows
-   go to `imports_stagedrow` — PostgreSQL through `COPY`, SQLite through batched `executemany` —
-   with the report lines of bad rows. Every batch commits together with `job.staged_through`,
-   so a crash re-reads the file past that row and stores nothing twice.
+1. **Stage**: the file is read in chunks of rows, each row cleaned (imports.cleaning; in two worker
+   processes for big files, which hand back COPY text), and valid rows go to `imports_stagedrow`
+   — PostgreSQL through `COPY`, SQLite through batched `executemany` — as `create` with a
+   customer id reserved for them (the sequence; SQLite: `sqlite_sequence`), with the report lines
+   of bad rows. Every batch commits together with `job.staged_through`, so a crash re-reads the
+   file past that row and stores nothing twice.
 2. **Prepare** (one transaction): rows repeating an external id, phone or email of an earlier row
    of the file become report lines ("duplicate inside the file"); the others are matched to live
-   customers (external id first, then phone, then email — all three are indexed). After this no
-   two pending rows share an identity, so no row can match a customer this import creates.
-3. **Merge**: row ranges in batches; each batch — new customers inserted with `INSERT … SELECT`,
+   customers (external id first, then phone, then email — all three are indexed) and become
+   `pending` with the matched customer's id. After this no two rows to create or update share an
+   identity, so no row can match a customer this import creates. A `create` row's id is used only
+   when the merge reaches its row: until then it is reserved, and after a cancel it stays unused.
+3. **Merge**: row ranges in batches; each batch — new customers inserted with `INSERT … SELECT`
+   under their reserved ids (no write to the staged rows),
    matched ones skipped, updated (`UPDATE … FROM`, the file's non-empty values win) or merged
    (only the customer's empty fields filled, notes appended, as `customers.services` merges do),
    their before-image kept on the staged row — commits with `job.checkpoint` in the same
@@ -26,6 +31,7 @@ import collections
 import datetime as dt
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -58,6 +64,7 @@ IDENTITIES = ("external_id", "phone", "email")
 UPDATABLE = ("name", "phone", "email", "external_id", "birthday", "country", "province", "city", "district",
              "street", "postal_code", "industry", "source_channel", "is_vip", "notes")
 _BLOCKS = {"phone": ("phone", "phone_raw")}
+_CREATE = StagedRow.Action.CREATE.value
 
 
 def batch_size() -> int:
@@ -71,48 +78,92 @@ def _now() -> dt.datetime:
 # --- 1. staging ---------------------------------------------------------------------------------
 
 def _staged_tuple(job_id: int, row: int, values: dict[str, Any]) -> tuple:
+    """A valid row's staged columns (STAGE_COLUMNS), all but the reserved customer id."""
     get = values.get
     return (job_id, row, get("kind") or "person", values["name"], get("phone", ""), get("phone_raw", ""),
             get("email", ""), get("external_id", ""), get("birthday"), get("country") or "CN", get("province", ""),
             get("city", ""), get("district", ""), get("street", ""), get("postal_code", ""), get("industry", ""),
-            get("source_channel", ""), bool(get("is_vip", False)), get("notes", ""), get("tags", ""),
-            StagedRow.Action.PENDING)
+            get("source_channel", ""), bool(get("is_vip", False)), get("notes", ""), get("tags", ""), _CREATE)
+
+
+# COPY's text format: a tab between columns, \N for NULL, backslash escapes in text.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_NEEDS_ESCAPE = re.compile(r"[\\\t\n\r]")
+
+
+def _copy_field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if value is True or value is False:
+        return "t" if value else "f"
+    if type(value) is str:
+        return value.translate(_COPY_ESCAPES)
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def _copy_line(staged: tuple) -> str:
+    """A staged tuple as one line of COPY text (without the id and the newline, added when ids are known)."""
+    if _NEEDS_ESCAPE.search("".join([value for value in staged if type(value) is str])):
+        return "\t".join([_copy_field(value) for value in staged])
+    return "\t".join([
+        value if type(value) is str else "\\N" if value is None else ("t" if value else "f")
+        if value is True or value is False else value.isoformat() if isinstance(value, dt.date) else str(value)
+        for value in staged
+    ])
+
+
+def reserve_ids(count: int) -> list[int]:
+    """`count` customer ids no one else will be given, taken now (inside the staging transaction).
+
+    They are recorded on the staged rows, so the merge inserts with them and the undo knows them
+    without writing to the staged rows again. Ids of rows that turn out to be duplicates or
+    matches are never used (gaps, as a rolled-back insert leaves).
+    """
+    if count <= 0:
+        return []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SELECT nextval(pg_get_serial_sequence('{CUSTOMERS}', 'id'))"
+                           f" FROM generate_series(1, %s)", [count])
+            return [value for (value,) in cursor.fetchall()]
+        # SQLite: AUTOINCREMENT gives max(sqlite_sequence, max(id)) + 1, so raising the sequence
+        # reserves the block; the IMMEDIATE transaction holds the write lock until it commits.
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [CUSTOMERS])
+        found = cursor.fetchone()
+        cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CUSTOMERS}")
+        base = max(found[0] if found else 0, cursor.fetchone()[0])
+        if found:
+            cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [base + count, CUSTOMERS])
+        else:
+            cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [CUSTOMERS, base + count])
+        return list(range(base + 1, base + count + 1))
 
 
 class _Writer:
-    """Writes staged rows of one batch: COPY on PostgreSQL, executemany in chunks elsewhere."""
+    """Writes staged rows, each with its reserved id: one COPY per chunk on PostgreSQL (the ids are
+    taken first: no other statement may run inside a COPY), executemany elsewhere."""
 
     def __init__(self) -> None:
-        self.cursor = connection.cursor()
-        self.copy = None
-        self.buffer: list[tuple] = []
         if connection.vendor == "postgresql":
-            columns = ", ".join(f'"{c}"' for c in STAGE_COLUMNS)
-            self.copy_context = self.cursor.cursor.copy(f"COPY {STAGED} ({columns}) FROM STDIN")
-            self.copy = self.copy_context.__enter__()
+            columns = ", ".join(f'"{c}"' for c in (*STAGE_COLUMNS, "object_id"))
+            self.copy_sql = f"COPY {STAGED} ({columns}) FROM STDIN"
         else:
-            marks = ", ".join(["%s"] * len(STAGE_COLUMNS))
-            self.sql = f"INSERT INTO {STAGED} ({', '.join(STAGE_COLUMNS)}) VALUES ({marks})"
+            self.copy_sql = ""
+            marks = ", ".join(["%s"] * (len(STAGE_COLUMNS) + 1))
+            self.sql = f"INSERT INTO {STAGED} ({', '.join(STAGE_COLUMNS)}, object_id) VALUES ({marks})"
 
-    def write(self, row: tuple) -> None:
-        if self.copy is not None:
-            self.copy.write_row(row)
-        else:
-            self.buffer.append(row)
-            if len(self.buffer) >= 2000:
-                self.flush()
-
-    def flush(self) -> None:
-        if self.buffer:
-            self.cursor.executemany(self.sql, self.buffer)
-            self.buffer = []
-
-    def close(self) -> None:
-        if self.copy is not None:
-            self.copy_context.__exit__(None, None, None)
-            self.copy = None
-        self.flush()
-        self.cursor.close()
+    def write(self, staged: list) -> None:
+        """Staged rows of one chunk: COPY lines on PostgreSQL, tuples elsewhere (see _clean_chunk)."""
+        if not staged:
+            return
+        ids = reserve_ids(len(staged))
+        with connection.cursor() as cursor:
+            if self.copy_sql:
+                data = "".join([f"{line}\t{pk}\n" for line, pk in zip(staged, ids, strict=True)]).encode()
+                with cursor.cursor.copy(self.copy_sql) as copy:
+                    copy.write(data)
+            else:
+                cursor.executemany(self.sql, [(*values, pk) for values, pk in zip(staged, ids, strict=True)])
 
 
 def _report_line(job: ImportJob, row: int, column: str, value: str, reason: str, message: str) -> ImportRowError:
@@ -140,44 +191,54 @@ def _init_worker(headers: list[str], targets: list[str], unmapped: str) -> None:
     _worker_cleaner = RowCleaner(headers, targets, unmapped=unmapped)
 
 
-Outcome = tuple[int, tuple | None, list[tuple[str, str, str, str]]]
+# What a chunk of rows comes back as: (rows, last row number, staged rows — COPY lines on PostgreSQL,
+# tuples elsewhere —, report lines as (row, column, value, reason, message), invalid rows).
+Outcome = tuple[int, int, list, list[tuple[int, str, str, str, str]], int]
 
 
-def _clean_chunk(job_id: int, chunk: list[tuple[int, list[str]]], cleaner: RowCleaner | None = None) -> list[Outcome]:
+def _clean_chunk(job_id: int, chunk: list[tuple[int, list[str]]], copy_text: bool,
+                 cleaner: RowCleaner | None = None) -> Outcome:
     cleaner = cleaner or _worker_cleaner
-    out: list[Outcome] = []
+    clean = cleaner.clean
+    staged: list = []
+    errors: list[tuple[int, str, str, str, str]] = []
+    invalid = 0
     for number, cells in chunk:
-        cleaned = cleaner.clean(cells)
+        cleaned = clean(cells)
         if cleaned.problems:
-            out.append((number, None, [(p.column, p.value, p.reason, p.message) for p in cleaned.problems]))
+            invalid += 1
+            errors.extend((number, p.column, p.value, p.reason, p.message) for p in cleaned.problems)
         else:
-            out.append((number, _staged_tuple(job_id, number, cleaned.values), []))
-    return out
+            row = _staged_tuple(job_id, number, cleaned.values)
+            staged.append(_copy_line(row) if copy_text else row)
+    return len(chunk), chunk[-1][0], staged, errors, invalid
 
 
-def _chunks_of_rows(rows: Iterator[tuple[int, list[str]]], skip_through: int) -> Iterator[list[tuple[int, list[str]]]]:
+def _chunks_of_rows(rows: Iterator[tuple[int, list[str]]], skip_through: int,
+                    size: int = _CHUNK) -> Iterator[list[tuple[int, list[str]]]]:
     next(rows, None)  # the header
     chunk: list[tuple[int, list[str]]] = []
     for number, cells in rows:
         if number <= skip_through:
             continue
         chunk.append((number, cells))
-        if len(chunk) >= _CHUNK:
+        if len(chunk) >= size:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
 
 
-def _cleaned(job: ImportJob, path: Path, info: FileInfo) -> Iterator[Outcome]:
-    """Every row past the checkpoint, cleaned, in file order (worker processes for big files)."""
+def _cleaned(job: ImportJob, path: Path, info: FileInfo, chunk_size: int) -> Iterator[Outcome]:
+    """Every chunk of rows past the checkpoint, cleaned, in file order (worker processes for big files)."""
     targets = job.mapping.get("targets", [])
-    chunks = _chunks_of_rows(iter_rows(path, info, sheet=job.sheet), job.staged_through)
+    copy_text = connection.vendor == "postgresql"
+    chunks = _chunks_of_rows(iter_rows(path, info, sheet=job.sheet), job.staged_through, chunk_size)
     workers = _workers(path)
     if not workers:
         cleaner = RowCleaner(job.headers, targets, unmapped=job.unmapped)
         for chunk in chunks:
-            yield from _clean_chunk(job.pk, chunk, cleaner)
+            yield _clean_chunk(job.pk, chunk, copy_text, cleaner)
         return
     import multiprocessing
 
@@ -186,11 +247,11 @@ def _cleaned(job: ImportJob, path: Path, info: FileInfo) -> Iterator[Outcome]:
     try:
         window: collections.deque = collections.deque()
         for chunk in chunks:  # a bounded window keeps memory flat: the pool never reads ahead of it
-            window.append(pool.apply_async(_clean_chunk, (job.pk, chunk)))
+            window.append(pool.apply_async(_clean_chunk, (job.pk, chunk, copy_text)))
             if len(window) >= 3 * workers:
-                yield from window.popleft().get()
+                yield window.popleft().get()
         while window:
-            yield from window.popleft().get()
+            yield window.popleft().get()
     finally:
         pool.terminate()
         pool.join()
@@ -198,11 +259,15 @@ def _cleaned(job: ImportJob, path: Path, info: FileInfo) -> Iterator[Outcome]:
 
 def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None,
           progress: Progress | None = None) -> ImportJob:
-    """Read, clean and store the file's rows past `job.staged_through`, in committed batches."""
+    """Read, clean and store the file's rows past `job.staged_through`, in committed batches.
+
+    A batch is whole chunks of rows (`size` rows, or the first chunk past it when `size` is not a
+    multiple of the chunk); it commits with its last row as `staged_through`.
+    """
     size = size or batch_size()
     job.refresh_from_db()
     started = time.perf_counter()
-    outcomes = _cleaned(job, path, info)
+    outcomes = _cleaned(job, path, info, min(_CHUNK, size))
     pending: Outcome | None = None
     try:
         while True:
@@ -215,29 +280,23 @@ def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None
                 counts = {"rows": 0, "valid": 0, "invalid": 0}
                 last = current.staged_through
                 done = True
-                try:
-                    while True:
-                        if pending is not None:
-                            outcome, pending = pending, None
-                        else:
-                            outcome = next(outcomes, None)
-                            if outcome is None:
-                                break
-                        if counts["rows"] >= size:
-                            pending = outcome
-                            done = False
+                while True:
+                    if pending is not None:
+                        outcome, pending = pending, None
+                    else:
+                        outcome = next(outcomes, None)
+                        if outcome is None:
                             break
-                        number, staged, problems = outcome
-                        counts["rows"] += 1
-                        last = number
-                        if problems:
-                            counts["invalid"] += 1
-                            errors.extend(_report_line(current, number, *problem) for problem in problems)
-                        else:
-                            counts["valid"] += 1
-                            writer.write(staged)
-                finally:
-                    writer.close()
+                    if counts["rows"] >= size:
+                        pending = outcome
+                        done = False
+                        break
+                    rows, last, staged, problems, invalid = outcome
+                    counts["rows"] += rows
+                    counts["invalid"] += invalid
+                    counts["valid"] += rows - invalid
+                    errors.extend(_report_line(current, *problem) for problem in problems)
+                    writer.write(staged)
                 ImportRowError.objects.bulk_create(errors, batch_size=2000)
                 ImportJob.objects.filter(pk=job.pk).update(
                     rows=F("rows") + counts["rows"], valid=F("valid") + counts["valid"],
@@ -295,15 +354,15 @@ def prepare(job: ImportJob) -> ImportJob:
             cursor.execute(
                 f"SELECT s.id, s.row, s.{field}, f.first_row FROM {STAGED} s JOIN ("
                 f" SELECT {field} AS v, MIN(row) AS first_row FROM {STAGED}"
-                f" WHERE job_id = %s AND {field} <> '' AND action = 'pending' GROUP BY {field} HAVING COUNT(*) > 1"
-                f") f ON s.{field} = f.v WHERE s.job_id = %s AND s.action = 'pending' AND s.row > f.first_row",
+                f" WHERE job_id = %s AND {field} <> '' AND action = 'create' GROUP BY {field} HAVING COUNT(*) > 1"
+                f") f ON s.{field} = f.v WHERE s.job_id = %s AND s.action = 'create' AND s.row > f.first_row",
                 [job.pk, job.pk],
             )
             found = cursor.fetchall()
             if not found:
                 continue
             for chunk in _chunks([pk for pk, *_rest in found]):
-                StagedRow.objects.filter(pk__in=chunk).update(action=StagedRow.Action.DUPLICATE)
+                StagedRow.objects.filter(pk__in=chunk).update(action=StagedRow.Action.DUPLICATE, object_id=None)
             column = _header_of(job, field)
             ImportRowError.objects.bulk_create(
                 [_report_line(job, row, column, value, Reason.DUPLICATE_IN_FILE,
@@ -314,9 +373,9 @@ def prepare(job: ImportJob) -> ImportJob:
             duplicates += len(found)
         for field in IDENTITIES:
             cursor.execute(
-                f"UPDATE {STAGED} SET object_id = (SELECT MIN(c.id) FROM {CUSTOMERS} c"
+                f"UPDATE {STAGED} SET action = 'pending', object_id = (SELECT MIN(c.id) FROM {CUSTOMERS} c"
                 f" WHERE c.{field} = {STAGED}.{field} AND c.merged_into_id IS NULL)"
-                f" WHERE job_id = %s AND action = 'pending' AND object_id IS NULL AND {field} <> ''"
+                f" WHERE job_id = %s AND action = 'create' AND {field} <> ''"
                 f" AND EXISTS (SELECT 1 FROM {CUSTOMERS} c WHERE c.{field} = {STAGED}.{field}"
                 f" AND c.merged_into_id IS NULL)",
                 [job.pk],
@@ -443,29 +502,12 @@ def _json(value: Any) -> str:
 
 
 def _insert_new(job: ImportJob, lo: int, hi: int, by: User | None, now: dt.datetime) -> None:
-    """Rows of [lo, hi] that match nobody become customers, with ids chosen first so they are recorded."""
+    """Rows of [lo, hi] that match nobody become customers, with the ids reserved for them when staged."""
     owner_id = by.pk if by is not None else None
     department_id = getattr(by, "department_id", None)
-    where = "job_id = %s AND row >= %s AND row <= %s AND action = 'pending' AND object_id IS NULL"
+    fields = ("kind", "name", "phone", "phone_raw", "email", "external_id", "birthday", "country", "province",
+              "city", "district", "street", "postal_code", "industry", "source_channel", "is_vip", "notes")
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                f"UPDATE {STAGED} SET action = 'create',"
-                f" object_id = nextval(pg_get_serial_sequence('{CUSTOMERS}', 'id')) WHERE {where}",
-                [job.pk, lo, hi],
-            )
-        else:
-            # SQLite: the IMMEDIATE transaction holds the write lock, so max(id) cannot move under us.
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {CUSTOMERS}")
-            base = cursor.fetchone()[0]
-            cursor.execute(f"SELECT COALESCE(MAX(object_id), 0) FROM {STAGED} WHERE job_id = %s", [job.pk])
-            base = max(base, cursor.fetchone()[0])
-            cursor.execute(
-                f"UPDATE {STAGED} SET action = 'create', object_id = %s + row - %s WHERE {where}",
-                [base + 1, lo, job.pk, lo, hi],
-            )
-        fields = ("kind", "name", "phone", "phone_raw", "email", "external_id", "birthday", "country", "province",
-                  "city", "district", "street", "postal_code", "industry", "source_channel", "is_vip", "notes")
         cursor.execute(
             f"INSERT INTO {CUSTOMERS} (id, {', '.join(fields)}, owner_id, department_id, created_by_id, version,"
             f" created_at, updated_at, merged_into_id)"
@@ -571,25 +613,76 @@ def drop_indexes(job: ImportJob) -> None:
     log.info("import #%s dropped %d indexes of %s", job.pk, len(indexes), CUSTOMERS)
 
 
+def _create_index(definition: str) -> None:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks may not wait past DDL
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
+                       .replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ", 1))
+
+
+def _create_indexes_in_parallel(definitions: list[str], workers: int) -> None:
+    """PostgreSQL builds a GIN index on one core: two connections build two at once. Each index
+    commits on its own; the job keeps every definition until all exist, and `IF NOT EXISTS` lets
+    a resume after a crash build only the missing ones."""
+    import queue
+    import threading
+
+    todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+    for definition in definitions:
+        todo.put(definition)
+    failures: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            while not failures:
+                try:
+                    definition = todo.get_nowait()
+                except queue.Empty:
+                    return
+                with transaction.atomic():
+                    _create_index(definition)
+        except BaseException as error:  # raised again in the caller's thread
+            failures.append(error)
+        finally:
+            connection.close()  # this thread's own connection
+
+    threads = [threading.Thread(target=build, name=f"import-index-{i}") for i in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+
+
 def restore_indexes(job: ImportJob) -> None:
     started = time.perf_counter()
+    indexes = ImportJob.objects.get(pk=job.pk).options.get("dropped_indexes") or []
+    if not indexes:
+        return
+    # The biggest (GIN) first, so the two builders finish together.
+    definitions = sorted((definition for _name, definition in indexes), key=lambda d: " USING gin " not in d)
+    workers = min(int(os.environ.get("LOOPCRM_IMPORT_WORKERS", "2")), os.cpu_count() or 1, len(definitions))
+    parallel = connection.vendor == "postgresql" and workers >= 2 and not connection.in_atomic_block
+    if parallel:
+        _create_indexes_in_parallel(definitions, workers)
     with transaction.atomic():
         current = ImportJob.objects.select_for_update().get(pk=job.pk)
         indexes = current.options.get("dropped_indexes") or []
         if not indexes:
             return
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred FK checks may not wait past DDL
-                cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")
-            for _name, definition in indexes:
-                cursor.execute(definition.replace("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1)
-                               .replace("CREATE UNIQUE INDEX ", "CREATE UNIQUE INDEX IF NOT EXISTS ", 1))
-            if connection.vendor == "postgresql":
+        if not parallel:
+            for definition in definitions:
+                _create_index(definition)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
                 cursor.execute(f"ANALYZE {CUSTOMERS}")
         current.options = {**current.options, "dropped_indexes": []}
         current.save(update_fields=["options"])
-    log.info("import #%s rebuilt %d indexes in %.1fs", job.pk, len(indexes), time.perf_counter() - started)
+    log.info("import #%s rebuilt %d indexes in %.1fs%s", job.pk, len(indexes), time.perf_counter() - started,
+             f" ({workers} connections)" if parallel else "")
 
 
 # --- 4. undo ------------------------------------------------------------------------------------

@@ -167,7 +167,9 @@ class StagedRow(models.Model):
     """One valid row of a file, cleaned, waiting for (then recording) its import.
 
     After the import it is the undo record: `action` says what happened to which customer
-    (`object_id`), `before` holds the fields an update or merge overwrote.
+    (`object_id`), `before` holds the fields an update or merge overwrote. A row is staged as
+    `create` with the customer id reserved for it; it is inserted under that id when the merge
+    reaches its row (`job.checkpoint`). `pending` rows match an existing customer.
     """
 
     class Action(models.TextChoices):
