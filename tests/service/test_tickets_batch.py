@@ -185,3 +185,48 @@ def test_a_bad_request_opens_nothing_and_names_its_place(org, desk):
 
 def test_an_empty_batch_opens_nothing(org):
     assert open_tickets([], by=org.agent) == []
+
+
+# --- through the API ---------------------------------------------------------------------------------
+
+def test_an_agent_opens_a_batch_through_the_api(api_as, org, zhang, hotline_queue, delivery):
+    """Given 王芳 (agent) and two requests, POST /tickets/batch opens both, in order, as POST /tickets would."""
+    api = api_as("agent")
+    response = api.post("tickets/batch", {"tickets": [
+        {"customer_id": zhang.pk, "subject": "洗衣机噪音大", "description": "很响", "queue_id": hotline_queue.pk},
+        {"customer_id": zhang.pk, "subject": "Late parcel", "kind": "complaint", "category_id": delivery.pk,
+         "tags": ["物流"]},
+    ]})
+
+    assert response.status_code == 201, response.json()
+    ids = response.json()["ids"]
+    opened = list(Ticket.objects.filter(pk__in=ids).order_by("id"))
+    assert [t.pk for t in opened] == ids
+    assert [t.subject for t in opened] == ["洗衣机噪音大", "Late parcel"]
+    assert opened[0].queue_id == hotline_queue.pk and opened[0].created_by_id == org.agent.pk
+    assert list(opened[1].tags.values_list("name", flat=True)) == ["物流"]
+    assert all(TicketEvent.objects.filter(ticket=t, kind=TicketEvent.Kind.CREATED).exists() for t in opened)
+
+
+def test_a_batch_naming_a_customer_out_of_reach_opens_nothing(api_as, org, zhang, east_customer):
+    """Given Tom Baker's customer is outside 王芳's scope, a batch naming it is a 422 at its place; nothing opens."""
+    api = api_as("agent")
+    before = Ticket.objects.count()
+
+    response = api.post("tickets/batch", {"tickets": [
+        {"customer_id": zhang.pk, "subject": "One"}, {"customer_id": east_customer.pk, "subject": "Two"}]})
+
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "customer_id"
+    assert response.json()["errors"][0]["index"] == 1
+    assert Ticket.objects.count() == before
+
+
+def test_a_read_only_role_may_not_open_a_batch(api_as, zhang):
+    api = api_as("exec")
+    before = Ticket.objects.count()
+
+    response = api.post("tickets/batch", {"tickets": [{"customer_id": zhang.pk, "subject": "One"}]})
+
+    assert response.status_code == 403, response.content
+    assert Ticket.objects.count() == before

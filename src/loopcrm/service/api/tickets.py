@@ -17,7 +17,7 @@ from ninja.files import UploadedFile
 from loopcrm.accounts.queries import departments_for, users_for
 from loopcrm.commerce.models import Order
 from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS, PageOut, Problem
-from loopcrm.core.errors import RuleViolation
+from loopcrm.core.errors import DomainError, RuleViolation
 from loopcrm.core.pagination import Page, paginate
 from loopcrm.customers.models import ContactPerson
 from loopcrm.customers.queries import customers_for
@@ -47,6 +47,8 @@ from loopcrm.service.schemas.tickets import (
     RootCauseOut,
     RootCausePatch,
     StatusIn,
+    TicketBatchIn,
+    TicketBatchOut,
     TicketDetailOut,
     TicketIn,
     TicketOut,
@@ -56,6 +58,7 @@ from loopcrm.service.services import categories as category_services
 from loopcrm.service.services import complaints as complaint_services
 from loopcrm.service.services import tickets as services
 from loopcrm.service.services.attachments import Upload, open_attachment
+from loopcrm.service.services.opening import TicketRequest, open_tickets
 
 router = Router()
 CHANGE_ERRORS = {**WRITE_ERRORS, 403: Problem, 503: Problem}
@@ -149,6 +152,24 @@ def open_ticket(request, payload: TicketIn, response: HttpResponse):
     ticket = services.open_ticket(by=request.user, **data)
     response["Location"] = f"/api/v1/tickets/{ticket.pk}"
     return Status(201, _detail(request, ticket.pk, response))
+
+
+@router.post("tickets/batch", response={201: TicketBatchOut, **CHANGE_ERRORS}, url_name="open_tickets",
+             summary="Open many tickets",
+             description="Up to 500 tickets in one transaction, all or none, each routed, assigned and put under "
+                         "its SLA and process exactly as POST /tickets would, in the order sent. A ticket that "
+                         "breaks a rule stops the batch: the 422 names its place (`index`) and field.")
+def open_ticket_batch(request, payload: TicketBatchIn):
+    requests = []
+    for index, item in enumerate(payload.tickets):
+        data = item.model_dump()
+        try:
+            requests.append(TicketRequest(**_references(request, data, customer_id=data["customer_id"])))
+        except DomainError as error:
+            error.extra = {**error.extra, "index": index}
+            raise
+    tickets = open_tickets(requests, by=request.user)
+    return Status(201, {"ids": [ticket.pk for ticket in tickets]})
 
 
 @router.post("tickets/calls", response={201: TicketDetailOut, **CHANGE_ERRORS}, url_name="log_call",

@@ -69,6 +69,16 @@ class TicketIn(Input):
     follower_ids: Ids = Field(default_factory=list)
 
 
+class TicketBatchIn(Input):
+    """Tickets opened together, all or none, each as POST /tickets would open it (in this order)."""
+
+    tickets: Annotated[list[TicketIn], Field(min_length=1, max_length=500)]
+
+
+class TicketBatchOut(Schema):
+    ids: list[int] = Field(description="The new tickets' ids, in the order of the request.")
+
+
 class TicketPatch(Input):
     """Only the fields sent change. `version` is the one you read (or send it as `If-Match`)."""
 
