@@ -80,6 +80,31 @@ def _loadavg() -> str:
         return " ".join(handle.read().split()[:3])
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _server_cpu(database: str, seen: dict[int, float]) -> None:
+    """CPU seconds so far of each PostgreSQL backend serving `database` (from /proc), into `seen`.
+
+    Backends are sampled, so one that ends between two samples loses its last 0.1 s; parallel
+    workers (which do not name the database) are not counted.
+    """
+    marker = f" {database} ".encode()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as handle:
+                title = handle.read()
+            if not title.startswith(b"postgres:") or marker not in title:
+                continue
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            seen[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+        except (FileNotFoundError, ProcessLookupError, PermissionError, IndexError):
+            continue
+
+
 def run_measured(code: str, env: dict[str, str]) -> dict:
     """Run `code` in a child Python; wall time, peak RSS of its process tree, and its output."""
     started = time.perf_counter()
@@ -89,12 +114,19 @@ def run_measured(code: str, env: dict[str, str]) -> dict:
                                stderr=subprocess.PIPE, text=True)
     peak = peak_pss = 0
     done = threading.Event()
+    database = env["DATABASE_URL"].rsplit("/", 1)[1] if env["DATABASE_URL"].startswith("postgres") else ""
+    server: dict[int, float] = {}
+    if database:
+        _server_cpu(database, server)
+    server_before = dict(server)
 
     def sample() -> None:
         nonlocal peak, peak_pss
         while not done.is_set():
             rss, pss = _tree_rss(process.pid)
             peak, peak_pss = max(peak, rss), max(peak_pss, pss)
+            if database:
+                _server_cpu(database, server)
             time.sleep(0.1)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -110,7 +142,9 @@ def run_measured(code: str, env: dict[str, str]) -> dict:
     phases = [line.split(" ", 2)[2] for line in err.splitlines() if line.count(" ") >= 2 and "import #" in line]
     return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 1024**2, 1),
             "peak_pss_mb": round(peak_pss / 1024**2, 1),
-            "client_cpu_s": round(cpu, 2), "loadavg_before": load, "loadavg_after": _loadavg(), "stdout": out.strip(),
+            "client_cpu_s": round(cpu, 2),
+            "server_cpu_s": round(sum(v - server_before.get(k, 0) for k, v in server.items()), 2) if database else None,
+            "loadavg_before": load, "loadavg_after": _loadavg(), "stdout": out.strip(),
             "phases": phases, "returncode": process.returncode}
 
 
