@@ -120,8 +120,8 @@ def inbox_rows(tickets) -> SafeString:
     once per page instead of once per row and the row URLs reversed once.
 
     A page of 25 rows through the template engine was about a thousand node renders and a thousand
-    gettext calls — most of the inbox's CPU. Every value is escaped here; tests/service/test_workbench_rows.py
-    holds the template this replaces and checks both give the same markup.
+    gettext calls — most of the inbox's CPU. Every value is escaped here. The template this replaces is kept
+    as tests/service/inbox_row_reference.html; test_workbench_rows.py checks both give the same markup.
     """
     take_url = escape(reverse("web:ticket_take", args=[_MARK]))
     detail_url = escape(reverse("web:ticket_detail", args=[_MARK]))
