@@ -54,3 +54,28 @@ def test_the_clocks_follow_a_ticket_through_its_life(org):
                                                                       TicketEvent.Kind.SLA_RESUMED])
                  .values_list("kind", "step"))
     assert kinds == [("sla_paused", RESOLUTION), ("sla_resumed", RESOLUTION)]
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["open_ticket", "open_tickets"])
+def test_a_policy_for_high_value_customers_applies_to_their_tickets(org, batch):
+    """The value app's tier selects the SLA policy, opened singly or in a batch (it once never matched)."""
+    from django.utils import timezone
+
+    from loopcrm.service.services.opening import TicketRequest, open_tickets
+    from loopcrm.value.models import CustomerValue
+
+    policy("High value", first_response_minutes=30, customer_tiers=["high"])  # first by position
+    policy("Standard", first_response_minutes=240)
+    valued, ordinary = factories.customer(), factories.customer()
+    CustomerValue.objects.create(customer=valued, tier="high", computed_at=timezone.now())
+    CustomerValue.objects.create(customer=ordinary, tier="low", computed_at=timezone.now())
+    when = sh(2026, 3, 9, 10)
+    if batch:
+        opened = open_tickets([TicketRequest(customer=valued, subject="大客户咨询"),
+                               TicketRequest(customer=ordinary, subject="普通咨询")], by=org.agent, at=when)
+    else:
+        opened = [tickets.open_ticket(customer=customer, subject="咨询", by=org.agent, at=when)
+                  for customer in (valued, ordinary)]
+    first = {ticket.customer_id: SlaClock.objects.get(ticket=ticket, metric=FIRST) for ticket in opened}
+    assert first[valued.pk].policy.name == "High value"
+    assert first[ordinary.pk].policy.name == "Standard"

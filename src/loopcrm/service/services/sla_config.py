@@ -327,11 +327,11 @@ def delete_policy(policy: SlaPolicy, *, by: User | None, at: dt.datetime | None 
 # --- which policy a ticket gets ------------------------------------------------------------------------------
 
 def customer_tier(customer) -> str:
-    """The customer's value tier ("high", "medium", "low" or ""), from the value app once it computes tiers."""
-    from loopcrm.value import queries as value_queries
+    """The customer's value tier ("high", "medium", "low" or ""): the same lookup routing makes (kept on the
+    instance, so routing and the SLA policy of one opening ask the value app once)."""
+    from loopcrm.service.services.routing import customer_tier as routing_tier
 
-    tier_of = getattr(value_queries, "customer_tier", None)
-    return (tier_of(customer) or "") if tier_of else ""
+    return routing_tier(customer)
 
 
 def policy_matches(policy: SlaPolicy, ticket: Ticket, *, tier: str | None = None,
