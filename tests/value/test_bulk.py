@@ -91,4 +91,5 @@ def test_binary_copy_writes_the_rows_the_orm_writes(org):
     assert _stored() == expected
     assert len(expected) == 24 and expected[1][10] is None and expected[3][3] == Decimal("123456789.12")
     names = {name for name, _sql in bulk._secondary_indexes(CustomerValue._meta.db_table)}
-    assert {"value_tier_idx", "value_stage_idx", "value_segment_idx", "value_rfm_idx"} <= names
+    assert {"value_tier_idx", "value_stage_tier_idx", "value_segment_idx", "value_rfm_idx", "value_clv_idx",
+            "value_p_alive_idx", "value_vip_idx"} <= names
