@@ -168,6 +168,14 @@ VALUE_RULES = [
              {"not": {"field": "stage", "op": "eq", "value": "new"}}]},
     {"not": {"field": "tier", "op": "eq", "value": "low"}},
     {"all": [{"field": "tier", "op": "eq", "value": "high"}, {"field": "city", "op": "eq", "value": "杭州市"}]},
+    {"all": [{"field": "tier", "op": "in", "value": ["high", "low"]},
+             {"field": "tag", "op": "has", "value": "wholesale"}]},
+    {"all": [{"field": "tier", "op": "eq", "value": "low"}, {"field": "tag", "op": "not_has", "value": "wholesale"}]},
+    {"all": [{"field": "stage", "op": "in", "value": ["active", "new", "won_back"]},
+             {"field": "ordered", "op": "in_last_days", "value": {"days": 30}}]},
+    {"all": [{"field": "r_score", "op": "gte", "value": 1},
+             {"field": "bought_category", "op": "not_in_last_days", "value": {"category": "tea", "days": 90}}]},
+    {"field": "tag", "op": "has", "value": "wholesale"},
     {"all": []},
     {"any": []},
 ]
@@ -199,7 +207,11 @@ def test_only_rules_about_the_value_row_that_need_one_are_counted_on_it(org, com
     assert compile_value_rule({"field": "tier", "op": "ne", "value": "high"}) is None
     assert compile_value_rule({"not": {"field": "tier", "op": "eq", "value": "low"}}) is None
     assert compile_value_rule({"all": []}) is None
-    # customer fields, tags and purchases need the customers
+    # tags and purchases are subqueries on the customer id, which the value row has
+    assert compile_value_rule({"all": [{"field": "tier", "op": "eq", "value": "high"},
+                                       {"field": "tag", "op": "has", "value": "wholesale"}]}) is not None
+    assert compile_value_rule({"field": "tag", "op": "has", "value": "wholesale"}) is None  # no value row needed
+    # customer fields need the customers
     assert compile_value_rule({"all": [{"field": "tier", "op": "eq", "value": "high"},
                                        {"field": "city", "op": "eq", "value": "杭州市"}]}) is None
     with pytest.raises(RuleViolation):

@@ -300,7 +300,8 @@ POSITIVE_OPS = ("eq", "in", "gte", "lte", "between", "contains")
 
 
 def _on_value_row_only(rule: Any) -> bool:
-    """True when every condition of `rule` is on the value row (no customer field, tag or purchase)."""
+    """True when every condition of `rule` is on the value row, a tag or a purchase (no customer field): tags
+    and purchases are subqueries on the customer id, which the value row carries as its key."""
     if not isinstance(rule, dict):
         return False
     for key in ("all", "any"):
@@ -310,7 +311,7 @@ def _on_value_row_only(rule: Any) -> bool:
     if "not" in rule:
         return _on_value_row_only(rule["not"])
     spec = FIELDS.get(rule.get("field")) if isinstance(rule.get("field"), str) else None
-    return spec is not None and spec.lookup.startswith(VALUE)
+    return spec is not None and (spec.lookup.startswith(VALUE) or spec.kind in ("tag", "purchase"))
 
 
 def _needs_value_row(rule: dict) -> bool:
@@ -321,13 +322,13 @@ def _needs_value_row(rule: dict) -> bool:
         return bool(rule["any"]) and all(_needs_value_row(item) for item in rule["any"])
     if "not" in rule:
         return False
-    return rule.get("op") in POSITIVE_OPS
+    return FIELDS[rule["field"]].lookup.startswith(VALUE) and rule.get("op") in POSITIVE_OPS
 
 
 def compile_value_rule(rule: Any, *, at: dt.datetime | None = None) -> Q | None:
     """The Q over CustomerValue that selects the same customers as `rule` over live customers, or None when
-    there is none: the rule tests a customer field, tag or purchase, or a customer without a value row could
-    match it (a negation).
+    there is none: the rule tests a customer field, or a customer without a value row could match it (a
+    negation, or only tags and purchases).
 
     Sound because every value row belongs to a live customer: the recompute writes rows for live customers
     only, merging drops or moves the duplicate's row to the kept customer, deleting a customer cascades.
