@@ -2,12 +2,15 @@
 
     .venv/bin/python bench/generate.py --database-url postgres://postgres@127.0.0.1:5432/lc_value_bench \
         --customers 1000000 --orders 5700000 --interactions 0 --seed 1     # ≈ 10 M order lines
-    .venv/bin/python bench/value_bench.py --database-url postgres://postgres@127.0.0.1:5432/lc_value_bench
+    .venv/bin/python bench/value_bench.py --database-url postgres://postgres@127.0.0.1:5432/lc_value_bench \
+        --runs 20 --all-kinds                 # 14 rule kinds; --explain prints each count's plan
 
 Goals (issue 5): recompute of RFM + tiers + lifecycle ≤ 60 s with peak memory ≤ 1 GB; BG/NBD fit on
-100,000 customers ≤ 10 s; segment count p95 ≤ 200 ms. The value app has no migration yet, so its
-tables are created here from the models when missing (in the bench database only). Cross-sell rules
-are timed separately (they read every order line).
+100,000 customers ≤ 10 s; segment count p95 ≤ 200 ms. Printed with each figure: the load average, and
+the CPU time of this process and of its PostgreSQL backend (parallel workers are not included). Each
+count says which table it was counted on ([value]: the value table alone; [customers]: joined).
+The value tables are created from the models when missing (a database generated before the value
+migrations). Cross-sell rules are timed separately (they read every order line).
 """
 
 from __future__ import annotations
@@ -32,6 +35,34 @@ RULES = {
                                 {"field": "f_score", "op": "gte", "value": 4}]},
     "ordered in the last 30 days": {"field": "ordered", "op": "in_last_days", "value": {"days": 30}},
 }
+# More rule kinds (--all-kinds): churn risk, CLV, lifecycle, VIP suggestion, customer fields, tags, purchases.
+MORE_RULES = {
+    "churn risk: P(alive) < 0.3": {"field": "p_alive", "op": "lte", "value": 0.3},
+    "CLV ≥ 1000 and not churned": {"all": [{"field": "clv", "op": "gte", "value": 1000},
+                                           {"not": {"field": "stage", "op": "eq", "value": "churned"}}]},
+    "stage = won_back": {"field": "stage", "op": "eq", "value": "won_back"},
+    "suggested VIP": {"field": "vip_suggested", "op": "eq", "value": True},
+    "tier ≠ low (negation)": {"field": "tier", "op": "ne", "value": "low"},
+    "province = 广东省": {"field": "province", "op": "eq", "value": "广东省"},
+    "tag 高潜力": {"field": "tag", "op": "has", "value": "高潜力"},
+    "high tier with tag 老客户": {"all": [{"field": "tier", "op": "eq", "value": "high"},
+                                       {"field": "tag", "op": "has", "value": "老客户"}]},
+    "bought digital in 90 days": {"field": "bought_category", "op": "in_last_days",
+                                  "value": {"category": "digital", "days": 90}},
+}
+
+
+def cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU of this process (or of another, e.g. the PostgreSQL backend, from /proc)."""
+    if pid is None:
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return usage.ru_utime + usage.ru_stime
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
 def peak_mb() -> float:
@@ -45,6 +76,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--skip-recompute", action="store_true", help="reuse the stored value rows")
     parser.add_argument("--associations", action="store_true", help="also time the cross-sell rules")
+    parser.add_argument("--all-kinds", action="store_true", help="count more rule kinds (customer fields, tags, …)")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN (ANALYZE, BUFFERS) of each count")
     args = parser.parse_args()
     os.environ["DATABASE_URL"] = args.database_url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "loopcrm.settings")
@@ -69,10 +102,14 @@ def main() -> int:
     orders = Order.objects.count()
     lines = OrderLine.objects.count()
     print(f"database: {customers:,} customers, {orders:,} orders, {lines:,} order lines "
-          f"(PostgreSQL {connection.pg_version // 10000}); start peak RSS {peak_mb():.0f} MB")
+          f"(PostgreSQL {connection.pg_version // 10000}); start peak RSS {peak_mb():.0f} MB; load {load()}")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        backend = cursor.fetchone()[0]
 
     if not args.skip_recompute:
         steps: dict[str, float] = {}
+        cpu, server = cpu_seconds(), cpu_seconds(backend)
         started = time.perf_counter()
 
         def progress(step: str, done: int, total: int) -> None:
@@ -83,6 +120,8 @@ def main() -> int:
         marks = ", ".join(f"{step} at {at:.1f} s" for step, at in steps.items())
         print(f"recompute (RFM + models + tiers + lifecycle, write {result.customers:,} rows): {seconds:.1f} s, "
               f"peak RSS {peak_mb():.0f} MB  [{marks}]")
+        print(f"    CPU: Python {cpu_seconds() - cpu:.1f} s, PostgreSQL backend {cpu_seconds(backend) - server:.1f} s; "
+              f"load {load()}")
         print(f"    buyers {result.buyers:,}; tiers {result.tiers}; stages {result.stages}")
         print(f"    fit {result.parameters.get('bgnbd')}")
     if args.associations:
@@ -108,20 +147,36 @@ def main() -> int:
           f"(r={model.r:.3f}, alpha={model.alpha:.2f}, a={model.a:.3f}, b={model.b:.3f})")
 
     # Segment counts: the live count a user sees in the builder (all customers in scope, as an admin).
-    print(f"segment counts, {args.runs} runs each after one warm-up:")
+    print(f"segment counts, {args.runs} runs each after one warm-up (load {load()}):")
     worst = 0.0
-    for name, rule in RULES.items():
+    rules = {**RULES, **MORE_RULES} if args.all_kinds else RULES
+    from loopcrm.value.segments import compile_value_rule
+
+    for name, rule in rules.items():
         queries.rule_count(rule)
         times = []
+        server = cpu_seconds(backend)
         for _ in range(args.runs):
             started = time.perf_counter()
             count = queries.rule_count(rule)
             times.append((time.perf_counter() - started) * 1000)
+        server_ms = (cpu_seconds(backend) - server) * 1000 / args.runs
         times.sort()
         p95 = times[int(0.95 * (len(times) - 1))]
         worst = max(worst, p95)
-        print(f"    {name:32s} {count:>9,} customers  p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms")
-    print(f"worst segment count p95: {worst:.1f} ms")
+        table = "value" if compile_value_rule(rule) is not None else "customers"
+        print(f"    {name:32s} {count:>9,} customers  p50 {statistics.median(times):7.1f} ms  p95 {p95:7.1f} ms  "
+              f"server CPU {server_ms:6.1f} ms  [{table}]")
+        if args.explain:
+            on_values = compile_value_rule(rule)
+            rows = (CustomerValue.objects.filter(on_values) if on_values is not None
+                    else queries.rule_members(rule).order_by())
+            sql, params = rows.order_by().values("pk").query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) SELECT count(*) FROM ({sql}) AS counted", params)
+                for (line,) in cursor.fetchall():
+                    print(f"        {line}")
+    print(f"worst segment count p95: {worst:.1f} ms (load {load()})")
 
     from loopcrm.accounts.models import User
 
