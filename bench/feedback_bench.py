@@ -453,9 +453,10 @@ def main() -> None:
         assert ApiToken.objects.exists()
         call_command("migrate", run_syncdb=True, verbosity=0)  # tables added since the database was built
     from loopcrm.feedback import rollup
+    from loopcrm.feedback.models import AgentDay
     from loopcrm.feedback.services import rollup as rollup_services
 
-    if fresh or not rollup.is_built():
+    if fresh or not rollup.is_built() or not AgentDay.objects.exists():
         print("building the daily roll-up…", flush=True)
         began, cpu = time.monotonic(), time.process_time()
         built = rollup_services.rebuild().as_dict()

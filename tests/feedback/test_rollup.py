@@ -131,7 +131,8 @@ def test_the_roll_up_is_what_answers_the_admin_and_a_department_lead(org, world)
     assert rollup.plan(org.admin, *window) is not None
     lead_plan = rollup.plan(org.lead, *window)
     assert lead_plan is not None and lead_plan.correction is not None  # the lead's own answers elsewhere, live
-    assert rollup.plan(org.agent, *window) is None  # own scope: not a roll-up dimension, read live
+    assert rollup.plan(org.agent, *window) is None  # own scope: not a dimension of invitations, read live
+    assert rollup.plan(org.agent, *window, agents=True).agent_id == org.agent.pk  # answers: AgentDay
 
 
 def test_a_deleted_customer_is_counted_down_in_the_same_transaction(org, world):

@@ -430,6 +430,33 @@ for _metric, _scores in METRIC_SCORES.items():
         AnswerDay.add_to_class(score_column(_metric, _score), models.IntegerField(db_default=0))
 
 
+class AgentDay(models.Model):
+    """The complete answers of one local day per survey, agent and department (0: none), with the same
+    counters as AnswerDay: what an agent's own dashboard and the breakdown by agent read."""
+
+    day = models.DateField()
+    survey_id = models.BigIntegerField()
+    agent_id = models.BigIntegerField(db_default=0)
+    department_id = models.BigIntegerField(db_default=0)
+    responses = models.IntegerField(db_default=0)
+
+    KEY = ("day", "survey_id", "agent_id", "department_id")
+
+    class Meta:
+        verbose_name = _("answers of a day per agent")
+        verbose_name_plural = _("answers per day and agent")
+        constraints = [models.UniqueConstraint(fields=["day", "survey_id", "agent_id", "department_id"],
+                                               name="agent_day_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} survey {self.survey_id} agent {self.agent_id}: {self.responses}"
+
+
+for _metric, _scores in METRIC_SCORES.items():
+    for _score in _scores:
+        AgentDay.add_to_class(score_column(_metric, _score), models.IntegerField(db_default=0))
+
+
 class InvitationDay(models.Model):
     """The invitations sent on one local day per survey and department, and how many of them were answered
     (the response rate's numerator and denominator)."""

@@ -362,13 +362,13 @@ def _live_tallies(rows: QuerySet[Response], group: str | None, zone: Any) -> dic
 def _answer_tallies(user: User, filters: MetricFilter, group: str | None) -> dict[Any, rollup.Tally] | None:
     """Tallies of the window's answers per `group` (a rolled-up column or "day"), whole days from the roll-up
     and the rest from the answers; None when the roll-up cannot answer exactly (then read the answers)."""
-    if filters.agent_id is not None:
-        return None
     since, until = _window(filters)
-    plan = rollup.plan(user, since, until)
+    plan = rollup.plan(user, since, until, agents=True)
     if plan is None:
         return None
     tallies = rollup.answer_tallies(plan, filters, group)
+    if tallies is None:
+        return None
     parts = []
     if plan.edges:
         parts.append(_filter_dimensions(responses_for(user).filter(_edges(plan, "answered_at")), filters))

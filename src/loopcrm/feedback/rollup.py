@@ -20,11 +20,19 @@ from django.db.models import Q, QuerySet, Sum
 
 from loopcrm.accounts.models import Department, User
 from loopcrm.accounts.permissions import Scope, scope_for
-from loopcrm.feedback.models import METRIC_SCORES, AnswerDay, InvitationDay, RollupState, Survey, score_column
+from loopcrm.feedback.models import (
+    METRIC_SCORES,
+    AgentDay,
+    AnswerDay,
+    InvitationDay,
+    RollupState,
+    Survey,
+    score_column,
+)
 from loopcrm.service.models import TicketCategory
 
 # Breakdown dimensions the roll-up holds (name -> its column; the same name on Response).
-ROLLED_UP = {"department": "department_id", "category": "category_id", "channel": "channel",
+ROLLED_UP = {"agent": "agent_id", "department": "department_id", "category": "category_id", "channel": "channel",
              "touchpoint": "touchpoint", "tier": "tier", "survey": "survey_id"}
 
 
@@ -64,6 +72,7 @@ class Plan:
     edges: tuple[tuple[dt.datetime, dt.datetime], ...]
     departments: QuerySet | None
     correction: Q | None
+    agent_id: int | None = None  # own scope: only this agent's answers (AgentDay only)
 
 
 def is_built() -> bool:
@@ -71,11 +80,14 @@ def is_built() -> bool:
     return state == settings.TIME_ZONE
 
 
-def plan(user: User, since: dt.datetime, until: dt.datetime) -> Plan | None:
-    """How the roll-up answers the window for this user, or None when it cannot answer exactly."""
+def plan(user: User, since: dt.datetime, until: dt.datetime, *, agents: bool = False) -> Plan | None:
+    """How the roll-up answers the window for this user, or None when it cannot answer exactly.
+    `agents`: the read can use AgentDay, so an own scope (the user's answers as agent) is a dimension."""
     scope = scope_for(user, "feedback", "view")
-    departments, correction = None, None
-    if scope == Scope.DEPARTMENT and user.department_id is not None:
+    departments, correction, agent_id = None, None, None
+    if scope == Scope.OWN and agents:
+        agent_id = user.pk
+    elif scope == Scope.DEPARTMENT and user.department_id is not None:
         path = user.department.path
         departments = Department.objects.filter(path__startswith=path).values("pk")
         correction = Q(agent_id=user.pk) & ~Q(department__path__startswith=path)
@@ -92,7 +104,7 @@ def plan(user: User, since: dt.datetime, until: dt.datetime) -> Plan | None:
         return None
     edges = tuple((a, b) for a, b in ((since, first), (end, until)) if a < b)
     return Plan(zone=zone, first_day=first_day, end_day=end_day, edges=edges, departments=departments,
-                correction=correction)
+                correction=correction, agent_id=agent_id)
 
 
 def _narrowed(rows: QuerySet, plan_: Plan, *, survey_id: int | None, department_id: int | None) -> QuerySet:
@@ -110,14 +122,39 @@ SUMS = {"responses": Sum("responses"), **{score_column(metric, score): Sum(score
                                           for metric, scores in METRIC_SCORES.items() for score in scores}}
 
 
-def answer_tallies(plan_: Plan, filters: Any, group: str | None) -> dict[Any, Tally]:
-    """The whole days' tallies, per value of `group` (a ROLLED_UP column or "day"; None: one group)."""
-    rows = _narrowed(AnswerDay.objects.all(), plan_, survey_id=filters.survey_id,
-                     department_id=filters.department_id)
+def table_for(plan_: Plan, filters: Any, group: str | None):
+    """AnswerDay, or AgentDay when the read is about agents (which then allows only survey and department
+    filters); None when neither holds what is asked."""
+    if group != "agent_id" and filters.agent_id is None and plan_.agent_id is None:
+        return AnswerDay
+    if any(value is not None for value in (filters.channel, filters.touchpoint, filters.tier, filters.category)):
+        return None
+    if group not in (None, "day", *AgentDay.KEY):
+        return None
+    return AgentDay
+
+
+def answer_tallies(plan_: Plan, filters: Any, group: str | None) -> dict[Any, Tally] | None:
+    """The whole days' tallies, per value of `group` (a ROLLED_UP column or "day"; None: one group); None when
+    the roll-up does not hold this combination of filters and group."""
+    table = table_for(plan_, filters, group)
+    if table is None:
+        return None
+    rows = _narrowed(table.objects.all(), plan_, survey_id=filters.survey_id, department_id=filters.department_id)
+    if table is AgentDay:
+        if filters.agent_id is not None:  # a user deleted since is no longer anyone's (as SET_NULL did)
+            rows = rows.filter(agent_id__in=User.objects.filter(pk=filters.agent_id).values("pk"))
+        if plan_.agent_id is not None:
+            rows = rows.filter(agent_id=plan_.agent_id)
+        return _tallies(rows, group)
     exact = {"channel": filters.channel, "touchpoint": filters.touchpoint, "tier": filters.tier}
     rows = rows.filter(**{key: value for key, value in exact.items() if value is not None})
     if filters.category is not None:
         rows = rows.filter(category_id__in=TicketCategory.objects.filter(code=filters.category).values("pk"))
+    return _tallies(rows, group)
+
+
+def _tallies(rows: QuerySet, group: str | None) -> dict[Any, Tally]:
     grouped = rows.values(group).annotate(**SUMS).order_by() if group else [rows.aggregate(**SUMS)]
     result: dict[Any, Tally] = {}
     for row in grouped:
@@ -142,9 +179,12 @@ def invitation_counts(plan_: Plan, filters: Any) -> tuple[int, int]:
 
 
 def labels(dimension: str, keys: set[Any]) -> dict[Any, str | None]:
-    """Names of rolled-up ids (departments, categories, surveys); ids that no longer exist map to None."""
-    models = {"department_id": Department, "category_id": TicketCategory, "survey_id": Survey}
+    """Names of rolled-up ids (agents, departments, categories, surveys); ids that no longer exist are left out
+    (the caller reads them as none)."""
+    models = {"agent_id": (User, "display_name"), "department_id": (Department, "name"),
+              "category_id": (TicketCategory, "name"), "survey_id": (Survey, "name")}
     if dimension not in models:
         return {key: key for key in keys}
+    model, name = models[dimension]
     ids = [key for key in keys if key]
-    return dict(models[dimension].objects.filter(pk__in=ids).values_list("pk", "name"))
+    return dict(model.objects.filter(pk__in=ids).values_list("pk", name))

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from loopcrm.feedback.models import (
     METRIC_SCORES,
+    AgentDay,
     AnswerDay,
     Invitation,
     InvitationDay,
@@ -82,7 +83,11 @@ def count_response(response: Response, *, sign: int = 1) -> None:
     """Count a complete answer into its day (sign=-1 takes it out again). Call inside the writing transaction."""
     if not response.is_complete or response.answered_at is None:
         return
-    _add(AnswerDay._meta.db_table, _answer_key(response), _answer_counters(response, sign))
+    counters = _answer_counters(response, sign)
+    _add(AnswerDay._meta.db_table, _answer_key(response), counters)
+    _add(AgentDay._meta.db_table, {"day": local_day(response.answered_at), "survey_id": response.survey_id,
+                                   "agent_id": response.agent_id or 0,
+                                   "department_id": response.department_id or 0}, counters)
 
 
 def count_invitation(invitation: Invitation, *, sent: int = 0, answered: int = 0) -> None:
@@ -108,8 +113,9 @@ def uncount_deleted_invitation(invitation: Invitation) -> None:
 def _lock_tables() -> None:
     """Writers wait while the roll-up is rebuilt (PostgreSQL; SQLite has one writer at a time anyway)."""
     if connection.vendor == "postgresql":
+        tables = ", ".join(model._meta.db_table for model in (AnswerDay, AgentDay, InvitationDay))
         with connection.cursor() as cursor:
-            cursor.execute(f"LOCK TABLE {AnswerDay._meta.db_table}, {InvitationDay._meta.db_table} IN EXCLUSIVE MODE")
+            cursor.execute(f"LOCK TABLE {tables} IN EXCLUSIVE MODE")
 
 
 def _range_filter(days: list[dt.date] | None, column: str) -> Q:
@@ -124,20 +130,25 @@ def _range_filter(days: list[dt.date] | None, column: str) -> Q:
     return condition
 
 
-def live_answer_days(days: list[dt.date] | None = None) -> dict[tuple, dict[str, int]]:
-    """The roll-up's rows computed from the answers themselves (all days, or only `days`)."""
+def _stored_value(name: str, value: object) -> object:
+    """NULL dimensions are stored as 0 (ids) or "" (codes)."""
+    if value is None:
+        return 0 if name.endswith("_id") else ""
+    return value
+
+
+def live_answer_days(days: list[dt.date] | None = None, *, model=AnswerDay) -> dict[tuple, dict[str, int]]:
+    """The roll-up's rows (AnswerDay or AgentDay) computed from the answers themselves (all days, or `days`)."""
     counters = {"responses": Count("*")}
     for metric, scores in METRIC_SCORES.items():
         for score in scores:
             counters[score_column(metric, score)] = Count(metric, filter=Q(**{metric: score}))
     rows = (Response.objects.filter(_range_filter(days, "answered_at"), is_complete=True, answered_at__isnull=False)
             .annotate(day=TruncDate("answered_at", tzinfo=zone()))
-            .values("day", "survey_id", "department_id", "category_id", "channel", "touchpoint", "tier")
-            .annotate(**counters).order_by())
+            .values(*model.KEY).annotate(**counters).order_by())
     result: dict[tuple, dict[str, int]] = {}
     for row in rows:
-        key = (row["day"], row["survey_id"], row["department_id"] or 0, row["category_id"] or 0, row["channel"] or "",
-               row["touchpoint"] or "", row["tier"] or "")
+        key = tuple(_stored_value(name, row[name]) for name in model.KEY)
         into = result.setdefault(key, dict.fromkeys(ANSWER_COUNTERS, 0))
         for name in ANSWER_COUNTERS:
             into[name] += row[name]
@@ -181,11 +192,13 @@ class RollupReport:
     rebuilt: bool = False
     days_repaired: list[dt.date] = field(default_factory=list)
     answer_rows: int = 0
+    agent_rows: int = 0
     invitation_rows: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {"rebuilt": self.rebuilt, "days_repaired": len(self.days_repaired),
-                "answer_rows": self.answer_rows, "invitation_rows": self.invitation_rows}
+                "answer_rows": self.answer_rows, "agent_rows": self.agent_rows,
+                "invitation_rows": self.invitation_rows}
 
 
 @transaction.atomic
@@ -196,6 +209,7 @@ def rebuild(*, days: list[dt.date] | None = None, at: dt.datetime | None = None)
     _lock_tables()
     report = RollupReport(rebuilt=days is None, days_repaired=sorted(set(days or [])))
     report.answer_rows = _write(AnswerDay, live_answer_days(days), days)
+    report.agent_rows = _write(AgentDay, live_answer_days(days, model=AgentDay), days)
     report.invitation_rows = _write(InvitationDay, live_invitation_days(days), days)
     if days is None:
         RollupState.objects.update_or_create(pk=1, defaults={"zone": settings.TIME_ZONE, "built_at": at,
@@ -214,11 +228,13 @@ def check() -> set[dt.date]:
         if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        computed_answers, computed_invitations = live_answer_days(), live_invitation_days()
-        stored_answers = _stored(AnswerDay, ANSWER_COUNTERS, None)
-        stored_invitations = _stored(InvitationDay, INVITATION_COUNTERS, None)
-    return (_differing_days(stored_answers, computed_answers)
-            | _differing_days(stored_invitations, computed_invitations))
+        pairs = [(_stored(AnswerDay, ANSWER_COUNTERS, None), live_answer_days()),
+                 (_stored(AgentDay, ANSWER_COUNTERS, None), live_answer_days(model=AgentDay)),
+                 (_stored(InvitationDay, INVITATION_COUNTERS, None), live_invitation_days())]
+    differing: set[dt.date] = set()
+    for stored, computed in pairs:
+        differing |= _differing_days(stored, computed)
+    return differing
 
 
 def refresh(*, at: dt.datetime | None = None) -> dict[str, object]:
