@@ -168,9 +168,13 @@ def test_moving_in_builds_every_index_again_on_two_connections(upload, org, monk
     # Given the customer table's indexes, and an import that drops them and builds them after
     monkeypatch.setenv("LOOPCRM_IMPORT_WORKERS", "2")
     before = engine._secondary_indexes()
+    foreign_keys = engine._foreign_keys()
     job = services.run_job(upload("customers_300.csv", dry_run=False, rebuild_indexes=True), by=org.admin)
-    # Then the same indexes exist again (PostgreSQL: built by two connections at once) and the job forgets them
+    # Then the same indexes exist again (PostgreSQL: built by two connections at once), and the same
+    # foreign keys (PostgreSQL: dropped during the load), and the job forgets them
     _check_complete(job)
     assert engine._secondary_indexes() == before
+    assert engine._foreign_keys() == foreign_keys
+    assert len(foreign_keys) == (4 if connection.vendor == "postgresql" else 0)
     job.refresh_from_db()
-    assert job.options["dropped_indexes"] == []
+    assert job.options["dropped_indexes"] == job.options["dropped_constraints"] == []

@@ -104,7 +104,8 @@ class ImportJob(TimeStampedModel):
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     cancel_requested = models.BooleanField(_("cancel requested"), default=False)
-    # {"rebuild_indexes": bool, "dropped_indexes": [[name, definition], …]} — see engine.drop_indexes.
+    # {"rebuild_indexes": bool, "dropped_indexes": [[name, definition], …],
+    #  "dropped_constraints": [[name, definition], …]} — see engine.drop_indexes.
     options = models.JSONField(_("options"), default=dict, blank=True)
 
     class Meta:
