@@ -19,8 +19,8 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Q
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from loopcrm.feedback.models import (
@@ -130,43 +130,39 @@ def _range_filter(days: list[dt.date] | None, column: str) -> Q:
     return condition
 
 
-def _stored_value(name: str, value: object) -> object:
-    """NULL dimensions are stored as 0 (ids) or "" (codes)."""
-    if value is None:
-        return 0 if name.endswith("_id") else ""
-    return value
-
-
-def live_answer_days(days: list[dt.date] | None = None, *, model=AnswerDay) -> dict[tuple, dict[str, int]]:
-    """The roll-up's rows (AnswerDay or AgentDay) computed from the answers themselves (all days, or `days`)."""
+def _answer_counts() -> dict[str, Count]:
     counters = {"responses": Count("*")}
     for metric, scores in METRIC_SCORES.items():
         for score in scores:
             counters[score_column(metric, score)] = Count(metric, filter=Q(**{metric: score}))
-    rows = (Response.objects.filter(_range_filter(days, "answered_at"), is_complete=True, answered_at__isnull=False)
-            .annotate(day=TruncDate("answered_at", tzinfo=zone()))
-            .values(*model.KEY).annotate(**counters).order_by())
-    result: dict[tuple, dict[str, int]] = {}
-    for row in rows:
-        key = tuple(_stored_value(name, row[name]) for name in model.KEY)
-        into = result.setdefault(key, dict.fromkeys(ANSWER_COUNTERS, 0))
-        for name in ANSWER_COUNTERS:
-            into[name] += row[name]
-    return result
+    return counters
 
 
-def live_invitation_days(days: list[dt.date] | None = None) -> dict[tuple, dict[str, int]]:
-    rows = (Invitation.objects.filter(_range_filter(days, "sent_at"), sent_at__isnull=False)
-            .annotate(day=TruncDate("sent_at", tzinfo=zone()))
-            .values("day", "survey_id", "department_id")
-            .annotate(sent=Count("*"), answered=Count("answered_at")).order_by())
-    result: dict[tuple, dict[str, int]] = {}
-    for row in rows:
-        key = (row["day"], row["survey_id"], row["department_id"] or 0)
-        into = result.setdefault(key, dict.fromkeys(INVITATION_COUNTERS, 0))
-        into["sent"] += row["sent"]
-        into["answered"] += row["answered"]
-    return result
+def _source(model, days: list[dt.date] | None) -> QuerySet:
+    """The rows `model` should hold, as ONE grouped SELECT over the answers (AnswerDay, AgentDay) or the
+    invitations (InvitationDay): its columns are model.KEY (as k_<name>, NULL stored as 0 or "") then the
+    counters, in that order — what the rebuild inserts and the check compares."""
+    if model is InvitationDay:
+        rows = Invitation.objects.filter(_range_filter(days, "sent_at"), sent_at__isnull=False)
+        column, counters = "sent_at", {"sent": Count("*"), "answered": Count("answered_at")}
+    else:
+        rows = Response.objects.filter(_range_filter(days, "answered_at"), is_complete=True, answered_at__isnull=False)
+        column, counters = "answered_at", _answer_counts()
+    keys = {"k_day": TruncDate(column, tzinfo=zone())}
+    for name in model.KEY[1:]:
+        keys[f"k_{name}"] = Coalesce(F(name), Value(0 if name.endswith("_id") else ""))
+    return rows.annotate(**keys).values(*keys).annotate(**counters).order_by()
+
+
+def _counter_names(model) -> list[str]:
+    return INVITATION_COUNTERS if model is InvitationDay else ANSWER_COUNTERS
+
+
+def live_days(model, days: list[dt.date] | None = None) -> dict[tuple, dict[str, int]]:
+    """The rows `model` should hold, computed from the answers or invitations (all days, or only `days`)."""
+    counters = _counter_names(model)
+    return {tuple(row[f"k_{name}"] for name in model.KEY): {name: row[name] for name in counters}
+            for row in _source(model, days)}
 
 
 def _stored(model, counters: list[str], days: list[dt.date] | None) -> dict[tuple, dict[str, int]]:
@@ -178,11 +174,15 @@ def _stored(model, counters: list[str], days: list[dt.date] | None) -> dict[tupl
     return result
 
 
-def _write(model, computed: dict[tuple, dict[str, int]], days: list[dt.date] | None) -> int:
+def _write(model, days: list[dt.date] | None) -> int:
+    """Replace the rows of `days` (or all) by what the answers say: DELETE, then INSERT … SELECT in the database."""
     (model.objects.all() if days is None else model.objects.filter(day__in=sorted(set(days)))).delete()
-    objects = [model(**dict(zip(model.KEY, key, strict=True)), **counters) for key, counters in computed.items()]
-    model.objects.bulk_create(objects, batch_size=2000)
-    return len(objects)
+    select, params = _source(model, days).query.sql_with_params()
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(name) for name in (*model.KEY, *_counter_names(model)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(model._meta.db_table)} ({columns}) {select}", params)
+        return cursor.rowcount
 
 
 @dataclass
@@ -208,9 +208,9 @@ def rebuild(*, days: list[dt.date] | None = None, at: dt.datetime | None = None)
     at = at or timezone.now()
     _lock_tables()
     report = RollupReport(rebuilt=days is None, days_repaired=sorted(set(days or [])))
-    report.answer_rows = _write(AnswerDay, live_answer_days(days), days)
-    report.agent_rows = _write(AgentDay, live_answer_days(days, model=AgentDay), days)
-    report.invitation_rows = _write(InvitationDay, live_invitation_days(days), days)
+    report.answer_rows = _write(AnswerDay, days)
+    report.agent_rows = _write(AgentDay, days)
+    report.invitation_rows = _write(InvitationDay, days)
     if days is None:
         RollupState.objects.update_or_create(pk=1, defaults={"zone": settings.TIME_ZONE, "built_at": at,
                                                              "checked_at": at})
@@ -228,9 +228,8 @@ def check() -> set[dt.date]:
         if connection.vendor == "postgresql" and outermost:
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        pairs = [(_stored(AnswerDay, ANSWER_COUNTERS, None), live_answer_days()),
-                 (_stored(AgentDay, ANSWER_COUNTERS, None), live_answer_days(model=AgentDay)),
-                 (_stored(InvitationDay, INVITATION_COUNTERS, None), live_invitation_days())]
+        pairs = [(_stored(model, _counter_names(model), None), live_days(model))
+                 for model in (AnswerDay, AgentDay, InvitationDay)]
     differing: set[dt.date] = set()
     for stored, computed in pairs:
         differing |= _differing_days(stored, computed)
