@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import numpy as np
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from loopcrm.commerce.models import Order
@@ -98,13 +98,16 @@ def history(at: dt.datetime, since: dt.datetime) -> dict[str, np.ndarray]:
     """
     kinds = [">i8", ">i8", ">f8", ">f8", ">f8", ">i8", ">i8", ">f8", ">f8", ">f8"]
     dtype = _fixed_dtype(list(zip(HISTORY_FIELDS, kinds, strict=True)))
-    with connection.cursor() as cursor:
-        # The (customer, placed_at) index offers this order without a sort, but walks the heap at random:
-        # 63 s against 25 s for a sequential scan and one sort (1M customers, 5.7M orders, load ≈ 8).
-        # JIT compiles for half a second and gains nothing on a plan this simple.
-        for setting in ("enable_indexscan = off", "enable_bitmapscan = off", "jit = off"):
-            cursor.execute(f"SET LOCAL {setting}")
-    rows = _copy_out(sql, [since, since, since, tz, list(SPENDING_STATUSES), at], dtype)
+    # The (customer, placed_at) index offers this order without a sort, but walks the heap at random:
+    # 63 s against 25 s for a sequential scan and one sort (1M customers, 5.7M orders, load ≈ 8).
+    # JIT compiles for half a second and gains nothing on a plan this simple.
+    settings = ("enable_indexscan", "enable_bitmapscan", "jit")
+    with transaction.atomic(), connection.cursor() as cursor:  # SET LOCAL needs a transaction
+        for name in settings:
+            cursor.execute(f"SET LOCAL {name} = off")
+        rows = _copy_out(sql, [since, since, since, tz, list(SPENDING_STATUSES), at], dtype)
+        for name in settings:  # the caller's transaction may go on
+            cursor.execute(f"SET LOCAL {name} TO DEFAULT")
     return {name: rows[name].astype(np.int64 if kind == ">i8" else np.float64)
             for name, kind in zip(HISTORY_FIELDS, kinds, strict=True)}
 
