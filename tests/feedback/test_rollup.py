@@ -233,3 +233,14 @@ def test_concurrent_answers_on_one_day_lose_no_increment(org, settings):
     assert (row.responses, row.nps_9) == (16, 16)
     assert Invitation.objects.filter(survey=survey, answered_at__isnull=False).count() == 16
     assert rollup_services.check() == set()
+
+
+def test_the_nightly_job_builds_a_missing_roll_up(org, world):
+    from loopcrm.feedback.tasks import refresh_rollup
+
+    RollupState.objects.all().delete()
+    AnswerDay.objects.all().delete()
+    assert rollup.plan(org.admin, NOW - dt.timedelta(days=30), NOW) is None  # read live meanwhile
+    refresh_rollup.enqueue()
+    assert rollup.plan(org.admin, NOW - dt.timedelta(days=30), NOW) is not None
+    assert rollup_services.check() == set()
