@@ -178,3 +178,22 @@ def test_moving_in_builds_every_index_again_on_two_connections(upload, org, monk
     assert len(foreign_keys) == (4 if connection.vendor == "postgresql" else 0)
     job.refresh_from_db()
     assert job.options["dropped_indexes"] == job.options["dropped_constraints"] == []
+
+
+def test_kill_during_a_moving_in_import_then_resume_brings_indexes_and_keys_back(upload, org):
+    from loopcrm.imports import engine
+
+    # Given a validated file to import with the customer indexes (and PostgreSQL's foreign keys) dropped
+    indexes, keys = engine._secondary_indexes(), engine._foreign_keys()
+    job = services.validate_job(upload("customers_300.csv", rebuild_indexes=True))
+    job = services.commit_job(job, by=org.admin)
+    # When the importer is killed with SIGKILL mid-import
+    process = _start_importer(job, size=10, pause=0.05)
+    job = _kill_when(process, job, lambda j: j.status == "importing" and j.checkpoint >= 60)
+    # Then the table is without them, and the job remembers them
+    assert engine._secondary_indexes() == [] and engine._foreign_keys() == []
+    assert job.options["dropped_indexes"] == indexes and job.options["dropped_constraints"] == keys
+    # When it resumes, every row is in once and the indexes and keys exist again
+    job = services.run_job(job, by=org.admin)
+    _check_complete(job)
+    assert (engine._secondary_indexes(), engine._foreign_keys()) == (indexes, keys)
