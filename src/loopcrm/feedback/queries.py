@@ -15,6 +15,7 @@ from django.db.models import Avg, Count, F, Func, IntegerField, Max, Min, OuterR
 from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncWeek
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import Scope, can, scope_filter, scope_for
@@ -544,7 +545,9 @@ class Need:
 
 def topic_label(topic: str) -> str:
     labels = {
-        "delivery": _("Delivery"), "installation": _("Installation"), "product_quality": _("Product quality"),
+        # "Delivery" alone is also the journey stage (交付); the topic is the logistics (配送).
+        "delivery": pgettext("feedback topic", "Delivery"), "installation": _("Installation"),
+        "product_quality": _("Product quality"),
         "product_function": _("Product function and use"), "service_attitude": _("Service attitude"),
         "waiting_response": _("Waiting and follow-through"), "price": _("Price and fees"),
         "refund_return": _("Refunds and returns"), "repair": _("Repair and warranty"), "store": _("Stores"),

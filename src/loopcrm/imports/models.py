@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from loopcrm.core.models import TimeStampedModel
 
@@ -82,10 +83,10 @@ class ImportJob(TimeStampedModel):
     rows = models.PositiveIntegerField(_("rows"), default=0)
     valid = models.PositiveIntegerField(_("valid"), default=0)
     invalid = models.PositiveIntegerField(_("invalid"), default=0)
-    created = models.PositiveIntegerField(_("created"), default=0)
-    updated = models.PositiveIntegerField(_("updated"), default=0)
+    created = models.PositiveIntegerField(pgettext_lazy("import rows", "created"), default=0)
+    updated = models.PositiveIntegerField(pgettext_lazy("import rows", "updated"), default=0)
     skipped = models.PositiveIntegerField(_("skipped"), default=0)
-    merged = models.PositiveIntegerField(_("merged"), default=0)
+    merged = models.PositiveIntegerField(pgettext_lazy("import rows", "merged"), default=0)
     # Valid rows that match an existing customer (known after validation, before the import).
     matched = models.PositiveIntegerField(_("matching existing"), default=0)
     unmapped = models.CharField(_("unmapped columns go to"), max_length=10, default="ignore")
@@ -174,9 +175,9 @@ class StagedRow(models.Model):
     """
 
     class Action(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        CREATE = "create", _("Created")
-        UPDATE = "update", _("Updated")
+        PENDING = "pending", pgettext_lazy("import row", "Pending")
+        CREATE = "create", pgettext_lazy("import row", "Created")
+        UPDATE = "update", pgettext_lazy("import row", "Updated")
         MERGE = "merge", _("Merged")
         SKIP = "skip", _("Skipped")
         DUPLICATE = "duplicate", _("Duplicate inside the file")
