@@ -25,6 +25,10 @@ JOBS: tuple[Job, ...] = (
     # Loyalty: points expire nightly; membership tiers are evaluated once a month.
     Job("loyalty-expire-points", "loopcrm.loyalty.tasks.expire_points", Daily(hour=0, minute=15)),
     Job("loyalty-evaluate-tiers", "loopcrm.loyalty.tasks.evaluate_tiers", Monthly(day=1, hour=3, minute=0)),
+    # The metric registry's daily roll-up: new closed days and days touched by ticket events every 10 minutes;
+    # a full rebuild nightly (the net for changes that leave no event, e.g. a deleted ticket).
+    Job("metrics-rollup-refresh", "loopcrm.analytics.tasks.refresh_rollup", Every(minutes=10)),
+    Job("metrics-rollup-rebuild", "loopcrm.analytics.tasks.rebuild_rollup", Daily(hour=3, minute=45)),
     # Improvement: control charts re-evaluated on yesterday's data.
     Job("control-charts", "loopcrm.improvement.tasks.evaluate_control_charts", Daily(hour=4, minute=0)),
 )
