@@ -244,3 +244,22 @@ def test_the_nightly_job_builds_a_missing_roll_up(org, world):
     refresh_rollup.enqueue()
     assert rollup.plan(org.admin, NOW - dt.timedelta(days=30), NOW) is not None
     assert rollup_services.check() == set()
+
+
+def test_a_department_readers_own_answer_outside_it_counts_once_on_a_partial_day(org, settings):
+    """The lead's own answer for another department, in the window's partial first day: read once (by the
+    edge), not a second time by the scope's correction — a double count that showed only at some hours."""
+    settings.LOOPCRM_SURVEY_FATIGUE_DAYS = 0
+    rollup_services.rebuild()
+    survey = make_survey(org.admin, SurveyKind.NPS)
+    zone = ZoneInfo(settings.TIME_ZONE)
+    midnight = dt.datetime.combine(NOW.astimezone(zone).date() - dt.timedelta(days=5), dt.time(0), tzinfo=zone)
+    customer = factories.customer("客户甲", email="jia@example.com")
+    answer(survey, customer, 9, at=midnight + dt.timedelta(hours=3), agent=org.lead, department=org.head)
+    answer(survey, customer, 2, at=midnight + dt.timedelta(days=1, hours=3), agent=org.lead, department=org.head)
+    window = queries.MetricFilter(since=midnight + dt.timedelta(hours=1), until=midnight + dt.timedelta(days=3))
+    assert rollup.plan(org.lead, window.since, window.until) is not None  # the roll-up path is taken
+    summary = queries.summary(org.lead, window, minimum=1)
+    assert summary.scores.nps.n == 2
+    assert queries.response_rate(org.lead, window).sent == 2
+    assert figures(org.lead, window) == live(lambda: figures(org.lead, window))

@@ -349,6 +349,13 @@ def _edges(plan: rollup.Plan, column: str) -> Q:
     return condition
 
 
+def _whole_days(plan: rollup.Plan, column: str) -> Q:
+    """The plan's whole days: where a scope's correction is added (the edges already read the full scope)."""
+    first = dt.datetime.combine(plan.first_day, dt.time(0), tzinfo=plan.zone)
+    end = dt.datetime.combine(plan.end_day, dt.time(0), tzinfo=plan.zone)
+    return Q(**{f"{column}__gte": first, f"{column}__lt": end})
+
+
 def _live_tallies(rows: QuerySet[Response], group: str | None, zone: Any) -> dict[Any, rollup.Tally]:
     if group == "day":
         rows = rows.annotate(day=TruncDate("answered_at", tzinfo=zone))
@@ -374,7 +381,8 @@ def _answer_tallies(user: User, filters: MetricFilter, group: str | None) -> dic
     if plan.edges:
         parts.append(_filter_dimensions(responses_for(user).filter(_edges(plan, "answered_at")), filters))
     if plan.correction is not None:
-        parts.append(filter_responses(Response.objects.filter(plan.correction, is_complete=True), filters))
+        parts.append(filter_responses(Response.objects.filter(plan.correction, _whole_days(plan, "answered_at"),
+                                                              is_complete=True), filters))
     for part in parts:
         for key, tally in _live_tallies(part, group, plan.zone).items():
             tallies.setdefault(key, rollup.Tally()).add(tally)
@@ -447,7 +455,7 @@ def response_rate(user: User, filters: MetricFilter) -> ResponseRate:
         sent, answered = rollup.invitation_counts(plan, filters)
         parts = [invitations_for(user).filter(_edges(plan, "sent_at"))] if plan.edges else []
         if plan.correction is not None:
-            parts.append(Invitation.objects.filter(plan.correction, sent_at__gte=since, sent_at__lt=until))
+            parts.append(Invitation.objects.filter(plan.correction, _whole_days(plan, "sent_at")))
         for part in parts:
             more_sent, more_answered = counted(part)
             sent, answered = sent + more_sent, answered + more_answered

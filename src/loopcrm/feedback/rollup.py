@@ -64,7 +64,7 @@ class Tally:
 class Plan:
     """How to read a window: whole days [first_day, end_day) from the roll-up, `edges` from the answers;
     `departments` narrows the roll-up to a scope (None: all); `correction` is what the scope shows beyond
-    those departments (read from the answers over the whole window)."""
+    those departments (read from the answers over the whole days only: the edges already read the full scope)."""
 
     zone: ZoneInfo
     first_day: dt.date
