@@ -142,3 +142,9 @@ def test_a_bad_drill_shows_the_reason(qm, data):
                                   headers={"HX-Request": "true"})
     assert response.status_code == 422
     assert "weather" in response.content.decode()
+
+
+def test_a_drill_without_a_choice_says_what_is_missing(qm, data):
+    response = client_for(qm).get(reverse("web:fishbone_complaints"), headers={"HX-Request": "true"})
+    assert response.status_code == 422
+    assert "Choose one branch, one cause or the unclassified complaints." in response.content.decode()

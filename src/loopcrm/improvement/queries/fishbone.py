@@ -168,6 +168,20 @@ def default_effect(scope: FishboneScope) -> str:
     return " · ".join(part for part in parts if part)
 
 
+def _root_causes() -> dict[int, dict[str, Any]]:
+    """The small root-cause table by id (id, code, name, branch, parent_id)."""
+    return {row["id"]: row for row in RootCause.objects.values("id", "code", "name", "branch", "parent_id")}
+
+
+def _top_cause(causes: dict[int, dict[str, Any]], cause_id: int) -> dict[str, Any]:
+    """The cause at the top of `cause_id`'s line (a sub-cause counts towards it and takes its branch)."""
+    cause, seen = causes[cause_id], set()
+    while cause["parent_id"] and cause["parent_id"] in causes and cause["id"] not in seen:
+        seen.add(cause["id"])
+        cause = causes[cause["parent_id"]]
+    return cause
+
+
 def fishbone(user: User, scope: FishboneScope, *, start: dt.date | None = None, end: dt.date | None = None,
              effect: str = "", months: int = 6) -> Fishbone:
     """Complaint counts per branch, cause and sub-cause for the period and the one before it."""
@@ -194,14 +208,10 @@ def fishbone(user: User, scope: FishboneScope, *, start: dt.date | None = None, 
     counts = list(rows.filter(opened_at__gte=lower, opened_at__lt=until).order_by().values("root_cause_id").annotate(
         **{name: Count("id", filter=condition) for name, condition in buckets.items()}))
 
-    causes = {row["id"]: row for row in RootCause.objects.values("id", "code", "name", "branch", "parent_id")}
+    causes = _root_causes()
 
     def top(cause_id: int) -> dict:
-        cause, seen = causes[cause_id], set()
-        while cause["parent_id"] and cause["parent_id"] in causes and cause["id"] not in seen:
-            seen.add(cause["id"])
-            cause = causes[cause["parent_id"]]
-        return cause
+        return _top_cause(causes, cause_id)
 
     current: dict[int, int] = {}
     previous: dict[int, int] = {}
@@ -298,29 +308,27 @@ class Drill:
 
 def _selected_causes(branch: str, cause_id: int | None) -> tuple[str, list[int]]:
     """The label and root-cause ids behind a branch or a cause; a cause counts its sub-causes."""
-    causes = {row["id"]: row for row in RootCause.objects.values("id", "name", "branch", "parent_id")}
+    causes = _root_causes()
     if cause_id is not None:
         if cause_id not in causes:
             raise NotFound(_("No root cause #%(id)s.") % {"id": cause_id}, field="cause_id")
-        below = {cause_id}
-        grew = True
-        while grew:  # the tree is shallow (cause, sub-cause) but a deeper one is walked the same way
-            more = {pk for pk, row in causes.items() if row["parent_id"] in below} - below
-            below |= more
-            grew = bool(more)
-        return causes[cause_id]["name"], sorted(below)
+        below = sorted(pk for pk in causes if pk == cause_id or _is_below(causes, pk, cause_id))
+        return causes[cause_id]["name"], below
     if branch not in BRANCHES:
         raise RuleViolation(_("Unknown branch “%(value)s”.") % {"value": branch}, field="branch")
-
-    def top_branch(row: dict) -> str:
-        seen = set()
-        while row["parent_id"] in causes and row["id"] not in seen:
-            seen.add(row["id"])
-            row = causes[row["parent_id"]]
-        return row["branch"]
-
-    ids = sorted(pk for pk, row in causes.items() if top_branch(row) == branch)
+    ids = sorted(pk for pk in causes if _top_cause(causes, pk)["branch"] == branch)
     return str(RootCause.Branch(branch).label), ids
+
+
+def _is_below(causes: dict[int, dict[str, Any]], pk: int, ancestor: int) -> bool:
+    seen = set()
+    parent = causes[pk]["parent_id"]
+    while parent is not None and parent in causes and parent not in seen:
+        if parent == ancestor:
+            return True
+        seen.add(parent)
+        parent = causes[parent]["parent_id"]
+    return False
 
 
 def complaints_behind(user: User, scope: FishboneScope, *, start: dt.date | None = None,

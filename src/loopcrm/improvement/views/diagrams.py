@@ -150,9 +150,9 @@ class DrillForm(FishboneForm):
 def fishbone_complaints(request: HttpRequest) -> HttpResponse:
     """The complaints behind one count of the fishbone (htmx: the panel under the counts; else a page)."""
     fishbone_queries.require_view(request.user)
-    form = DrillForm(request.GET or None, user=request.user)
+    form = DrillForm(request.GET, user=request.user)  # bound even when empty: the query says what is missing
     context: dict[str, Any] = {"form": form}
-    if form.is_bound and form.is_valid():
+    if form.is_valid():
         data = form.cleaned_data
         try:
             context["drill"] = fishbone_queries.complaints_behind(
@@ -161,8 +161,6 @@ def fishbone_complaints(request: HttpRequest) -> HttpResponse:
                 unclassified=bool(data.get("unclassified")))
         except DomainError as error:
             _form_error(form, error)
-    elif not form.is_bound:
-        form.add_error(None, _("Choose one branch, one cause or the unclassified complaints."))
     query = {key: value for key, value in request.GET.items()
              if value and key not in ("branch", "cause_id", "unclassified")}
     context["back_url"] = reverse("web:fishbone") + ("?" + urlencode(query) if query else "")
