@@ -11,14 +11,10 @@ from loopcrm.core.models import AuditEntry
 from loopcrm.improvement.models import FishbonePin, WhyNote
 from tests import factories
 from tests.conftest import ApiClient
-from tests.improvement.diagram_support import cause, complaint, cycle, quality_manager
+from tests.improvement.diagram_support import cause, complaint, cycle
 
 SEPT = {"start": "2026-09-01", "end": "2026-09-30"}
 
-
-@pytest.fixture
-def qm(org):
-    return quality_manager(org.head)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from loopcrm.core.errors import PermissionDenied, RuleViolation
 from loopcrm.improvement.queries.fishbone import FishboneScope, fishbone
 from loopcrm.service.models import Ticket
 from tests import factories
-from tests.improvement.diagram_support import category, cause, complaint, quality_manager
+from tests.improvement.diagram_support import category, cause, complaint
 
 SEPT = {"start": dt.date(2026, 9, 1), "end": dt.date(2026, 9, 30)}  # previous: Aug 2 – Aug 31
 
@@ -26,10 +26,6 @@ def causes(db):
     return {"waiting": waiting, "transfers": transfers, "attitude": attitude, "impatient": impatient,
             "courier": courier}
 
-
-@pytest.fixture
-def qm(org):
-    return quality_manager(org.head)
 
 
 def branch(data, key):

@@ -8,14 +8,10 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import ApiClient
-from tests.improvement.diagram_support import cause, complaint, quality_manager
+from tests.improvement.diagram_support import cause, complaint
 
 SEPT = {"start": "2026-09-01", "end": "2026-09-30"}
 
-
-@pytest.fixture
-def qm(org):
-    return quality_manager(org.head)
 
 
 @pytest.fixture

@@ -9,14 +9,10 @@ from django.urls import reverse
 
 from loopcrm.improvement.models import FishbonePin, WhyNote
 from tests import factories
-from tests.improvement.diagram_support import cause, complaint, cycle, quality_manager
+from tests.improvement.diagram_support import cause, complaint, cycle
 
 SEPT = {"start": "2026-09-01", "end": "2026-09-30"}
 
-
-@pytest.fixture
-def qm(org):
-    return quality_manager(org.head)
 
 
 @pytest.fixture

@@ -15,14 +15,10 @@ from loopcrm.improvement.models import LogicElement, LogicLink
 from loopcrm.improvement.queries.logic_diagram import logic_diagram, logic_svg_text
 from loopcrm.improvement.services import diagrams as services
 from tests import factories
-from tests.improvement.diagram_support import need, process, quality_manager, survey
+from tests.improvement.diagram_support import need, process, survey
 
 SVG = "{http://www.w3.org/2000/svg}"
 
-
-@pytest.fixture
-def qm(org):
-    return quality_manager(org.head)
 
 
 @pytest.fixture

@@ -10,12 +10,7 @@ import pytest
 from loopcrm.improvement.models import LogicElement, LogicLink
 from tests import factories
 from tests.conftest import ApiClient
-from tests.improvement.diagram_support import need, process, quality_manager, survey
-
-
-@pytest.fixture
-def qm(org):
-    return quality_manager(org.head)
+from tests.improvement.diagram_support import need, process, survey
 
 
 @pytest.fixture
