@@ -15,16 +15,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src")]
+
+from standalone import start_django  # noqa: E402 - after the path
 
 
 def main() -> None:
@@ -33,20 +33,10 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--data-dir", default="", help="SQLite: keep the database here to run again without generating")
     args = parser.parse_args()
-    os.environ["LOOPCRM_DATA_DIR"] = args.data_dir or tempfile.mkdtemp(prefix="lc-e-bench-")
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    os.environ["DJANGO_SETTINGS_MODULE"] = "loopcrm.settings"
-    import django
-    from django.conf import settings
-
-    django.setup()
-    from django.core.management import call_command
+    start_django(database_url=args.database_url, data_dir=args.data_dir, prefix="lc-e-bench-",
+                 unmigrated=("analytics", "improvement"))
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
-
-    settings.MIGRATION_MODULES = {"analytics": None, "improvement": None}
-    call_command("migrate", run_syncdb=True, verbosity=0)
 
     from loopcrm.accounts.models import Role, User
     from loopcrm.customers.models import Customer
