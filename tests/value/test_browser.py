@@ -59,18 +59,11 @@ def test_build_a_segment_and_see_its_count(org, shop, live_server, open_page):  
 
 
 def test_dashboard_figures_draw_with_plotly(org, shop, live_server, open_page):  # noqa: F811
-    """The figures shipped as JSON draw with the plotly.min.js of the installed package. The page loads it from
-    web:plotly_js once the web app serves it; here the test adds the same file to the page itself."""
-    from pathlib import Path
-
-    import plotly
-
+    """The figures shipped as JSON draw with the plotly.min.js the page loads from the installed package."""
     services.recompute_all(at=shop.at)
     page = open_page()
     sign_in(page, live_server.url, username="exec")
     page.goto(f"{live_server.url}/value/")
-    page.add_script_tag(path=str(Path(plotly.__file__).parent / "package_data" / "plotly.min.js"))
-    page.evaluate("window.loopcrmDrawCharts(document)")
     for name in ("tiers", "rfm", "clv", "cohorts", "churn"):
         expect(page.locator(f"#chart-{name} .main-svg").first).to_be_visible()
     shot(page, "value-dashboard")

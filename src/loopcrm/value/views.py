@@ -7,7 +7,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,14 +22,6 @@ MEMBERS_PAGE = 25
 MAX_LISTED_SEGMENTS = 100
 
 
-def plotly_url() -> str | None:
-    """Where plotly.min.js is served (the web app's "web:plotly_js"), or None until it exists."""
-    try:
-        return reverse("web:plotly_js")
-    except NoReverseMatch:
-        return None
-
-
 def _require(user, object_type: str, action: str, message: str) -> None:
     if not can(user, object_type, action):
         raise PermissionDenied(message)
@@ -43,7 +34,7 @@ def value_dashboard(request: HttpRequest) -> HttpResponse:
     _require(request.user, "value", "view", _("Your role may not see customer value."))
     summary = queries.summary(request.user)
     context = {
-        "summary": summary, "charts": charts.dashboard_charts(summary), "plotly_url": plotly_url(),
+        "summary": summary, "charts": charts.dashboard_charts(summary),
         "tiers": charts.labelled(summary.tiers, Tier), "stages": charts.labelled(summary.stages, Stage),
         "segments": charts.labelled(summary.segments, RfmSegment),
         "grid_rows": list(zip((5, 4, 3, 2, 1), summary.rfm_grid, strict=True)),
