@@ -14,6 +14,7 @@ from loopcrm.customers.models import Consent
 from loopcrm.demo import load_demo
 from loopcrm.demo.calendar import DemoCalendar
 from loopcrm.feedback.models import FollowUp, Invitation, Response, TextAnalysis
+from loopcrm.service.models import Queue, Ticket
 
 TODAY = dt.date(2026, 11, 1)
 
@@ -72,3 +73,16 @@ def test_recent_unhappy_answers_have_follow_ups_most_of_them_closed(demo):
     follow_ups = FollowUp.objects.all()
     assert follow_ups.exists()
     assert all(f.ticket_id for f in follow_ups)
+    tickets = Ticket.objects.filter(pk__in=follow_ups.values("ticket_id"))
+    # Titled as the service titles a follow-up, in the complaints queue, called back by one of its members.
+    assert not tickets.filter(subject__contains="low_csat").exists()
+    assert set(tickets.values_list("queue__code", flat=True)) == {"complaints"}
+    called_back = tickets.filter(first_response_at__isnull=False)
+    assert called_back.count() > tickets.count() / 2
+    assert not called_back.filter(assignee__isnull=True).exists()
+    members = set(Queue.objects.get(code="complaints").members.values_list("pk", flat=True))
+    assert set(called_back.values_list("assignee_id", flat=True)) <= members
+    # Most loops end resolved, after the call back.
+    assert tickets.filter(resolved_at__isnull=False).count() > tickets.count() / 3
+    for ticket in tickets.filter(resolved_at__isnull=False):
+        assert ticket.opened_at < ticket.first_response_at < ticket.resolved_at

@@ -7,9 +7,10 @@
   the previous 90 days are far more often detractors.
 Comments come in the customer's language (Chinese for customers in China, else English) and go
 through the real text analysis. Survey fatigue (one survey per 30 days) and withdrawn survey consent
-are respected. Recent detractors open follow-up tickets through the service desk, and most have the
-agent's reply (the closed loop: the ticket's first response). Runs before the demo's SLA clocks and
-process steps, so follow-up tickets get theirs too. Everything is bulk-inserted with the demo's timestamps.
+are respected. Recent detractors open follow-up tickets in the complaints queue, and most have the
+agent's call back (the closed loop: the ticket's first response) and were resolved soon after. Runs
+before the demo's SLA clocks and process steps, so follow-up tickets get theirs too. Everything is
+bulk-inserted with the demo's timestamps.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from loopcrm.customers.models import Consent, Customer
 from loopcrm.demo.bulk import Loader, explicit_timestamps
 from loopcrm.demo.calendar import DemoCalendar
 from loopcrm.demo.organisation import Staff
+from loopcrm.demo.tickets import CLOSE_AFTER
 from loopcrm.feedback import text as text_analysis
 from loopcrm.feedback.models import (
     Answer,
@@ -35,7 +37,8 @@ from loopcrm.feedback.models import (
     Trigger,
 )
 from loopcrm.feedback.services import VersionTexts, create_survey
-from loopcrm.service.models import Ticket, TicketEvent, TicketMessage
+from loopcrm.feedback.services.loop import follow_up_subject, score_text
+from loopcrm.service.models import Queue, Ticket, TicketEvent, TicketMessage
 from loopcrm.service.services.events import event_row
 
 FATIGUE = dt.timedelta(days=30)
@@ -245,34 +248,47 @@ def _answers(loader: Loader, writer: _Writer, rng: random.Random, *, now: dt.dat
 
 
 def _follow_ups(loader: Loader, responses: list[Response], rng: random.Random, *, now: dt.datetime) -> None:
-    """Detractors, low CSAT and high effort of the last 60 days get a follow-up ticket; most were answered."""
+    """Detractors, low CSAT and high effort of the last 60 days get a follow-up ticket in the complaints queue,
+    titled as the service titles it. Most were called back (the loop's closure: the ticket's first response,
+    by a member of the queue); most of those were resolved a few hours later, and closed a week after."""
     def unhappy(r: Response) -> bool:
         return (r.nps is not None and r.nps <= 6) or (r.csat is not None and r.csat <= 2) or (
             r.ces is not None and r.ces >= 5)
 
+    queue = Queue.objects.filter(code="complaints").first()
+    members = list(queue.members.order_by("pk")) if queue else []
     recent = [r for r in responses if r.answered_at >= now - dt.timedelta(days=60) and unhappy(r)]
     follow_ups, tickets, replies = [], [], []  # replies: the ticket's messages (the answer, then the call back)
     for response in recent:
         reason = "detractor" if response.nps is not None else "low_csat" if response.csat is not None else "high_effort"
-        ticket = Ticket(subject=f"Follow up: {reason} ({response.survey.name})"[:200], description=response.comment,
-                        kind=Ticket.Kind.COMPLAINT, status=Ticket.Status.NEW, priority=Ticket.Priority.HIGH,
-                        channel="other", customer=response.customer, department_id=response.department_id,
-                        opened_at=response.answered_at)
+        subject, _label = follow_up_subject(reason, score_text(response, reason), response.customer.name)
+        ticket = Ticket(subject=subject, description=response.comment, kind=Ticket.Kind.COMPLAINT,
+                        status=Ticket.Status.NEW, priority=Ticket.Priority.HIGH, channel="other",
+                        customer=response.customer, department_id=queue.department_id if queue else None,
+                        queue=queue, opened_at=response.answered_at)
         tickets.append(ticket)
         follow_ups.append(FollowUp(response=response, customer=response.customer, reason=reason, ticket=ticket,
                                    department_id=response.department_id, opened_at=response.answered_at))
-    replied_at: dict[int, dt.datetime] = {}  # the agent's call back: the loop's closure and the first response
+    handled: dict[int, tuple] = {}  # index -> (agent, called back at, resolved at or None)
     for index, follow_up in enumerate(follow_ups):
-        if rng.random() < 0.72:
+        if members and rng.random() < 0.72:
             replied = follow_up.opened_at + dt.timedelta(hours=rng.lognormvariate(2.3, 0.9))
+            resolved = replied + dt.timedelta(hours=rng.lognormvariate(1.5, 0.8))
             if replied < now:
-                replied_at[index] = replied
+                handled[index] = (rng.choice(members), replied, resolved if resolved < now else None)
     with explicit_timestamps(Ticket):
         for index, ticket in enumerate(tickets):
             ticket.created_at = ticket.updated_at = ticket.opened_at
-            if index in replied_at:
-                ticket.status, ticket.first_response_at = Ticket.Status.OPEN, replied_at[index]
-                ticket.updated_at = replied_at[index]
+            if index not in handled:
+                continue
+            agent, replied, resolved = handled[index]
+            ticket.assignee, ticket.first_response_at = agent, replied
+            ticket.status, ticket.updated_at = Ticket.Status.OPEN, replied
+            if resolved is not None:
+                ticket.status, ticket.resolved_at, ticket.updated_at = Ticket.Status.RESOLVED, resolved, resolved
+                if resolved + CLOSE_AFTER < now:
+                    ticket.status, ticket.closed_at = Ticket.Status.CLOSED, resolved + CLOSE_AFTER
+                    ticket.updated_at = ticket.closed_at
         loader.insert(tickets)
     loader.insert(follow_ups)
     events = []
@@ -284,13 +300,26 @@ def _follow_ups(loader: Loader, responses: list[Response], rng: random.Random, *
                                 new=Ticket.Status.NEW, data={"kind": ticket.kind, "channel": ticket.channel,
                                                              "priority": int(ticket.priority),
                                                              "follow_up": follow_up.reason}))
-        if index in replied_at:
-            replied = replied_at[index]
-            replies.append(TicketMessage(ticket=ticket, kind=TicketMessage.Kind.REPLY,
-                                         body="您好，我们已了解您的情况，会尽快为您处理。", channel="phone",
-                                         created_at=replied))
-            events.append(event_row(ticket.pk, TicketEvent.Kind.REPLY, by=None, at=replied))
-            events.append(event_row(ticket.pk, TicketEvent.Kind.STATUS, by=None, at=replied, field="status",
-                                    old=Ticket.Status.NEW, new=Ticket.Status.OPEN))
+        if queue is not None:
+            events.append(event_row(ticket.pk, TicketEvent.Kind.ROUTED, by=None, at=ticket.opened_at, field="queue",
+                                    new=queue.pk, data={"queue_id": queue.pk, "department_id": queue.department_id,
+                                                        "reasons": [f"Rule “{queue.name}” matched (follow-up)."]}))
+        if index not in handled:
+            continue
+        agent, replied, resolved = handled[index]
+        events.append(event_row(ticket.pk, TicketEvent.Kind.ASSIGNED, by=None, at=replied, field="assignee",
+                                new=agent.pk, data={"new_name": str(agent), "how": "routing"}))
+        replies.append(TicketMessage(ticket=ticket, kind=TicketMessage.Kind.REPLY, author=agent,
+                                     body="您好，我们已了解您的情况，会尽快为您处理。", channel="phone",
+                                     created_at=replied))
+        events.append(event_row(ticket.pk, TicketEvent.Kind.REPLY, by=agent, at=replied))
+        events.append(event_row(ticket.pk, TicketEvent.Kind.STATUS, by=agent, at=replied, field="status",
+                                old=Ticket.Status.NEW, new=Ticket.Status.OPEN))
+        if ticket.resolved_at is not None:
+            events.append(event_row(ticket.pk, TicketEvent.Kind.STATUS, by=agent, at=ticket.resolved_at,
+                                    field="status", old=Ticket.Status.OPEN, new=Ticket.Status.RESOLVED))
+        if ticket.closed_at is not None:
+            events.append(event_row(ticket.pk, TicketEvent.Kind.STATUS, by=None, at=ticket.closed_at,
+                                    field="status", old=Ticket.Status.RESOLVED, new=Ticket.Status.CLOSED))
     loader.insert(replies, audited=False)
     loader.insert(events, audited=False)

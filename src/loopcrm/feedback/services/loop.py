@@ -52,7 +52,14 @@ def _open_ticket(**values) -> Ticket:
     return open_ticket(**values)
 
 
-def _subject(reason: str, score: str, customer_name: str) -> tuple[str, str]:
+def score_text(response: Response, reason: str) -> str:
+    """The score behind `reason`, as the follow-up shows it ("NPS 3"); "" for a comment."""
+    return {"detractor": f"NPS {response.nps}", "low_csat": f"CSAT {response.csat}",
+            "high_effort": f"CES {response.ces}"}.get(reason, "")
+
+
+def follow_up_subject(reason: str, score: str, customer_name: str) -> tuple[str, str]:
+    """The follow-up ticket's subject and the reason's label, in the organisation's language."""
     with translation.override(settings.LANGUAGE_CODE):
         label = str(FollowUp.Reason(reason).label)
         subject = _("Follow up: %(reason)s %(score)s from %(customer)s") % {
@@ -100,9 +107,8 @@ def follow_up_response(response: Response, *, at: dt.datetime | None = None,
     reason = reason_for_response(response, comment_score=comment_score)
     if not reason:
         return None
-    score = {"detractor": f"NPS {response.nps}", "low_csat": f"CSAT {response.csat}",
-             "high_effort": f"CES {response.ces}"}.get(reason, "")
-    subject, _label = _subject(reason, score, response.customer.name)
+    score = score_text(response, reason)
+    subject, _label = follow_up_subject(reason, score, response.customer.name)
     description = "\n".join(filter(None, [
         f"{response.survey.name} (v{response.version.number})", score, response.comment,
         f"ticket #{response.invitation.ticket_id}" if response.invitation.ticket_id else "",
@@ -121,7 +127,7 @@ def follow_up_feedback(feedback: Feedback, *, at: dt.datetime | None = None) -> 
     negative = analysis is not None and analysis.score <= text_analysis.STRONGLY_NEGATIVE
     if not negative and feedback.rating != 1:
         return None
-    subject, _label = _subject(FollowUp.Reason.NEGATIVE_COMMENT, "", feedback.customer.name)
+    subject, _label = follow_up_subject(FollowUp.Reason.NEGATIVE_COMMENT, "", feedback.customer.name)
     return _create(FollowUp(feedback=feedback, customer=feedback.customer, reason=FollowUp.Reason.NEGATIVE_COMMENT,
                             department=feedback.department, opened_at=at),
                    subject=subject, description=feedback.text, at=at)
