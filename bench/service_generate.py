@@ -654,6 +654,11 @@ def main(argv: list[str] | None = None) -> int:
     print("Building the tables from the models (migrate --run-syncdb)…", flush=True)
     started = time.perf_counter()
     call_command("migrate", run_syncdb=True, verbosity=0)
+    from django.db import connection
+
+    from loopcrm.service import config_stamp
+
+    config_stamp.install(connection)  # what migrations 0002 and 0006 do: the stamp row and its triggers
     report: dict = {"schema_seconds": round(time.perf_counter() - started, 1)}
     now = timezone.now().replace(microsecond=0)
     clock = Clock(now)

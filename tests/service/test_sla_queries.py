@@ -8,7 +8,13 @@ import datetime as dt
 import pytest
 
 from loopcrm.service.models import SlaClock, Ticket
-from loopcrm.service.queries.sla import attainment, clock_summaries, ticket_clocks, tickets_breaching_soon
+from loopcrm.service.queries.sla import (
+    attainment,
+    clock_summaries,
+    lead_clocks,
+    ticket_clocks,
+    tickets_breaching_soon,
+)
 from loopcrm.service.services import sla
 from loopcrm.service.services.sla_config import update_calendar
 from tests.service.sla_support import calendar, opened, policy, set_status, sh
@@ -48,6 +54,24 @@ def test_summaries_of_a_page_of_tickets_cost_one_query(org, django_assert_max_nu
     with django_assert_max_num_queries(1):
         summaries = clock_summaries(tickets, at=sh(2026, 3, 9, 10, 30))
     assert sum(len(clocks) for clocks in summaries.values()) == 50
+
+
+def test_a_list_shows_the_open_clock_due_first_else_the_last(org, django_assert_max_num_queries):
+    policy()
+    running, paused, answered = (opened(MONDAY_10) for _ in range(3))
+    set_status(paused, Ticket.Status.PENDING, at=sh(2026, 3, 9, 10, 20))
+    sla.on_public_reply(answered, by=org.agent, at=sh(2026, 3, 9, 10, 15))
+    set_status(answered, Ticket.Status.RESOLVED, at=sh(2026, 3, 9, 10, 30))
+    at = sh(2026, 3, 9, 11, 30)
+    with django_assert_max_num_queries(1):
+        leads = lead_clocks([running, paused, answered, 999_999], at=at)
+    every = clock_summaries([running, paused, answered], at=at)
+    assert leads[999_999] is None
+    assert leads[running.pk] == every[running.pk][0]  # first response: open and due first
+    assert leads[paused.pk] == every[paused.pk][0] and leads[paused.pk].remaining == 40 * M
+    # Every clock ended: the last one (resolution), as the full summaries give it.
+    assert all(clock.remaining is None for clock in every[answered.pk])
+    assert leads[answered.pk] == every[answered.pk][-1] and leads[answered.pk].metric == RESOLUTION
 
 
 def test_a_calendar_change_is_seen_by_the_next_summary(org):

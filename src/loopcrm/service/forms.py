@@ -89,6 +89,14 @@ class Person:
         return self.name
 
 
+@dataclass(frozen=True)
+class Option:
+    """A row a select offers by id and name (a queue), without building its model."""
+
+    pk: int
+    name: str
+
+
 def people(users) -> list[Person]:
     """The users of a queryset as Person rows (a select of hundreds of people: one light query)."""
     rows = users.values_list("pk", "display_name", "first_name", "last_name", "username")
@@ -157,11 +165,12 @@ class TicketFilterForm(forms.Form):
 
     FILTERS = ("status", "priority", "kind", "category_id", "channel", "queue_id", "assignee_id", "sort")
 
-    def __init__(self, *args, user: User, agents, queues=None, **kwargs):
+    def __init__(self, *args, user: User, agents, queues=None, categories=category_choices, **kwargs):
         super().__init__(*args, **kwargs)
+        self.user = user
         # Callables: the rows are only read when the select is drawn, not for an htmx fragment.
         queues = queues or (lambda: Queue.objects.filter(is_active=True).order_by("name"))
-        self.fields["category_id"].choices = once(lambda: blank_choice(category_choices()))
+        self.fields["category_id"].choices = once(lambda: blank_choice(categories()))
         self.fields["queue_id"].choices = once(lambda: blank_choice(
             [(str(queue.pk), queue.name) for queue in queues()]
         ))

@@ -6,6 +6,8 @@ and service.config_stamp). App servers stay stateless: the cache is a copy that 
 before each use, never a source of truth.
 
 The rows inside are shared by every caller of the process: read them, never change them.
+
+`stamped_list` keeps the workbench's select lists the same way, under the same stamp.
 """
 
 from __future__ import annotations
@@ -78,12 +80,17 @@ def _load(stamp: str | None) -> DeskConfig:
     )
 
 
+def current_stamp() -> str | None:
+    """The configuration stamp's token now (one query); None without a stamp row: then cache nothing."""
+    return ConfigStamp.objects.filter(pk=1).values_list("token", flat=True).first()
+
+
 def desk_config() -> DeskConfig:
     """The current configuration: the cached copy when its stamp is still the database's, else a fresh read.
 
     Without a stamp row (a database just flushed) nothing is cached.
     """
-    stamp = ConfigStamp.objects.filter(pk=1).values_list("token", flat=True).first()
+    stamp = current_stamp()
     key = connection.settings_dict["NAME"]
     cached = _cache.get(key)
     if stamp is not None and cached is not None and cached.stamp == stamp:
@@ -97,3 +104,28 @@ def desk_config() -> DeskConfig:
 def forget() -> None:
     """Drop the cached copies (tests that change tables behind the triggers' back)."""
     _cache.clear()
+    _lists.clear()
+
+
+# --- the workbench's select lists ------------------------------------------------------------------
+
+MAX_LISTS = 1024
+_lists: dict[tuple, list] = {}
+
+
+def stamped_list(stamp: str | None, key: tuple, read) -> list:
+    """`read()` as a list, kept per process under (database, stamp, key): a select's options (agents of a
+    department line, the queues someone works, the category tree) cost no query and no row building while
+    the configuration, its people and queue membership stay as they are. Without a stamp: read every time.
+
+    Shared by every caller of the process: read the rows, never change them.
+    """
+    if stamp is None:
+        return list(read())
+    full = (connection.settings_dict["NAME"], stamp, *key)
+    rows = _lists.get(full)
+    if rows is None:
+        if len(_lists) >= MAX_LISTS:  # old stamps' lists go with the rest
+            _lists.clear()
+        rows = _lists[full] = list(read())
+    return rows

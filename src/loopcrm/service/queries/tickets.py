@@ -149,8 +149,19 @@ def filter_tickets(queryset: QuerySet[Ticket], filters: TicketFilter) -> QuerySe
     return queryset
 
 
-def ticket_page(user: User, filters: TicketFilter, *, at: dt.datetime | None = None) -> Page:
-    """One page of a ticket list (inbox view + filters + sort) as `user` may see it; tags prefetched.
+# What a row of the inbox shows (service/templatetags/workbench.py inbox_rows): the rest of the ticket and its
+# relations stays in the database, and the tags are not read.
+INBOX_ROW_FIELDS = (
+    "id", "subject", "kind", "status", "priority", "updated_at", "customer__name", "customer__is_vip",
+    "category__name", "queue__name", "assignee__display_name", "assignee__first_name", "assignee__last_name",
+    "assignee__username",
+)
+
+
+def ticket_page(user: User, filters: TicketFilter, *, at: dt.datetime | None = None,
+                fields: tuple[str, ...] | None = None) -> Page:
+    """One page of a ticket list (inbox view + filters + sort) as `user` may see it; tags prefetched, or with
+    `fields` (such as INBOX_ROW_FIELDS) only those columns of the ticket and its relations and no tags.
 
     Two steps: the page's ids (and sort values) from the tickets table alone, which the inbox indexes
     answer in index order, then those rows with their customer, assignee, queue, department and
@@ -162,8 +173,13 @@ def ticket_page(user: User, filters: TicketFilter, *, at: dt.datetime | None = N
         .only(*{"id", field})
     page = paginate(narrow, sort=filters.sort, allowed=SORTS, cursor=filters.cursor, limit=filters.limit)
     if page.items:
-        rows = Ticket.objects.select_related("customer", "assignee", "queue", "department", "category") \
-            .prefetch_related("tags").in_bulk([ticket.pk for ticket in page.items])
+        if fields:
+            related = {name.split("__")[0] for name in fields if "__" in name}
+            rows = Ticket.objects.select_related(*sorted(related)).only(*fields)
+        else:
+            rows = Ticket.objects.select_related("customer", "assignee", "queue", "department", "category") \
+                .prefetch_related("tags")
+        rows = rows.in_bulk([ticket.pk for ticket in page.items])
         page.items = [rows[ticket.pk] for ticket in page.items if ticket.pk in rows]
     return page
 
