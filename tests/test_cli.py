@@ -115,3 +115,69 @@ def test_a_running_worker_ticks_the_scheduler_and_runs_what_it_enqueued(data_dir
     finally:
         worker.terminate()
         worker.wait(timeout=30)
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as listing:
+            found |= {int(child) for child in listing.read().split()}
+    return found
+
+
+def test_quickstart_runs_a_worker_beside_the_server_and_stops_both(tmp_path):
+    """The one command a new user runs must also do background work: an uploaded file gets validated."""
+    import json
+    import signal
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_SETTINGS")}
+    env.pop("DATABASE_URL", None)
+    env.update({"LOOPCRM_DATA_DIR": str(tmp_path), "LOOPCRM_ADMIN_PASSWORD": "quick-start-1", **QUEUED})
+    quickstart = subprocess.Popen([sys.executable, "-m", "loopcrm.cli", "quickstart", "--no-demo", "--port", str(port),
+                                   "--workers", "1"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(f"{base}/healthz", timeout=2)  # noqa: S310 — our own server
+                break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            raise AssertionError("quickstart never answered /healthz")
+        assert len(children_of(quickstart.pid)) == 2  # the server and the worker
+        token = last_line(loopcrm("token", "create", "--username", "admin", "--name", "quickstart test",
+                                  data_dir=tmp_path))
+        body = (b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\n"
+                b"Content-Type: text/csv\r\n\r\nname,phone\r\nAlice,13800138000\r\n--b--\r\n")
+        upload = urllib.request.Request(f"{base}/api/v1/imports", data=body, method="POST", headers={  # noqa: S310
+            "Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=b"})
+        job = json.load(urllib.request.urlopen(upload, timeout=30))  # noqa: S310
+        for _ in range(120):
+            read = urllib.request.Request(f"{base}/api/v1/imports/{job['id']}",  # noqa: S310
+                                          headers={"Authorization": f"Bearer {token}"})
+            job = json.load(urllib.request.urlopen(read, timeout=30))  # noqa: S310
+            if job["status"] != "validating":
+                break
+            time.sleep(0.5)
+        assert job["status"] == "validated"  # the worker beside the server did it
+        children = children_of(quickstart.pid)
+    finally:
+        quickstart.send_signal(signal.SIGTERM)
+        quickstart.wait(timeout=30)
+    time.sleep(0.5)
+    assert not [pid for pid in children if alive(pid)]  # both stopped with it
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split()[2] != "Z"
+    except FileNotFoundError:
+        return False

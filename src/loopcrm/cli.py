@@ -44,7 +44,7 @@ def ensure_admin(password: str | None = None) -> tuple[bool, str | None]:
     return True, generated
 
 
-def _serve(host: str, port: int, workers: int) -> int:
+def _serve(host: str, port: int, workers: int, *, with_worker: bool = False) -> int:
     from django.core.management import call_command
 
     call_command("collectstatic", interactive=False, verbosity=0)
@@ -54,7 +54,42 @@ def _serve(host: str, port: int, workers: int) -> int:
         "--bind", f"{host}:{port}", "--workers", str(workers), "--access-logfile", "-",
         "--graceful-timeout", "5", "--timeout", "60",
     ]
-    os.execv(sys.executable, argv)  # noqa: S606 — replaces this process with the server
+    if not with_worker:
+        os.execv(sys.executable, argv)  # noqa: S606 — replaces this process with the server
+    return _serve_with_worker(argv)
+
+
+def _serve_with_worker(server_argv: list[str]) -> int:
+    """The server and one background worker (imports, SLA escalations, mail, surveys, the periodic jobs),
+    stopped together: Ctrl+C or SIGTERM stops both, and if either stops the other is stopped too."""
+    import signal
+    import subprocess
+    import time
+
+    _say("Background worker started beside the server (tasks and periodic jobs).")
+    children = [subprocess.Popen([sys.executable, "-m", "loopcrm.cli", "worker"]),
+                subprocess.Popen(server_argv)]  # noqa: S603
+
+    def stop(_signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    server_code = children[1].returncode
+    return server_code if server_code and server_code > 0 else 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -88,7 +123,7 @@ def cmd_quickstart(args: argparse.Namespace) -> int:
             _say("3/4 Loading demo data…")
             load_demo(customers=args.customers, seed=1, progress=_say)
     _say("4/4 Starting the server…")
-    return _serve(args.host, args.port, args.workers)
+    return _serve(args.host, args.port, args.workers, with_worker=not args.no_worker)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -247,6 +282,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_server_options(p)
     p.add_argument("--no-demo", action="store_true", help="do not load demo data")
     p.add_argument("--customers", type=int, default=2000, help="demo customers to create")
+    p.add_argument("--no-worker", action="store_true",
+                   help="do not start a background worker beside the server (run `loopcrm worker` yourself)")
     p.set_defaults(func=cmd_quickstart)
 
     p = sub.add_parser("serve", help="serve LoopCRM with gunicorn")
