@@ -85,3 +85,23 @@ def test_a_sign_in_keeps_the_selects(org, agent_client):
     before = current_stamp()
     Client().force_login(org.lead)
     assert current_stamp() == before
+
+
+def test_the_ticket_pages_assignee_select_follows_the_queues_members(org, hotline_queue, zhang, open_ticket):
+    ticket = open_ticket(zhang, subject="冰箱不制冷 Fridge not cooling", assignee=org.agent)
+    client = Client()
+    client.force_login(org.lead)
+    page = reverse("web:ticket_detail", args=[ticket.pk])
+
+    def assignees() -> list[str]:
+        html = client.get(page).content.decode()
+        select = re.search(r'<select[^>]*id="id_assign-agent"[^>]*>(.*?)</select>', html, re.S)
+        assert select is not None
+        return re.findall(r"<option[^>]*>([^<]*)</option>", select.group(1))
+
+    assert "陈静" not in assignees()
+    chen = factories.user("chen", role=Role.AGENT, department=org.service, display_name="陈静")
+    hotline_queue.members.add(chen)
+    assert "陈静" in assignees()
+    hotline_queue.members.remove(chen)
+    assert "陈静" not in assignees()

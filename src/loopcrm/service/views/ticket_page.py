@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loopcrm.accounts.models import User
+from loopcrm.accounts.permissions import can
 from loopcrm.accounts.queries import users_for
 from loopcrm.commerce.models import Order
 from loopcrm.commerce.queries import OrderSummary, customer_order_summary, get_order_for, recent_orders
@@ -41,6 +42,7 @@ from loopcrm.service.forms import (
     once,
 )
 from loopcrm.service.models import Ticket
+from loopcrm.service.queries.config import current_stamp, stamped_list
 from loopcrm.service.queries.processes import get_ticket_step, process_progress
 from loopcrm.service.queries.sla import ticket_clocks
 from loopcrm.service.queries.tickets import (
@@ -92,7 +94,8 @@ def customer_side(user: User, ticket: Ticket) -> CustomerSide:
 
 
 def agents_of(user: User, ticket: Ticket) -> Callable:
-    """Who the ticket could go to: its queue's members, else the people of its department (drawn lazily)."""
+    """Who the ticket could go to: its queue's members, else the people of its department (drawn lazily, and
+    kept per process under the configuration stamp, which moves when people or queue membership change)."""
     def agents():
         people = users_for(user).filter(is_active=True)
         if ticket.queue_id is not None and ticket.queue.members.exists():
@@ -100,7 +103,9 @@ def agents_of(user: User, ticket: Ticket) -> Callable:
         elif ticket.department_id is not None:
             people = people.filter(department__path__startswith=ticket.department.path)
         return service_forms.people(people.order_by("display_name", "username"))
-    return once(agents)
+    path = ticket.department.path if ticket.department_id is not None else None
+    key = ("ticket-agents", can(user, "directory", "view"), ticket.queue_id, path)
+    return once(lambda: stamped_list(current_stamp(), key, agents))
 
 
 # --- the page ------------------------------------------------------------------------------------
