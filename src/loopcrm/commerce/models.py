@@ -91,6 +91,8 @@ class Order(TimeStampedModel):
             models.Index(fields=["-placed_at", "-id"], name="order_placed_idx"),
             models.Index(fields=["status", "-placed_at"], name="order_status_idx"),
             models.Index(fields=["channel", "-placed_at"], name="order_channel_idx"),
+            # Orders written since a moment (value.purchases: whose purchase summary is no longer current).
+            models.Index(fields=["updated_at"], name="order_updated_idx"),
         ]
 
     def __str__(self) -> str:
