@@ -23,7 +23,7 @@ from django.utils import timezone
 from loopcrm.commerce.models import Order
 from loopcrm.commerce.queries import SPENDING_STATUSES
 from loopcrm.customers.models import Customer
-from loopcrm.value.models import CustomerValue, RfmSegment, Stage, Tier
+from loopcrm.value.models import CustomerValue, LastPurchase, RfmSegment, Stage, Tier
 
 if TYPE_CHECKING:
     from loopcrm.value.services import _Columns
@@ -271,20 +271,49 @@ def replace_values(c: _Columns, report) -> None:
         report("write", total, total)
 
 
+def reload(table: str, statements: list[tuple[str, list]]) -> int:
+    """Empty `table` and fill it with INSERT … SELECT `statements` (inside the caller's transaction), its
+    secondary indexes and foreign keys dropped for the load and restored after it, as for the value rows.
+    Returns the number of rows inserted."""
+    indexes = _secondary_indexes(table)
+    keys = _foreign_keys(table) + _foreign_keys(table, kind="u")  # restored in reverse: unique before foreign
+    rows = 0
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute(f"TRUNCATE {table}")
+        for name, _definition in keys:
+            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+        for name, _definition in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
+        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL jit = off")  # compiling the big joins costs more than it saves here
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            rows += cursor.rowcount
+        for _name, definition in indexes:
+            cursor.execute(definition)
+        for name, definition in reversed(keys):
+            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        cursor.execute(f"ANALYZE {table}")
+    return rows
+
+
 def vacuum() -> None:
     """Mark the fresh rows all-visible (outside any transaction), so counts on the value table read its indexes
     and skip the heap; a no-op inside a transaction, where VACUUM cannot run (autovacuum follows later)."""
     if connection.in_atomic_block:
         return
     with connection.cursor() as cursor:
-        cursor.execute(f"VACUUM {CustomerValue._meta.db_table}")  # statistics: ANALYZE ran in the write
+        for model in (CustomerValue, LastPurchase):  # statistics: ANALYZE ran in the write
+            cursor.execute(f"VACUUM {model._meta.db_table}")
 
 
-def _foreign_keys(table: str) -> list[tuple[str, str]]:
-    """(name, definition) of the table's foreign keys."""
+def _foreign_keys(table: str, *, kind: str = "f") -> list[tuple[str, str]]:
+    """(name, definition) of the table's foreign keys (or of its constraints of another `kind`: "u" unique)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                       "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname", [table])
+                       "WHERE conrelid = %s::regclass AND contype = %s ORDER BY conname", [table, kind])
         return list(cursor.fetchall())
 
 

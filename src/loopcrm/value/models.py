@@ -92,6 +92,38 @@ class CustomerValue(models.Model):
         return f"{self.customer_id}: {self.tier or '-'} / {self.stage}"
 
 
+class LastPurchase(models.Model):
+    """When a customer last bought anything (no category) or something in a product category, counting the
+    orders placed up to the last recompute's `orders_until` as they stood then.
+
+    Computed, like CustomerValue. The segment counts "ordered in the last N days" and "bought category X
+    in the last N days" read it for the customers whose orders did not change since, and ask the orders
+    about the others (value.purchases).
+    """
+
+    # Derived from orders: a merge drops the duplicate's rows when the kept customer has its own, and the
+    # counts ask the orders about a customer who took in a duplicate since the recompute.
+    merge_drops_duplicate = True
+
+    # No single-column indexes: the unique pair leads with the customer, the count index with the category.
+    # A named reverse relation: the customers' merge moves or drops the rows of every relation it can see.
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="last_purchases",
+                                 db_index=False, verbose_name=_("customer"))
+    category = models.ForeignKey("commerce.ProductCategory", null=True, blank=True, on_delete=models.CASCADE,
+                                 related_name="+", db_index=False, verbose_name=_("category"))
+    last_at = models.DateTimeField(_("last bought"))
+
+    class Meta:
+        verbose_name = _("last purchase")
+        verbose_name_plural = _("last purchases")
+        constraints = [models.UniqueConstraint(fields=["customer", "category"], name="value_lastbuy_uniq")]
+        # A count is one index-only range scan per category (the customer id rides in the index).
+        indexes = [models.Index(fields=["category", "last_at"], include=["customer"], name="value_lastbuy_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} / {self.category_id or '*'}: {self.last_at:%Y-%m-%d}"
+
+
 class ValueRun(models.Model):
     """One recompute: when, by whom, how many customers, and the fitted model parameters."""
 
@@ -100,6 +132,10 @@ class ValueRun(models.Model):
     customers = models.IntegerField(_("customers"), default=0)
     buyers = models.IntegerField(_("buyers"), default=0)
     parameters = models.JSONField(_("model parameters"), default=dict, blank=True)
+    # The `at` the orders were read up to; empty for runs from before the purchase summary existed.
+    orders_until = models.DateTimeField(_("orders read up to"), null=True, blank=True)
+    # {product id: category id} as the purchase summary files purchases (value.purchases); empty before it.
+    purchase_categories = models.JSONField(_("categories of the purchase summary"), null=True, blank=True)
     note = models.CharField(_("note"), max_length=500, blank=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                            related_name="+", verbose_name=_("by"))

@@ -19,9 +19,9 @@ from loopcrm.commerce.queries import SPENDING_STATUSES
 from loopcrm.core.errors import NotFound
 from loopcrm.customers.models import Customer
 from loopcrm.customers.queries import customers_for, get_customer_for
-from loopcrm.value import rfm
+from loopcrm.value import purchases, rfm
 from loopcrm.value.models import CustomerValue, ProductAssociation, Segment, Stage, Tier, ValueRun
-from loopcrm.value.segments import compile_rule, compile_value_rule
+from loopcrm.value.segments import compile_rule, compile_value_rule, complement
 
 MAX_ID = 2**63 - 1
 
@@ -261,13 +261,28 @@ def segment_count(segment: Segment, *, user: User | None = None) -> int:
 def rule_count(rule: Any, *, user: User | None = None, at: dt.datetime | None = None) -> int:
     """How many customers `rule` selects (within `user`'s scope when given).
 
-    A rule only about the value row, counted for someone who sees every customer, is counted on the value
-    table alone (segments.compile_value_rule); anything else joins the customers.
+    For someone who sees every customer (or a job): a rule only about the value row is counted on the value
+    table alone (segments.compile_value_rule); one purchase condition from the recompute's purchase summary
+    (value.purchases); a negation of either as all live customers minus its complement. Anything else joins
+    the customers.
     """
     if user is None or scope_for(user, "customer", "view") == Scope.ALL:
+        at = at or timezone.now()
         on_values = compile_value_rule(rule, at=at)
         if on_values is not None:
             return CustomerValue.objects.filter(on_values).count()
+        count = purchases.purchase_count(rule, at=at)
+        if count is not None:
+            return count
+        # A negation: every live customer minus those its complement selects, when that is counted fast.
+        positive = complement(rule)
+        if positive is not None:
+            compile_rule(rule, at=at)  # the rule itself must be valid, not only its complement
+            on_values = compile_value_rule(positive, at=at)
+            count = (CustomerValue.objects.filter(on_values).count() if on_values is not None
+                     else purchases.purchase_count(positive, at=at))
+            if count is not None:
+                return Customer.objects.filter(merged_into__isnull=True).count() - count
     return rule_members(rule, user=user, at=at).order_by().count()
 
 

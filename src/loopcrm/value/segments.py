@@ -274,17 +274,23 @@ class _Compiler:
         return Q(~found) if op == "not_in_last_days" else Q(found)
 
     def _category_ids(self, value: Any, path: str) -> list[int]:
-        """The category (by code) and every category below it."""
-        code = self.text(value, path)
-        tree = list(ProductCategory.objects.values_list("id", "code", "parent_id"))
-        root = next((row[0] for row in tree if row[1] == code), None)
-        if root is None:
-            raise self.fail(path, _("No product category with the code %(code)s.") % {"code": repr(code)})
-        found, frontier = {root}, {root}
-        while frontier:
-            frontier = {cid for cid, _code, parent in tree if parent in frontier} - found
-            found |= frontier
-        return sorted(found)
+        ids = category_ids(self.text(value, path))
+        if ids is None:
+            raise self.fail(path, _("No product category with the code %(code)s.") % {"code": repr(value)})
+        return ids
+
+
+def category_ids(code: str) -> list[int] | None:
+    """The ids of the category with this code and of every category below it (None: no such category)."""
+    tree = list(ProductCategory.objects.values_list("id", "code", "parent_id"))
+    root = next((row[0] for row in tree if row[1] == code), None)
+    if root is None:
+        return None
+    found, frontier = {root}, {root}
+    while frontier:
+        frontier = {cid for cid, _code, parent in tree if parent in frontier} - found
+        found |= frontier
+    return sorted(found)
 
 
 def compile_rule(rule: Any, *, at: dt.datetime | None = None) -> Q:
@@ -337,3 +343,20 @@ def compile_value_rule(rule: Any, *, at: dt.datetime | None = None) -> Q | None:
     if not (_on_value_row_only(rule) and _needs_value_row(rule)):
         return None
     return _Compiler(at or timezone.now(), on_values=True).node(rule, "rule", 0)
+
+
+NEGATED_OPS = {"ne": "eq", "not_in": "in", "not_in_last_days": "in_last_days"}
+
+
+def complement(rule: Any) -> Any | None:
+    """The rule whose matches are exactly the live customers `rule` leaves out, when `rule` is a negation at
+    the top ({"not": r}, or one condition with ne, not_in or not_in_last_days); else None. A negation is then
+    counted as all live customers minus the complement's count, which may be a fast one."""
+    if not isinstance(rule, dict):
+        return None
+    if set(rule) == {"not"}:
+        return rule["not"]
+    spec = FIELDS.get(rule["field"]) if isinstance(rule.get("field"), str) else None
+    if spec is not None and spec.kind != "tag" and rule.get("op") in NEGATED_OPS:
+        return {**rule, "op": NEGATED_OPS[rule["op"]]}
+    return None

@@ -31,7 +31,7 @@ from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, PermissionDenied, RuleViolation
 from loopcrm.core.text import clean_line
 from loopcrm.customers.models import Customer
-from loopcrm.value import bulk, clv, crosssell, rfm
+from loopcrm.value import bulk, clv, crosssell, purchases, rfm
 from loopcrm.value import rules as value_rules
 from loopcrm.value.models import CustomerValue, ProductAssociation, Segment, ValueRun
 from loopcrm.value.segments import compile_rule
@@ -331,6 +331,16 @@ def recompute_all(*, by: User | None = None, at: dt.datetime | None = None,
                                       by=by if getattr(by, "pk", None) else None)
         audit.record(action="update", object_type="value.customervalue", object_id="all", by=by,
                      changes={"customers": total, "buyers": int(has.sum())}, note="value recompute", at=started)
+    # The purchase summary in a transaction of its own (value readers need not wait for it): the customers
+    # whose orders changed since the last one, or all. Until it commits, purchase counts use the last one.
+    report("purchases", 0, 1)
+    with transaction.atomic():
+        _serialise_writers()
+        refreshed = purchases.refresh(at)
+        run.parameters = {**run.parameters, "purchases": {"refreshed": refreshed.scope, "written": refreshed.written}}
+        run.orders_until, run.purchase_categories = at, refreshed.categories
+        run.save(update_fields=["orders_until", "purchase_categories", "parameters"])
+    report("purchases", 1, 1)
     if connection.vendor == "postgresql":
         bulk.vacuum()
     if associations:
