@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from django import forms
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from loopcrm.customers.models import Customer, SourceChannel
-from loopcrm.value.models import RfmSegment, Stage, Tier
+from loopcrm.value import choices
 from loopcrm.value.segments import FIELDS
 
 ROWS = 6
@@ -66,6 +66,28 @@ def _value(name: str, op: str, text: str, days: int | None) -> Any:
     return _number(text.strip(), integer=integer) if numeric else text.strip()
 
 
+class _Several(forms.CharField):
+    """A value box that may submit several values (a multiple select): kept as the comma list the parser reads."""
+
+    def to_python(self, value: Any) -> str:
+        if isinstance(value, list | tuple):
+            value = ", ".join(str(each) for each in value if str(each).strip())
+        return super().to_python(value)
+
+
+def _value_field(options: choices.FieldOptions, *, many: bool, row: int) -> forms.CharField:
+    """A select of the field's values when they are a closed set (several for "is one of"), else a text box
+    with the field's suggestions."""
+    if options.closed:
+        listed = list(options.values)
+        widget = forms.SelectMultiple(choices=listed) if many else forms.Select(choices=[("", "—"), *listed])
+        return _Several(label=_("Value"), max_length=1000, required=False, widget=widget)
+    attrs = {"autocomplete": "off"}
+    if options.values:
+        attrs["list"] = f"segment-values-{row}"
+    return _Several(label=_("Value"), max_length=1000, required=False, widget=forms.TextInput(attrs=attrs))
+
+
 class SegmentForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100, required=False)
     description = forms.CharField(label=_("Description"), max_length=500, required=False)
@@ -77,27 +99,44 @@ class SegmentForm(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         field_choices = [("", "—"), *((name, FIELD_LABELS[name]) for name in FIELDS)]
-        op_choices = list(OP_LABELS.items())
+        self.row_state: list[dict[str, Any]] = []
         for i in range(ROWS):
-            self.fields[f"field_{i}"] = forms.ChoiceField(label=_("Field"), choices=field_choices, required=False)
-            self.fields[f"op_{i}"] = forms.ChoiceField(label=_("Operator"), choices=op_choices, required=False)
-            self.fields[f"value_{i}"] = forms.CharField(
-                label=_("Value"), max_length=1000, required=False,
-                widget=forms.TextInput(attrs={"list": "segment-values", "autocomplete": "off"}))
+            name, op = self._chosen(f"field_{i}"), self._chosen(f"op_{i}")
+            ops = choices.operators(name)
+            op = op if op in ops else ops[0]
+            options = choices.field_options(name) if name else choices.FieldOptions()
+            # Choosing a field or an operator redraws the row with that field's operators and values.
+            refresh = {"data-row-refresh": "", "hx-get": reverse("web:segment_row"), "hx-target": f"#segment-row-{i}",
+                       "hx-swap": "outerHTML", "hx-include": f"#segment-row-{i}", "hx-vals": json.dumps({"row": i})}
+            self.fields[f"field_{i}"] = forms.ChoiceField(
+                label=_("Field"), choices=field_choices, required=False, widget=forms.Select(attrs=refresh))
+            self.fields[f"op_{i}"] = forms.ChoiceField(
+                label=_("Operator"), choices=[(each, OP_LABELS[each]) for each in ops], required=False,
+                widget=forms.Select(attrs=refresh))
+            self.fields[f"value_{i}"] = _value_field(options, many=op in choices.MANY_OPS, row=i)
+            if not self.is_bound:
+                self._fit_initial(f"value_{i}")
             self.fields[f"days_{i}"] = forms.IntegerField(label=_("Days"), min_value=1, max_value=3650, required=False)
+            self.row_state.append({"options": options, "needs_days": choices.needs_days(name, op),
+                                   "needs_value": choices.needs_value(name, op)})
 
-    @staticmethod
-    def suggestions() -> list[tuple[str, str]]:
-        """Codes a value box accepts for the choice fields (tier, stage, RFM segment, kind, source), with labels."""
-        seen: dict[str, str] = {}
-        for choices in (Tier, Stage, RfmSegment, Customer.Kind, SourceChannel):
-            for value, label in choices.choices:
-                seen.setdefault(value, str(label))
-        return list(seen.items())
+    def _fit_initial(self, key: str) -> None:
+        """A first-shown value in the shape its box takes: a list for a multiple select, else text."""
+        value = self.initial.get(key)
+        several = isinstance(self.fields[key].widget, forms.SelectMultiple)
+        if several and isinstance(value, str):
+            self.initial[key] = [part for part in _SPLIT.split(value.strip()) if part]
+        elif not several and isinstance(value, list | tuple):
+            self.initial[key] = ", ".join(str(part) for part in value)
+
+    def _chosen(self, key: str) -> str:
+        """The field's value as submitted (bound) or as first shown (unbound)."""
+        value = self.data.get(key) if self.is_bound else self.initial.get(key)
+        return value if isinstance(value, str) else ""
 
     def rows(self) -> list[dict[str, Any]]:
         return [{"index": i, "field": self[f"field_{i}"], "op": self[f"op_{i}"], "value": self[f"value_{i}"],
-                 "days": self[f"days_{i}"]} for i in range(ROWS)]
+                 "days": self[f"days_{i}"], **self.row_state[i]} for i in range(ROWS)]
 
     def rule(self) -> Any:
         """The JSON rule of the filled rows (or of the advanced box); call after is_valid()."""
@@ -135,11 +174,21 @@ class SegmentForm(forms.Form):
                 initial[f"days_{i}"] = value.get("days")
                 value = value.get("category", value.get("product", ""))
             elif isinstance(value, list):
-                value = ", ".join(str(v) for v in value)
+                value = [str(v) for v in value]
             elif isinstance(value, bool):
                 value = "true" if value else "false"
             initial[f"value_{i}"] = value
         return initial
+
+
+def row_initial(params, row: int, changed: str) -> dict[str, Any]:
+    """What a redrawn builder row starts from (`params`: the row's submitted boxes). A new field starts the row
+    afresh (its first operator, no value); a new operator keeps the value and the days."""
+    keys = ("field",) if changed == f"field_{row}" else ("field", "op", "days")
+    initial: dict[str, Any] = {f"{key}_{row}": params.get(f"{key}_{row}", "") for key in keys}
+    if changed != f"field_{row}":
+        initial[f"value_{row}"] = [value for value in params.getlist(f"value_{row}") if value]
+    return initial
 
 
 def row_of(error_field: str | None) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
@@ -15,7 +15,7 @@ from loopcrm.core.errors import Conflict, PermissionDenied, RuleViolation
 from loopcrm.core.pages import domain_pages
 from loopcrm.core.pagination import paginate
 from loopcrm.value import charts, queries, services, tasks
-from loopcrm.value.forms import SegmentForm, row_of
+from loopcrm.value.forms import ROWS, SegmentForm, row_initial, row_of
 from loopcrm.value.models import RfmSegment, Stage, Tier
 
 MEMBERS_PAGE = 25
@@ -85,6 +85,24 @@ def segment_preview(request: HttpRequest) -> HttpResponse:
     _require(request.user, "segment", "view", _("Your role may not use segments."))
     context = _count_context(request, SegmentForm(request.POST))
     return render(request, "value/segment_builder.html#count", context)
+
+
+@login_required
+@domain_pages
+@require_http_methods(["GET"])
+def segment_row(request: HttpRequest) -> HttpResponse:
+    """One builder row redrawn for the field or operator just chosen (an htmx fragment); the count follows."""
+    _require(request.user, "segment", "view", _("Your role may not use segments."))
+    try:
+        row = int(request.GET.get("row", ""))
+    except ValueError:
+        row = -1
+    if not 0 <= row < ROWS:
+        return HttpResponseBadRequest(_("No builder row %(row)s.") % {"row": request.GET.get("row", "")})
+    form = SegmentForm(initial=row_initial(request.GET, row, request.headers.get("HX-Trigger-Name", "")))
+    response = render(request, "value/segment_builder.html#row", {"row": form.rows()[row]})
+    response["HX-Trigger-After-Settle"] = "segment-row-changed"
+    return response
 
 
 def _save(request: HttpRequest, form: SegmentForm, segment=None):
