@@ -229,3 +229,31 @@ def test_tickets_are_opened_through_the_service_desk_with_routing_and_sla(org):
     assert complaint.customer_id == customer.pk and complaint.events.exists()
     job = services.rollback_job(job, by=org.admin)
     assert Ticket.objects.count() == 0
+
+
+def test_tickets_are_opened_in_batches_and_a_refused_one_is_reported_alone(org):
+    """The desk's batch opening writes a file's tickets a batch at a time; if the desk refuses one (its category
+    closed after the validation), the others still open and that row gets its own line."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loopcrm.service.models import Ticket, TicketCategory
+
+    factories.customer("刘洋", owner=org.admin, phone="+8613700137000")
+    delivery = TicketCategory.objects.create(name="配送 Delivery", code="delivery")
+    TicketCategory.objects.create(name="发票 Invoice", code="invoice")
+    rows = [f"13700137000,第{n}张工单,{'invoice' if n % 2 else 'delivery'}\n" for n in range(1, 41)]
+    job = _run(_job(org, "tickets", "客户手机,标题,分类\n" + "".join(rows)))
+    assert (job.valid, job.invalid) == (40, 0)
+    with CaptureQueriesContext(connection) as batch:
+        opened = _run(services.commit_job(job, by=org.admin))
+    assert opened.created == 40 and Ticket.objects.count() == 40
+    assert len(batch.captured_queries) < 40 * 4  # one by one costs ~15 queries a ticket
+
+    job = _run(_job(org, "tickets", "客户手机,标题,分类\n" + "".join(rows[:3])))
+    delivery.is_active = False
+    delivery.save(update_fields=["is_active"])  # closed between the validation and the import
+    job = _run(services.commit_job(job, by=org.admin))
+    assert (job.created, job.skipped) == (2, 1)
+    assert [(row, column, reason) for row, column, _v, reason in _report(job)] == [(3, "分类", "not_allowed")]
+    assert Ticket.objects.filter(subject="第2张工单").count() == 1  # only the first file's

@@ -66,7 +66,11 @@ def _units(job: ImportJob, kind: RecordKind, path: Path, info: FileInfo) -> Iter
 
 
 def _header(job: ImportJob, target: str) -> str:
-    for index, name in enumerate(job.mapping.get("targets", [])):
+    """The file's header of a target; a service's field name (`category_id`) names its target (`category`)."""
+    targets = job.mapping.get("targets", [])
+    if target not in targets and target.endswith("_id") and target[:-3] in targets:
+        target = target[:-3]
+    for index, name in enumerate(targets):
         if name == target:
             return job.headers[index]
     return target
@@ -230,8 +234,10 @@ def merge(job: ImportJob, *, by: User | None, size: int | None = None, pause: fl
                 return current
             counts = {"created": 0, "updated": 0, "skipped": 0}
             errors: list[ImportRowError] = []
+            written = _write_together(kind, batch, by, counts)
             for record in batch:
-                _write_one(current, kind, record, by, counts, errors)
+                if record.row not in written:
+                    _write_one(current, kind, record, by, counts, errors)
             StagedRecord.objects.bulk_update(batch, ["action", "object_id", "before"])
             ImportRowError.objects.bulk_create(errors)
             ImportJob.objects.filter(pk=job.pk).update(
@@ -243,6 +249,23 @@ def merge(job: ImportJob, *, by: User | None, size: int | None = None, pause: fl
             progress(job)
         if pause:
             time.sleep(pause)
+
+
+def _write_together(kind: RecordKind, batch: list[StagedRecord], by: User | None, counts: dict[str, int]) -> set[int]:
+    """Write the batch's new records in one call when the kind can; the rows written. If the service refuses
+    any of them, nothing is written here and the batch goes one by one, so the refused row gets its own line."""
+    new = [record for record in batch if not record.matched_id]
+    if kind.write_many is None or not new:
+        return set()
+    try:
+        with transaction.atomic():
+            objects = kind.write_many([record.data for record in new], by)
+    except DomainError:
+        return set()
+    for record, written in zip(new, objects, strict=True):
+        record.action, record.object_id = Action.CREATE, written.pk
+    counts["created"] += len(new)
+    return {record.row for record in new}
 
 
 def _write_one(job: ImportJob, kind: RecordKind, record: StagedRecord, by: User | None, counts: dict[str, int],
