@@ -1,4 +1,5 @@
-"""The inbox rows built in Python (`inbox_rows`) are the markup the row template gave, value for value.
+"""The inbox rows built in Python (`inbox_rows`) are the markup the row template gave, value for value; so are
+the ticket page's history (`ticket_events`) and conversation (`ticket_messages`).
 
 REFERENCE is the per-row template the tag replaced (kept beside this test, not in the app): the same tickets are
 rendered through both, in English and in Chinese, with a VIP, a category, a queue, an unassigned
@@ -17,6 +18,8 @@ from django.urls import reverse
 from django.utils import translation
 
 from loopcrm.service.services import sla_config
+from loopcrm.service.services import tickets as ticket_services
+from loopcrm.service.services.attachments import Upload
 from tests import factories
 from tests.service.test_processes_helpers import category
 
@@ -55,3 +58,47 @@ def test_the_rows_tag_gives_the_markup_of_the_row_template(org, hotline_queue, o
             Context({"page": response.context["page"]}))
     assert folded(built) == folded(expected)
     assert "&lt;b&gt;冰箱&lt;/b&gt;" in built and "<b>" not in built
+
+
+EVENTS_REFERENCE = (Path(__file__).parent / "ticket_events_reference.html").read_text(encoding="utf-8")
+MESSAGES_REFERENCE = (Path(__file__).parent / "ticket_messages_reference.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_ticket_page_draws_its_history_and_conversation_as_the_loops_it_replaces(org, open_ticket, language):
+    # given a ticket with a customer message, a reply with attachments, a note, a system note, a reassignment
+    # and status changes whose reasons and bodies are full of markup
+    customer = factories.customer("王总 <VIP> & \"Co\"", owner=org.agent)
+    ticket = open_ticket(customer, subject="<b>冰箱</b>", assignee=org.agent)
+    ticket_services.record_customer_message(ticket, body="<script>alert('客户')</script>", channel="email")
+    ticket_services.add_reply(ticket, body="已收到 <i>&</i>", by=org.agent, attachments=[
+        Upload("<发票>.txt", "text/plain", b"a" * 2048), ("a&b.txt", "text/plain", b"x")])
+    ticket_services.add_note(ticket, body="内部 \"note\"", by=org.agent)
+    ticket_services.add_note(ticket, body="by the system", by=None)
+    ticket_services.assign(ticket, to=org.lead, by=org.lead, reason="<script>交接</script>")
+    ticket.refresh_from_db()
+    ticket_services.change_status(ticket, "pending", by=org.lead, reason="waiting <for> parts & \"cable\"")
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(org.lead)
+
+    # when the page is drawn
+    response = client.get(reverse("web:ticket_detail", args=[ticket.pk]))
+
+    # then history and conversation are the markup the template loops gave, and user text stays text
+    assert response.status_code == 200
+    context = {"detail": response.context["detail"], "ticket": response.context["ticket"]}
+    detail = context["detail"]
+    assert len(detail.messages) == 5 and len(detail.events) >= 4
+    with translation.override(language):
+        events = Template("{% load workbench %}{% ticket_events detail.events %}").render(Context(context))
+        messages = Template("{% load workbench %}{% ticket_messages detail.messages ticket %}").render(
+            Context(context))
+        assert folded(events) == folded(Template(EVENTS_REFERENCE).render(Context(context)))
+        assert folded(messages) == folded(Template(MESSAGES_REFERENCE).render(Context(context)))
+    page = response.content.decode()
+    assert folded(events) in folded(page) and folded(messages) in folded(page)
+    for raw in ("<script>", "<for>", "<i>&</i>", "<发票>"):
+        assert raw not in events + messages
+    assert "&lt;script&gt;交接&lt;/script&gt;" in events and "waiting &lt;for&gt; parts &amp;" in events
+    assert "&lt;script&gt;alert(&#x27;客户&#x27;)&lt;/script&gt;" in messages and "&lt;发票&gt;.txt" in messages
+    assert "download" in messages and "a&amp;b.txt" in messages
