@@ -102,3 +102,34 @@ def test_the_ticket_page_draws_its_history_and_conversation_as_the_loops_it_repl
     assert "&lt;script&gt;交接&lt;/script&gt;" in events and "waiting &lt;for&gt; parts &amp;" in events
     assert "&lt;script&gt;alert(&#x27;客户&#x27;)&lt;/script&gt;" in messages and "&lt;发票&gt;.txt" in messages
     assert "download" in messages and "a&amp;b.txt" in messages
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_field_tags_give_the_markup_of_the_field_and_error_includes(org, open_ticket, language):
+    # given the ticket page's forms as the lead sees them, fresh and with errors (one with a markup-laden error)
+    ticket = open_ticket(factories.customer("张伟", owner=org.agent), assignee=org.agent)
+    client = Client(HTTP_ACCEPT_LANGUAGE=language)
+    client.force_login(org.lead)
+    context = client.get(reverse("web:ticket_detail", args=[ticket.pk])).context
+    fresh = [context[name] for name in ("reply_form", "note_form", "status_form", "assign_form", "priority_form")]
+    with translation.override(language):
+        failed = [type(form)(data={}, prefix=form.prefix, **extra) for form, extra in (
+            (context["status_form"], {"allowed": ["pending", "resolved"]}), (context["reply_form"], {}),
+            (context["priority_form"], {}))]
+        for form in failed:
+            assert not form.is_valid()
+        failed[1].add_error(None, "<b>Too late</b> & gone")
+        for form in fresh + failed:
+            # when each field and the error banner are drawn by the tags and by the includes
+            for field in form:
+                built = Template("{% load workbench %}{% form_field f %}").render(Context({"f": field}))
+                expected = Template('{% include "web/_field.html" with field=f %}').render(Context({"f": field}))
+                # then they are the same markup
+                assert folded(built) == folded(expected), field.name
+            built = Template("{% load workbench %}{% form_errors f %}").render(Context({"f": form}))
+            expected = Template('{% include "web/_form_errors.html" with form=f %}').render(Context({"f": form}))
+            assert folded(built) == folded(expected)
+    assert "&lt;b&gt;Too late&lt;/b&gt; &amp; gone" in Template("{% load workbench %}{% form_errors f %}").render(
+        Context({"f": failed[1]}))
+    assert 'class="field has-error"' in Template("{% load workbench %}{% form_field f %}").render(
+        Context({"f": failed[0]["status"]}))
