@@ -5,13 +5,19 @@ The organisation: a head office with two departments below it — Service (服�
 - admin: administrator, sees and changes everything;
 - lead: team lead of the Service "Hotline" team;
 - agent: service agent on the Hotline team (Service department);
-- other_agent: service agent in Sales East, another department;
+- other_agent: service agent in Sales East, another department; since decision 0008 an agent sees
+  every customer, so this persona reads the Service department's customers but changes only their own;
+- east_rep: sales rep in Sales East, alone on the "East accounts" team; sales view their team's
+  customers only, so this is the persona to whom the agent's customers do not exist (404). Made on
+  first use, so stories that never meet him count the same users and teams as before (making him
+  writes audit rows: meet him before taking a "nothing changed" snapshot);
 - exec: read-only executive.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import pytest
 from django.test import Client
@@ -41,6 +47,13 @@ class Org:
     agent: User
     other_agent: User
     exec: User
+
+    @cached_property
+    def east_rep(self) -> User:
+        """陈刚, sales rep of Sales East on a team of his own: outside every other persona's customers."""
+        rep = factories.user("east_rep", role=Role.SALES, department=self.sales_east, display_name="陈刚 Chen Gang")
+        factories.team("East accounts 华东客户组", department=self.sales_east, members=[rep])
+        return rep
 
 
 @pytest.fixture

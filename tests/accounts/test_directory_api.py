@@ -63,7 +63,8 @@ def test_users_page_with_a_cursor_and_cost_the_same_queries_for_few_or_many(api_
 def test_a_user_reads_themselves_and_a_colleague(api_as, org):
     me = ok(api_as("agent").get("users/me"))
     assert me["username"] == "agent" and me["name"] == "王芳" and me["role"] == "agent"
-    assert me["scopes"]["customer"] == {"change": "own", "delete": "none", "merge": "none", "view": "department"}
+    # Decision 0008: an agent views every customer, changes only their own.
+    assert me["scopes"]["customer"] == {"change": "own", "delete": "none", "merge": "none", "view": "all"}
     assert ok(api_as("exec").get("users/me"))["scopes"]["customer"]["change"] == "none"
     assert ok(api_as("agent").get(f"users/{org.other_agent.pk}"))["name"] == "Tom Baker"
     problem(api_as("agent").get("users/987654"), 404)

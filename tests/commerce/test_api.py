@@ -176,10 +176,12 @@ def test_a_body_that_is_not_json_is_refused(api_as, shop):
 
 
 def test_orders_of_unknown_or_invisible_customers_are_404(api_as, shop):
-    agent = api_as("agent")
+    agent, rep = api_as("agent"), api_as("east_rep")
     before = state()
     problem(agent.post("orders", {"customer_id": 987654, "lines": [{"product_id": shop.mug.pk}]}), 404)
-    problem(agent.post("orders", {"customer_id": shop.acme.pk, "lines": [{"product_id": shop.mug.pk}]}), 404)
+    problem(rep.post("orders", {"customer_id": shop.zhang.pk, "lines": [{"product_id": shop.mug.pk}]}), 404)
+    # Acme East is another department's: the agent sees it (decision 0008) but may not record its orders.
+    problem(agent.post("orders", {"customer_id": shop.acme.pk, "lines": [{"product_id": shop.mug.pk}]}), 403)
     problem(agent.get("orders/99999999999999999999999"), 404)
     problem(agent.post("orders/99999999999999999999999/status", {"status": "paid", "version": 1}), 404)
     assert state() == before
@@ -203,8 +205,9 @@ def test_the_order_list_filters_and_pages_with_a_cursor(api_as, org, shop):
         cursor = page["next_cursor"]
         if cursor is None:
             break
-    assert len(numbers) == len(set(numbers)) == 8 and "AC-001" not in numbers  # Acme is another department's
-    assert numbers[0] in {"ZW-000", "LL-001"}
+    # Acme is another department's, and an agent sees every customer's orders (decision 0008).
+    assert len(numbers) == len(set(numbers)) == 9 and "AC-001" in numbers
+    assert numbers[0] in {"ZW-000", "LL-001", "AC-001"}
 
     def listed(**params):
         return [item["number"] for item in ok(agent.get("orders", **params))["items"]]

@@ -187,8 +187,11 @@ def test_a_past_order_imported_as_delivered_takes_its_placing_time_as_delivery(o
 
 
 def test_who_may_record_orders_for_whom(org, shop):
+    rep = org.east_rep
     before = state()
-    with pytest.raises(NotFound):  # another department's customer: invisible, so missing
+    with pytest.raises(NotFound):  # another team's sales rep does not see the customer: missing
+        services.create_order(by=rep, customer=shop.zhang, lines=[{"product_id": shop.mug.pk}])
+    with pytest.raises(PermissionDenied):  # another department's agent sees it (decision 0008), not theirs
         services.create_order(by=org.other_agent, customer=shop.zhang, lines=[{"product_id": shop.mug.pk}])
     with pytest.raises(PermissionDenied):  # a colleague's customer: visible, not the agent's to change
         services.create_order(by=org.agent, customer=shop.li, lines=[{"product_id": shop.mug.pk}])
@@ -273,9 +276,11 @@ def test_a_stale_version_is_a_conflict_and_changes_nothing(org, shop):
 
 
 def test_status_changes_respect_the_customer_scope(org, shop):
-    order = _order(org, shop)
+    order, rep = _order(org, shop), org.east_rep
     before = state()
     with pytest.raises(NotFound):
+        services.change_order_status(order, by=rep, status="paid", version=1)
+    with pytest.raises(PermissionDenied):  # visible to every agent (decision 0008), changed by its own
         services.change_order_status(order, by=org.other_agent, status="paid", version=1)
     with pytest.raises(PermissionDenied):
         services.change_order_status(order, by=org.exec, status="paid", version=1)

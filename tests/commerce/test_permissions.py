@@ -1,7 +1,9 @@
 """Who may see and change which orders, persona by persona. Every denial leaves everything as it was.
 
 张伟 is a Service-department customer owned by the agent 王芳; 李雷 is a Service customer with no
-owner; Acme East belongs to Tom Baker in Sales East.
+owner; Acme East belongs to Tom Baker in Sales East. Agents and leads see every customer's orders
+(decision 0008) but record and move along only those of customers they may change; the sales rep
+陈刚 (Sales East, a team of his own) sees none of them.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from tests.commerce.util import ok, problem
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["admin", "lead", "agent", "other_agent", "exec"]
+PERSONAS = ["admin", "lead", "agent", "other_agent", "east_rep", "exec"]
 
 
 def state() -> tuple:
@@ -34,9 +36,10 @@ def orders(org, shop):
 
 SEES = {
     "admin": {"zhang", "li", "acme"},
-    "lead": {"zhang", "li"},
-    "agent": {"zhang", "li"},
-    "other_agent": {"acme"},
+    "lead": {"zhang", "li", "acme"},
+    "agent": {"zhang", "li", "acme"},
+    "other_agent": {"zhang", "li", "acme"},
+    "east_rep": set(),
     "exec": {"zhang", "li", "acme"},
 }
 
@@ -57,9 +60,10 @@ def test_each_persona_lists_and_reads_exactly_the_orders_in_scope(api_as, orders
 # What recording an order for a customer answers: 201, 403 (visible, not yours to change), 404 (invisible).
 CREATE = {
     "admin": {"zhang": 201, "li": 201, "acme": 201},
-    "lead": {"zhang": 201, "li": 403, "acme": 404},
-    "agent": {"zhang": 201, "li": 403, "acme": 404},
-    "other_agent": {"zhang": 404, "li": 404, "acme": 201},
+    "lead": {"zhang": 201, "li": 403, "acme": 403},
+    "agent": {"zhang": 201, "li": 403, "acme": 403},
+    "other_agent": {"zhang": 403, "li": 403, "acme": 201},
+    "east_rep": {"zhang": 404, "li": 404, "acme": 404},
     "exec": {"zhang": 403, "li": 403, "acme": 403},
 }
 

@@ -133,7 +133,8 @@ def test_list_filters_searches_sorts_and_pages(api_as, org):
     agent = api_as("agent")
 
     body = agent.get("customers").json()
-    assert [c["name"] for c in body["items"]] == [f"客户{i}" for i in reversed(range(5))]  # -id, own dept only
+    # -id; an agent sees every customer, another department's too (decision 0008)
+    assert [c["name"] for c in body["items"]] == ["别的部门"] + [f"客户{i}" for i in reversed(range(5))]
     assert body["next_cursor"] is None and body["limit"] == 25
 
     assert [c["name"] for c in agent.get("customers", city="杭州市", sort="id").json()["items"]] == ["客户1", "客户3"]
@@ -141,16 +142,18 @@ def test_list_filters_searches_sorts_and_pages(api_as, org):
     assert [c["name"] for c in agent.get("customers", tag="vip").json()["items"]] == ["客户3"]
     assert [c["name"] for c in agent.get("customers", q="客户4").json()["items"]] == ["客户4"]
     response = agent.get("customers", owner_id=org.other_agent.pk)
-    assert response.json()["items"] == [], response.content  # not in scope
+    assert [c["name"] for c in response.json()["items"]] == ["别的部门"], response.content
+    response = api_as("east_rep").get("customers", owner_id=org.other_agent.pk)
+    assert response.json()["items"] == [], response.content  # not in a sales rep's (team) scope
     # an HTML form sends empty values: they filter nothing
     response = agent.get("customers", kind="", city="", q="")
-    assert len(response.json()["items"]) == 5, response.content
+    assert len(response.json()["items"]) == 6, response.content
 
     page1 = agent.get("customers", limit=2, sort="name").json()
     page2 = agent.get("customers", limit=2, sort="name", cursor=page1["next_cursor"]).json()
     page3 = agent.get("customers", limit=2, sort="name", cursor=page2["next_cursor"]).json()
     names = [c["name"] for page in (page1, page2, page3) for c in page["items"]]
-    assert names == sorted(names) and len(set(names)) == 5 and page3["next_cursor"] is None
+    assert names == sorted(names) and len(set(names)) == 6 and page3["next_cursor"] is None
 
 
 def test_contacts_crud_on_an_organisation(api_as, org, acme):

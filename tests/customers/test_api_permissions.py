@@ -2,9 +2,12 @@
 
 The customer under test belongs to the agent (王芳, Service department, Hotline team with the lead).
 - admin: everything;
-- lead: sees the department, changes and merges the team's customers, never deletes;
-- agent: sees the department, changes own customers, never deletes or merges;
-- other_agent (Sales East): does not see it at all — 404, as if it did not exist;
+- lead: sees every customer, changes and merges the team's customers, never deletes;
+- agent: sees every customer, changes own customers, never deletes or merges;
+- other_agent (an agent of Sales East): sees it too (decision 0008: service staff see every
+  customer) but it is not theirs — changing, merging or deleting it is 403;
+- east_rep (a sales rep of Sales East, another team): does not see it at all — 404, as if it did
+  not exist;
 - exec: sees everything, changes nothing — 403;
 - a token of a deactivated user: 401.
 """
@@ -22,7 +25,7 @@ from tests.customers.helpers import state
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = ["admin", "lead", "agent", "other_agent", "exec", "deactivated"]
+PERSONAS = ["admin", "lead", "agent", "other_agent", "east_rep", "exec", "deactivated"]
 
 
 @pytest.fixture
@@ -51,18 +54,20 @@ def _assert_denied(response, status, before):
 
 
 @pytest.mark.parametrize(("persona", "status"), [
-    ("admin", 200), ("lead", 200), ("agent", 200), ("other_agent", 200), ("exec", 200), ("deactivated", 401),
+    ("admin", 200), ("lead", 200), ("agent", 200), ("other_agent", 200), ("east_rep", 200), ("exec", 200),
+    ("deactivated", 401),
 ])
 def test_list(client_for, customer, persona, status):
     response = client_for(persona).get("customers")
     assert response.status_code == status
     if status == 200:
         ids = [item["id"] for item in response.json()["items"]]
-        assert ids == ([] if persona == "other_agent" else [customer.pk])
+        assert ids == ([] if persona == "east_rep" else [customer.pk])
 
 
 @pytest.mark.parametrize(("persona", "status"), [
-    ("admin", 200), ("lead", 200), ("agent", 200), ("other_agent", 404), ("exec", 200), ("deactivated", 401),
+    ("admin", 200), ("lead", 200), ("agent", 200), ("other_agent", 200), ("east_rep", 404), ("exec", 200),
+    ("deactivated", 401),
 ])
 def test_get(client_for, customer, persona, status):
     client = client_for(persona)
@@ -75,7 +80,8 @@ def test_get(client_for, customer, persona, status):
 
 
 @pytest.mark.parametrize(("persona", "status"), [
-    ("admin", 201), ("lead", 201), ("agent", 201), ("other_agent", 201), ("exec", 403), ("deactivated", 401),
+    ("admin", 201), ("lead", 201), ("agent", 201), ("other_agent", 201), ("east_rep", 201), ("exec", 403),
+    ("deactivated", 401),
 ])
 def test_create(client_for, org, persona, status):
     client = client_for(persona)
@@ -90,7 +96,8 @@ def test_create(client_for, org, persona, status):
 
 
 @pytest.mark.parametrize(("persona", "status"), [
-    ("admin", 200), ("lead", 200), ("agent", 200), ("other_agent", 404), ("exec", 403), ("deactivated", 401),
+    ("admin", 200), ("lead", 200), ("agent", 200), ("other_agent", 403), ("east_rep", 404), ("exec", 403),
+    ("deactivated", 401),
 ])
 def test_patch(client_for, customer, persona, status):
     client = client_for(persona)
@@ -108,12 +115,13 @@ def test_an_agent_may_not_change_a_colleagues_customer_in_the_same_department(or
     colleagues = factories.customer("李娜", owner=org.lead)
     agent = api_as("agent")
     before = state()
-    assert agent.get(f"customers/{colleagues.pk}").status_code == 200  # visible: same department
+    assert agent.get(f"customers/{colleagues.pk}").status_code == 200  # visible: agents see every customer
     _assert_denied(agent.patch(f"customers/{colleagues.pk}", json={"version": 1, "city": "x"}), 403, before)
 
 
 @pytest.mark.parametrize(("persona", "status"), [
-    ("admin", 204), ("lead", 403), ("agent", 403), ("other_agent", 404), ("exec", 403), ("deactivated", 401),
+    ("admin", 204), ("lead", 403), ("agent", 403), ("other_agent", 403), ("east_rep", 404), ("exec", 403),
+    ("deactivated", 401),
 ])
 def test_delete(client_for, customer, persona, status):
     client = client_for(persona)
@@ -127,7 +135,8 @@ def test_delete(client_for, customer, persona, status):
 
 
 @pytest.mark.parametrize(("persona", "status"), [
-    ("admin", 200), ("lead", 200), ("agent", 403), ("other_agent", 404), ("exec", 403), ("deactivated", 401),
+    ("admin", 200), ("lead", 200), ("agent", 403), ("other_agent", 403), ("east_rep", 404), ("exec", 403),
+    ("deactivated", 401),
 ])
 def test_merge(client_for, org, customer, persona, status):
     duplicate = factories.customer("张 伟", owner=org.agent, phone="", email="zw2@example.com")
@@ -144,7 +153,8 @@ def test_merge(client_for, org, customer, persona, status):
 
 
 @pytest.mark.parametrize(("persona", "status"), [
-    ("admin", 201), ("lead", 201), ("agent", 201), ("other_agent", 404), ("exec", 403), ("deactivated", 401),
+    ("admin", 201), ("lead", 201), ("agent", 201), ("other_agent", 403), ("east_rep", 404), ("exec", 403),
+    ("deactivated", 401),
 ])
 def test_contacts_and_consent_follow_the_customer(client_for, org, persona, status):
     organisation = factories.customer("Acme", owner=org.agent, kind=Customer.Kind.ORGANISATION, email="")

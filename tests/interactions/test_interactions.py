@@ -116,12 +116,17 @@ def test_clock_skew_of_a_few_minutes_is_tolerated_and_naive_times_are_local(org,
 
 
 def test_who_may_log_with_whom(org, people):
+    rep = org.east_rep
     before = state()
-    with pytest.raises(NotFound):  # another department's customer is invisible
-        services.log_interaction(by=org.other_agent, customer=people["zhang"], channel="phone")
+    with pytest.raises(NotFound):  # another team's sales rep does not see the customer
+        services.log_interaction(by=rep, customer=people["zhang"], channel="phone")
     with pytest.raises(PermissionDenied):  # the executive's role is read-only
         services.log_interaction(by=org.exec, customer=people["zhang"], channel="phone")
     assert state() == before
+    # An agent of another department sees every customer (decision 0008) and, not being read-only,
+    # logs the call they took.
+    touch = services.log_interaction(by=org.other_agent, customer=people["zhang"], channel="phone")
+    assert (touch.customer, touch.user) == (people["zhang"], org.other_agent)
 
 
 def test_the_timeline_is_newest_first_and_pages_without_gaps(org, people):
@@ -144,10 +149,11 @@ def test_the_read_door_keeps_to_the_customer_scope(org, people):
     for customer in (people["zhang"], people["li"], people["acme"]):
         factories.interaction(customer)
     names = {persona: {t.customer.name for t in interactions_for(getattr(org, persona))}
-             for persona in ("admin", "lead", "agent", "other_agent", "exec")}
-    assert names["agent"] == names["lead"] == {"张伟", "李雷"}
-    assert names["other_agent"] == {"Acme 华东贸易"}
-    assert names["admin"] == names["exec"] == {"张伟", "李雷", "Acme 华东贸易"}
+             for persona in ("admin", "lead", "agent", "other_agent", "east_rep", "exec")}
+    # Agents and leads see every customer's timeline (decision 0008); a sales rep only their team's.
+    everyone = {"张伟", "李雷", "Acme 华东贸易"}
+    assert names["agent"] == names["lead"] == names["other_agent"] == names["admin"] == names["exec"] == everyone
+    assert names["east_rep"] == set()
 
 
 # --- the API --------------------------------------------------------------------------------
@@ -181,7 +187,8 @@ def test_the_list_filters_by_customer_channel_touchpoint_stage_and_time(api_as, 
     def listed(**params):
         return [item["subject"] for item in ok(agent.get("interactions", **params))["items"]]
 
-    assert listed() == ["li", "phone-1", "email-2", "phone-30", "wechat-50"]
+    # Acme's touch too: an agent sees every customer's timeline (decision 0008).
+    assert listed() == ["acme", "li", "phone-1", "email-2", "phone-30", "wechat-50"]
     assert listed(customer_id=people["zhang"].pk, channel="phone") == ["phone-1", "phone-30"]
     assert listed(touchpoint="store") == ["phone-30"]
     assert listed(journey_stage="service") == ["phone-1", "wechat-50"]
@@ -224,21 +231,27 @@ def test_bad_api_input_is_a_clear_problem_and_writes_nothing(api_as, people, cha
 def test_an_order_or_contact_of_another_customer_is_refused(api_as, people, org):
     other_order = commerce.create_order(by=org.admin, customer=people["li"],
                                         lines=[{"description": "x", "unit_price": "1.00"}])
-    agent, other = api_as("agent"), api_as("other_agent")
+    agent, other, rep = api_as("agent"), api_as("other_agent"), api_as("east_rep")
     second_org = factories.customer("别的公司", owner=org.other_agent, kind="organisation")
+    reps_customer = factories.customer("陈刚的客户", owner=org.east_rep)
     before = state()
     problem(agent.post("interactions", {"customer_id": people["zhang"].pk, "channel": "phone",
                                         "order_id": other_order.pk}), 422, "order_id")
     problem(other.post("interactions", {"customer_id": second_org.pk, "channel": "visit",
                                         "contact_id": people["contact"].pk}), 422, "contact_id")
+    # Acme's contact is visible to the agent (decision 0008), but works at another customer.
     problem(agent.post("interactions", {"customer_id": people["zhang"].pk, "channel": "visit",
-                                        "contact_id": people["contact"].pk}), 404, "contact_id")
+                                        "contact_id": people["contact"].pk}), 422, "contact_id")
+    # To the sales rep, Acme and its people do not exist.
+    problem(rep.post("interactions", {"customer_id": reps_customer.pk, "channel": "visit",
+                                      "contact_id": people["contact"].pk}), 404, "contact_id")
     assert state() == before
 
 
-PERSONAS = ["admin", "lead", "agent", "other_agent", "exec"]
+PERSONAS = ["admin", "lead", "agent", "other_agent", "east_rep", "exec"]
 # Logging a touch on 张伟 (Service, owned by the agent): 201, 403 (read-only role), 404 (invisible).
-LOG = {"admin": 201, "lead": 201, "agent": 201, "other_agent": 404, "exec": 403}
+# An agent of another department sees 张伟 (decision 0008) and may log the call they took.
+LOG = {"admin": 201, "lead": 201, "agent": 201, "other_agent": 201, "east_rep": 404, "exec": 403}
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -255,7 +268,7 @@ def test_who_may_log_and_read_touches_over_the_api(api_as, people, persona):
         assert state() == before
     read = client.get(f"interactions/{existing.pk}")
     listed = [item["id"] for item in ok(client.get("interactions"))["items"]]
-    if persona == "other_agent":
+    if persona == "east_rep":
         problem(read, 404)
         assert existing.pk not in listed
     else:

@@ -2,7 +2,8 @@
 
 Gold needs 5,000 CNY spent in 12 months, Diamond 20,000 points earned in 12 months; 1 point per
 yuan, 20 points per survey, points expire after 12 months, Gold earns ×1.5 and Diamond ×2.
-Members: 张伟 (a customer of the agent, Service department) and Tom (Sales East, out of the agent's sight).
+Members: 张伟 (a customer of the agent, Service department) and Tom (Sales East; in the agent's sight
+since decision 0008, out of the sales rep's).
 """
 
 from __future__ import annotations

@@ -27,8 +27,12 @@ def test_the_programme_page_shows_tiers_and_members(club, org):
     assert page.status_code == 200
     html = page.content.decode()
     assert "会员计划 Members" in html and "金卡 Gold" in html and "dedicated agent" in html
-    detail = client_for(org.agent).get(reverse("web:loyalty_programme", args=[club.programme.pk]))
-    assert "张伟" in detail.content.decode() and "Tom Baker" not in detail.content.decode()
+    # An agent sees every customer's membership, Tom's of Sales East too (decision 0008); the sales rep
+    # of another team neither.
+    detail = client_for(org.agent).get(reverse("web:loyalty_programme", args=[club.programme.pk])).content.decode()
+    assert "张伟" in detail and "Tom Baker" in detail
+    detail = client_for(org.east_rep).get(reverse("web:loyalty_programme", args=[club.programme.pk])).content.decode()
+    assert "张伟" not in detail and "Tom Baker" not in detail
 
 
 def test_the_member_page_shows_balance_tier_ledger_in_few_queries(club, org, django_assert_max_num_queries):
@@ -61,7 +65,7 @@ def test_an_agent_sees_the_page_without_forms_and_may_not_post(club, org):
 
 
 def test_a_member_out_of_sight_is_missing(club, org):
-    client = client_for(org.agent)
+    client = client_for(org.east_rep)
     assert client.get(reverse("web:loyalty_member", args=[club.tom_member.pk])).status_code == 404
     assert client.post(reverse("web:loyalty_redeem", args=[club.tom_member.pk]), {"points": "1"}).status_code == 404
 
@@ -142,9 +146,11 @@ def test_enrol_from_the_customer_card(club, org):
     assert response.status_code == 302 and response["Location"] == reverse("web:loyalty_member", args=[member.pk])
     again = client.post(reverse("web:loyalty_enrol"), {"customer_id": newcomer.pk, "programme_id": club.programme.pk})
     assert again.status_code == 302 and Membership.objects.filter(customer=newcomer).count() == 1
-    refused = client_for(org.agent).post(reverse("web:loyalty_enrol"), {"customer_id": club.tom.pk,
-                                                                         "programme_id": club.programme.pk})
-    assert refused.status_code == 404
+    enrol_tom = {"customer_id": club.tom.pk, "programme_id": club.programme.pk}
+    refused = client_for(org.agent).post(reverse("web:loyalty_enrol"), enrol_tom)
+    assert refused.status_code == 403  # Tom is in sight (decision 0008), but an agent may not enrol
+    assert client_for(org.east_rep).post(reverse("web:loyalty_enrol"), enrol_tom).status_code == 404  # out of sight
+    assert Membership.objects.filter(customer=club.tom).count() == 1
     assert client.post(reverse("web:loyalty_enrol"), {"customer_id": "x"}).status_code == 404
 
 

@@ -3,8 +3,12 @@ may change it; bad input of each kind answers 422 naming the field, and nothing 
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 
+from loopcrm.accounts.models import Role
+from loopcrm.accounts.permissions import DEFAULT_SCOPES, Scope
 from loopcrm.customers.models import Tag
 from loopcrm.service.models import RoutingRule
 from loopcrm.service.services import routing
@@ -126,7 +130,7 @@ def test_anonymous_gets_401(general):
     assert ApiClient(None).get("routing-rules").status_code == 401
 
 
-def test_preview_says_what_routing_would_do_and_changes_nothing(api_as, org, general):
+def test_preview_says_what_routing_would_do_and_changes_nothing(api_as, org, general, settings):
     general.strategy = "round_robin"
     general.save()
     routing.create_rule(by=org.admin, name="Refunds", keywords=["退款"], queue=general, set_priority=3)
@@ -143,5 +147,10 @@ def test_preview_says_what_routing_would_do_and_changes_nothing(api_as, org, gen
         == 404
     assert api_as("admin").post("routing-rules/preview", {"customer_id": vip.pk, "subject": ""}).status_code == 422
     outsider = factories.customer("陈", owner=org.other_agent, department=org.sales_east)
-    assert api_as("agent").post("routing-rules/preview", {"customer_id": outsider.pk, "subject": "x"}).status_code \
-        == 404  # a customer out of the agent's sight
+    preview_outsider = {"customer_id": outsider.pk, "subject": "x"}
+    # Every agent sees every customer (decision 0008), another department's too...
+    assert api_as("agent").post("routing-rules/preview", preview_outsider).status_code == 200
+    # ...unless the installation keeps agents to their department's customers: then it is out of sight.
+    settings.LOOPCRM_SCOPES = copy.deepcopy(DEFAULT_SCOPES)
+    settings.LOOPCRM_SCOPES[Role.AGENT]["customer"]["view"] = Scope.DEPARTMENT
+    assert api_as("agent").post("routing-rules/preview", preview_outsider).status_code == 404

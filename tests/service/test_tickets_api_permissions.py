@@ -103,8 +103,9 @@ def test_the_executive_may_not_open_tickets(api_as, zhang):
 
 
 @pytest.mark.django_db
-def test_a_customer_the_agent_cannot_see_is_an_unknown_customer(api_as, east_customer):
-    response = api_as("agent").post("tickets", {"customer_id": east_customer.pk, "subject": "x"})
+def test_a_customer_out_of_sight_is_an_unknown_customer(api_as, zhang):
+    # The agent's customer, to a sales rep of another team (agents see every customer: decision 0008).
+    response = api_as("east_rep").post("tickets", {"customer_id": zhang.pk, "subject": "x"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "customer_id"
     assert not Ticket.objects.exists()

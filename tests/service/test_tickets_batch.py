@@ -208,13 +208,15 @@ def test_an_agent_opens_a_batch_through_the_api(api_as, org, zhang, hotline_queu
     assert all(TicketEvent.objects.filter(ticket=t, kind=TicketEvent.Kind.CREATED).exists() for t in opened)
 
 
-def test_a_batch_naming_a_customer_out_of_reach_opens_nothing(api_as, org, zhang, east_customer):
-    """Given Tom Baker's customer is outside 王芳's scope, a batch naming it is a 422 at its place; nothing opens."""
-    api = api_as("agent")
+def test_a_batch_naming_a_customer_out_of_reach_opens_nothing(api_as, org, zhang):
+    """Given 王芳's customer is outside the sales rep 陈刚's scope, a batch naming it is a 422 at its place;
+    nothing opens (agents see every customer since decision 0008, so the story is told by a sales rep)."""
+    api = api_as("east_rep")
+    own = factories.customer("陈刚的客户", owner=org.east_rep)
     before = Ticket.objects.count()
 
     response = api.post("tickets/batch", {"tickets": [
-        {"customer_id": zhang.pk, "subject": "One"}, {"customer_id": east_customer.pk, "subject": "Two"}]})
+        {"customer_id": own.pk, "subject": "One"}, {"customer_id": zhang.pk, "subject": "Two"}]})
 
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "customer_id"

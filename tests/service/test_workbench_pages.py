@@ -390,9 +390,10 @@ def test_a_new_ticket_with_bad_input_is_refused(org, hotline_queue, zhang, data)
     assert not Ticket.objects.exists()
 
 
-def test_a_customer_out_of_sight_cannot_get_a_ticket(org, east_customer):
-    response = client_for(org.agent).post(reverse("web:ticket_new"), {
-        "customer": east_customer.pk, "subject": "x", "kind": "inquiry", "channel": "phone"})
+def test_a_customer_out_of_sight_cannot_get_a_ticket(org, zhang):
+    # Agents see every customer (decision 0008); the agent's customer is out of a sales rep's sight.
+    response = client_for(org.east_rep).post(reverse("web:ticket_new"), {
+        "customer": zhang.pk, "subject": "x", "kind": "inquiry", "channel": "phone"})
     assert response.status_code == 422
     assert not Ticket.objects.exists()
 
@@ -401,7 +402,13 @@ def test_the_customer_picker_searches_customers_one_may_see(org, zhang, east_cus
     client = client_for(org.agent)
     body = client.get(reverse("web:ticket_customer_picker"), {"q": "张伟"}).content.decode()
     assert "张伟" in body and f"pick={zhang.pk}" in body
-    assert "陈静" not in client.get(reverse("web:ticket_customer_picker"), {"q": "陈静"}).content.decode()
+    # Sales East's customer too: an agent takes calls from every customer (decision 0008)...
+    body = client.get(reverse("web:ticket_customer_picker"), {"q": "陈静"}).content.decode()
+    assert "陈静" in body and f"pick={east_customer.pk}" in body
+    # ...while a sales rep of another team finds neither.
+    rep = client_for(org.east_rep)
+    assert "张伟" not in rep.get(reverse("web:ticket_customer_picker"), {"q": "张伟"}).content.decode()
+    assert "陈静" not in rep.get(reverse("web:ticket_customer_picker"), {"q": "陈静"}).content.decode()
 
 
 def test_logging_a_phone_call_resolved_on_the_call(org, hotline_queue, zhang):

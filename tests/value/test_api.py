@@ -37,8 +37,10 @@ def test_customer_value_of_no_customer(api_as, computed, customer_id):
 
 
 def test_customer_value_outside_the_scope_is_404(api_as, computed):
-    # The lapsed customer belongs to Sales East; the Service agent cannot see it.
-    assert api_as("agent").get(f"value/customers/{computed.lapsed.pk}").status_code == 404
+    # The lapsed customer belongs to Sales East; the sales rep of another team cannot see it.
+    assert api_as("east_rep").get(f"value/customers/{computed.lapsed.pk}").status_code == 404
+    # The Service agent can: agents see every customer (decision 0008).
+    assert api_as("agent").get(f"value/customers/{computed.lapsed.pk}").status_code == 200
 
 
 def test_summary(api_as, computed):
@@ -54,7 +56,8 @@ def test_recommendations(api_as, computed):
     body = api_as("agent").get(f"value/recommendations/{computed.fresh.pk}").json()
     assert body[0]["product_id"] == computed.products["longjing"].pk
     assert body[0]["because_of_product_id"] == computed.products["cup"].pk
-    assert api_as("agent").get(f"value/recommendations/{computed.lapsed.pk}").status_code == 404
+    assert api_as("agent").get(f"value/recommendations/{computed.lapsed.pk}").status_code == 200  # decision 0008
+    assert api_as("east_rep").get(f"value/recommendations/{computed.lapsed.pk}").status_code == 404
 
 
 def test_recompute_needs_change_permission(api_as, computed):
@@ -102,8 +105,10 @@ def test_segment_permissions(api_as, org, computed):
     assert api_as("exec").patch(f"segments/{segment.pk}", json={"version": 1, "name": "x"}).status_code == 403
     assert api_as("exec").delete(f"segments/{segment.pk}").status_code == 403
     assert Segment.objects.get().name == "All"
-    # A team lead sees only their department's customers among the members.
-    assert api_as("lead").get(f"segments/{segment.pk}/count").json()["count"] < 18
+    # A team lead sees every customer among the members (decision 0008); a sales rep only their team's,
+    # and 陈刚's team owns none of them.
+    assert api_as("lead").get(f"segments/{segment.pk}/count").json()["count"] == 18
+    assert api_as("east_rep").get(f"segments/{segment.pk}/count").json()["count"] == 0
 
 
 @pytest.mark.parametrize(("body", "field"), [

@@ -119,7 +119,9 @@ def test_customer_value_panel(org, computed, django_assert_max_num_queries):
         response = client.get(f"/customers/{computed.fresh.pk}/value/")
     page = response.content.decode()
     assert response.status_code == 200 and 'id="next-best"' in page and "龙井" in page
-    assert client.get(f"/customers/{computed.lapsed.pk}/value/").status_code == 404
+    # Sales East's lapsed customer: in every agent's sight (decision 0008), not in another sales team's.
+    assert client.get(f"/customers/{computed.lapsed.pk}/value/").status_code == 200
+    assert client_for(org.east_rep).get(f"/customers/{computed.lapsed.pk}/value/").status_code == 404
 
 
 def test_builder_and_dashboard_speak_chinese(org, computed):

@@ -109,8 +109,10 @@ def test_summary_counts_and_scope(org, shop):
     for cohort in summary.cohorts:
         if cohort["customers"]:
             assert cohort["retention"][0] == 1.0  # everyone orders in their first month
-    # The agent sees their department's customers only.
-    assert queries.summary(org.other_agent, at=shop.at).customers < summary.customers
+    # Agents see every customer (decision 0008), so their summary counts all 18; a sales rep counts
+    # only their team's customers, and 陈刚's team owns none of the shop's.
+    assert queries.summary(org.other_agent, at=shop.at).customers == summary.customers
+    assert queries.summary(org.east_rep, at=shop.at).customers == 0
 
 
 @pytest.mark.django_db(transaction=True)

@@ -7,6 +7,7 @@ import pytest
 
 from loopcrm.core.errors import Conflict, PermissionDenied, RuleViolation
 from loopcrm.core.models import AuditEntry
+from loopcrm.customers.models import Customer
 from loopcrm.value import queries, services
 from loopcrm.value.models import Segment
 from tests.value.conftest import days_ago
@@ -109,9 +110,12 @@ def test_members_respect_the_users_scope(org, computed):
     shop = computed
     rule = {"field": "stage", "op": "in", "value": ["churned", "at_risk", "active", "new", "won_back", "prospect"]}
     everyone = members(rule, shop)
-    theirs = members(rule, shop, user=org.other_agent)  # Sales East: only their own customers
-    assert theirs and theirs < everyone
-    assert shop.lapsed.pk in theirs and shop.loyal.pk not in theirs
+    # Agents see every customer (decision 0008)...
+    assert members(rule, shop, user=org.other_agent) == everyone
+    # ...a sales rep only their team's: hand the lapsed customer to 陈刚 and he sees that one alone.
+    Customer.objects.filter(pk=shop.lapsed.pk).update(owner=org.east_rep)
+    theirs = members(rule, shop, user=org.east_rep)
+    assert theirs == {shop.lapsed.pk} and theirs < everyone
 
 
 def test_saved_segments_lifecycle(org, computed):
@@ -192,9 +196,11 @@ def test_counts_on_the_value_table_equal_the_members_of_the_rule(org, computed, 
     # Then the count is the number of members, whichever table it was counted on
     assert queries.rule_count(rule, user=org.admin, at=computed.at) == len(everyone)
     assert queries.rule_count(rule, at=computed.at) == len(everyone)
-    # and an agent who sees part of the customers counts only those
-    assert queries.rule_count(rule, user=org.other_agent, at=computed.at) == len(members(rule, computed,
-                                                                                        org.other_agent))
+    # and a user who sees part of the customers counts only those: a sales rep, handed Tom Baker's book
+    # (agents see every customer since decision 0008, so they would count on the value table alone)
+    Customer.objects.filter(owner=org.other_agent).update(owner=org.east_rep)
+    assert queries.rule_count(rule, user=org.east_rep, at=computed.at) == len(members(rule, computed,
+                                                                                     org.east_rep))
 
 
 def test_only_rules_about_the_value_row_that_need_one_are_counted_on_it(org, computed):

@@ -59,7 +59,8 @@ def test_a_duplicate_links_to_the_customer_that_exists(org, browser_as):
 
 def test_a_duplicate_outside_the_users_scope_is_named_by_number_only(org, browser_as):
     hidden = factories.customer("秘密客户", owner=org.other_agent, phone="+8613800139999")
-    response = browser_as("agent").post(CREATE, form_data())
+    # Out of a sales rep's (team) scope; an agent would see it (decision 0008).
+    response = browser_as("east_rep").post(CREATE, form_data())
     html = response.content.decode()
     assert response.status_code == 422 and f"#{hidden.pk}" in html
     assert "秘密客户" not in html and reverse("web:customer_detail", args=[hidden.pk]) not in html
@@ -114,9 +115,13 @@ def test_a_stale_edit_shows_a_clear_message_and_the_current_values(org, browser_
 def test_a_customer_outside_the_scope_is_missing_and_one_not_theirs_is_forbidden(org, browser_as):
     hidden = factories.customer("别的部门", owner=org.other_agent)
     colleagues = factories.customer("同事的", owner=org.lead)
+    rep = browser_as("east_rep")  # a sales rep sees their team's customers only
+    assert rep.get(edit_url(hidden)).status_code == 404
+    assert rep.get(reverse("web:customer_detail", args=[hidden.pk])).status_code == 404
     client = browser_as("agent")
-    assert client.get(edit_url(hidden)).status_code == 404
-    assert client.get(reverse("web:customer_detail", args=[hidden.pk])).status_code == 404
+    # Another department's customer: every agent sees it (decision 0008); only its owner's side changes it.
+    assert client.get(reverse("web:customer_detail", args=[hidden.pk])).status_code == 200
+    assert client.get(edit_url(hidden)).status_code == 403
     assert client.get(reverse("web:customer_detail", args=[colleagues.pk])).status_code == 200
     assert client.get(edit_url(colleagues)).status_code == 403
     assert client.get(reverse("web:customer_detail", args=[2**70])).status_code == 404

@@ -22,7 +22,7 @@ def names(response) -> list[str]:
 
 @pytest.fixture
 def book(org):
-    """Customers of the Service department (the agent sees them) and one of Sales East (hidden)."""
+    """Customers of the Service department and one of Sales East: the agent sees all four (decision 0008)."""
     vip = factories.customer("张伟明", owner=org.agent, is_vip=True, province="上海市", city="上海市",
                              source_channel="wechat")
     org_customer = factories.customer("云帆贸易", owner=org.lead, kind="organisation", province="浙江省", city="杭州市",
@@ -34,23 +34,25 @@ def book(org):
     return {"vip": vip, "org": org_customer, "plain": plain, "hidden": hidden}
 
 
-def test_agent_sees_the_customers_of_their_department_only(book, browser_as):
+def test_agent_sees_every_customer_and_a_sales_rep_only_their_teams(book, browser_as):
     response = browser_as("agent").get(LIST)
     assert response.status_code == 200
-    assert sorted(names(response)) == sorted(["张伟明", "云帆贸易", "李娜"])
+    assert sorted(names(response)) == sorted(["张伟明", "云帆贸易", "李娜", "张伟"])
+    response = browser_as("east_rep").get(LIST)
+    assert response.status_code == 200 and names(response) == []
 
 
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"q": "张伟"}, ["张伟明"]),  # two characters of a Chinese name
+        ({"q": "张伟"}, ["张伟", "张伟明"]),  # two characters of a Chinese name; Sales East's 张伟 too
         ({"kind": "organisation"}, ["云帆贸易"]),
         ({"province": "浙江省"}, ["云帆贸易"]),
         ({"city": "北京市"}, ["李娜"]),
         ({"tag": "回头客"}, ["李娜"]),
         ({"is_vip": "true"}, ["张伟明"]),
         ({"source_channel": "partner"}, ["云帆贸易"]),
-        ({"q": "", "kind": "", "is_vip": ""}, ["李娜", "云帆贸易", "张伟明"]),  # an HTML form's empty fields
+        ({"q": "", "kind": "", "is_vip": ""}, ["张伟", "李娜", "云帆贸易", "张伟明"]),  # an HTML form's empty fields
     ],
 )
 def test_filters_narrow_the_list(book, browser_as, params, expected):
@@ -66,7 +68,7 @@ def test_owner_filter(book, org, browser_as):
 
 def test_sort_by_name_and_a_sort_outside_the_allow_list_is_refused(book, browser_as):
     client = browser_as("agent")
-    assert names(client.get(LIST, {"sort": "-id"})) == ["李娜", "云帆贸易", "张伟明"]
+    assert names(client.get(LIST, {"sort": "-id"})) == ["张伟", "李娜", "云帆贸易", "张伟明"]
     assert client.get(LIST, {"sort": "name"}).status_code == 200
     response = client.get(LIST, {"sort": "phone"})
     assert response.status_code == 400

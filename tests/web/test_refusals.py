@@ -37,10 +37,10 @@ def test_a_read_only_role_on_an_edit_page_is_one_info_line(org, browser_as, capl
 
 def test_a_customer_out_of_sight_is_one_info_line(org, browser_as, caplog, settings):
     settings.DEBUG = False
-    hidden = factories.customer("看不见", owner=org.other_agent)
+    hidden = factories.customer("看不见", owner=org.other_agent)  # out of a sales rep's (team) sight
     path = reverse("web:customer_detail", args=[hidden.pk])
     with caplog.at_level(logging.INFO, logger="django.request"):
-        response = browser_as("agent").get(path)
+        response = browser_as("east_rep").get(path)
     assert response.status_code == 404 and b"error-code" in response.content
     [record] = request_log(caplog)
     assert (record.levelno, record.exc_info) == (logging.INFO, None)
@@ -62,10 +62,10 @@ def test_in_debug_a_missing_record_still_shows_djangos_technical_page(org, brows
 
 
 def test_the_api_logs_its_refusals_as_one_info_line(org, api_as, caplog):
-    hidden = factories.customer("看不见", owner=org.other_agent)
-    agent = api_as("agent")
+    hidden = factories.customer("看不见", owner=org.other_agent)  # out of a sales rep's (team) sight
+    rep = api_as("east_rep")
     with caplog.at_level(logging.INFO, logger="django.request"):
-        assert agent.get(f"customers/{hidden.pk}").status_code == 404
+        assert rep.get(f"customers/{hidden.pk}").status_code == 404
     [record] = request_log(caplog)
     assert (record.levelno, record.exc_info) == (logging.INFO, None)
     assert record.getMessage() == f"Not Found: /api/v1/customers/{hidden.pk} (NotFound on customer_id)"

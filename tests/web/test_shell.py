@@ -56,13 +56,21 @@ def test_sign_out_is_post_only(browser_as):
 
 
 def test_start_page_shows_counts_within_the_users_scope(org, browser_as):
-    factories.customer("看得见", owner=org.agent, is_vip=True)
-    factories.customer("看不见", owner=org.other_agent)
+    factories.customer("服务部客户", owner=org.agent, is_vip=True)
+    factories.customer("华东客户", owner=org.other_agent)
+    # An agent counts every customer, Sales East's too (decision 0008)...
     response = browser_as("agent").get(reverse("web:home"))
     assert response.status_code == 200
-    assert response.context["customer_count"] == (1, False)
+    assert response.context["customer_count"] == (2, False)
     assert response.context["vip_count"] == (1, False)
-    assert "看得见".encode() in response.content and "看不见".encode() not in response.content
+    # "My customers" lists only her own.
+    assert "服务部客户".encode() in response.content and "华东客户".encode() not in response.content
+    # ...a sales rep only their team's.
+    factories.customer("陈刚的客户", owner=org.east_rep)
+    response = browser_as("east_rep").get(reverse("web:home"))
+    assert response.context["customer_count"] == (1, False)
+    assert response.context["vip_count"] == (0, False)
+    assert "陈刚的客户".encode() in response.content and "服务部客户".encode() not in response.content
 
 
 def test_shell_has_navigation_language_switch_and_csrf_header_for_htmx(browser_as):

@@ -46,7 +46,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": ALL},
     },
     Role.MANAGER: {
-        "customer": {"view": DEPT, "change": DEPT, "delete": DEPT, "merge": DEPT},
+        "customer": {"view": ALL, "change": DEPT, "delete": DEPT, "merge": DEPT},
         "product": {"view": ALL, "change": ALL},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": DEPT, "change": DEPT, "assign": DEPT},
@@ -60,7 +60,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": ALL},
     },
     Role.TEAM_LEAD: {
-        "customer": {"view": DEPT, "change": TEAM, "delete": NONE, "merge": TEAM},
+        "customer": {"view": ALL, "change": TEAM, "delete": NONE, "merge": TEAM},
         "product": {"view": ALL, "change": NONE},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": DEPT, "change": DEPT, "assign": DEPT},
@@ -74,7 +74,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": TEAM},
     },
     Role.AGENT: {
-        "customer": {"view": DEPT, "change": OWN, "delete": NONE, "merge": NONE},
+        "customer": {"view": ALL, "change": OWN, "delete": NONE, "merge": NONE},
         "product": {"view": ALL, "change": NONE},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": DEPT, "change": DEPT, "assign": NONE},
