@@ -61,13 +61,19 @@ def test_the_rows_tag_gives_the_markup_of_the_row_template(org, hotline_queue, o
 
 
 EVENTS_REFERENCE = (Path(__file__).parent / "ticket_events_reference.html").read_text(encoding="utf-8")
+SLA_REFERENCE = (Path(__file__).parent / "ticket_sla_reference.html").read_text(encoding="utf-8")
 MESSAGES_REFERENCE = (Path(__file__).parent / "ticket_messages_reference.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("language", ["en", "zh-hans"])
 def test_the_ticket_page_draws_its_history_and_conversation_as_the_loops_it_replaces(org, open_ticket, language):
     # given a ticket with a customer message, a reply with attachments, a note, a system note, a reassignment
-    # and status changes whose reasons and bodies are full of markup
+    # and status changes whose reasons and bodies are full of markup, under an SLA (first response met by the reply)
+    calendar = sla_config.create_calendar(
+        by=None, name="24x7", time_zone="Asia/Shanghai",
+        weekly_hours={day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    sla_config.create_policy(by=None, name="Standard <标准> & co", calendar=calendar, first_response_minutes=60,
+                             resolution_minutes=480)
     customer = factories.customer("王总 <VIP> & \"Co\"", owner=org.agent)
     ticket = open_ticket(customer, subject="<b>冰箱</b>", assignee=org.agent)
     ticket_services.record_customer_message(ticket, body="<script>alert('客户')</script>", channel="email")
@@ -84,7 +90,7 @@ def test_the_ticket_page_draws_its_history_and_conversation_as_the_loops_it_repl
     # when the page is drawn
     response = client.get(reverse("web:ticket_detail", args=[ticket.pk]))
 
-    # then history and conversation are the markup the template loops gave, and user text stays text
+    # then history, conversation and SLA clocks are the markup the template loops gave, and user text stays text
     assert response.status_code == 200
     context = {"detail": response.context["detail"], "ticket": response.context["ticket"]}
     detail = context["detail"]
@@ -95,6 +101,11 @@ def test_the_ticket_page_draws_its_history_and_conversation_as_the_loops_it_repl
             Context(context))
         assert folded(events) == folded(Template(EVENTS_REFERENCE).render(Context(context)))
         assert folded(messages) == folded(Template(MESSAGES_REFERENCE).render(Context(context)))
+        clocks = response.context["clocks"]
+        assert len(clocks) == 2 and any(clock.met_at for clock in clocks)
+        sla = Template("{% load workbench %}{% sla_rows clocks %}").render(Context({"clocks": clocks}))
+        assert folded(sla) == folded(Template(SLA_REFERENCE).render(Context({"clocks": clocks})))
+        assert folded(sla) in folded(response.content.decode())
     page = response.content.decode()
     assert folded(events) in folded(page) and folded(messages) in folded(page)
     for raw in ("<script>", "<for>", "<i>&</i>", "<发票>"):
