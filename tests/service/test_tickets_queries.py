@@ -56,3 +56,21 @@ def test_open_tickets_of_a_customer_for_the_360(org, zhang, open_ticket, django_
         [(row.assignee, row.queue, row.category) for row in rows]
     assert rows == [second]
     assert queries.open_tickets_of(zhang, org.other_agent) == []
+
+
+@pytest.mark.django_db
+def test_open_tickets_of_with_fields_reads_only_those_columns(org, zhang, open_ticket, django_assert_num_queries):
+    # given Zhang's two tickets, one resolved
+    first, second = open_ticket(zhang, subject="<b>冰箱</b>"), open_ticket(zhang)
+    services.change_status(first, "pending", by=org.agent)
+    services.change_status(second, "resolved", by=org.agent)
+    # when the ticket page's sidebar asks for number, subject and status only
+    with django_assert_num_queries(1) as captured:
+        rows = queries.open_tickets_of(zhang, org.agent, fields=("id", "subject", "status"))
+        shown = [(row.pk, row.subject, row.get_status_display()) for row in rows]
+    # then the same tickets come back, with those columns read and nothing joined for the select
+    assert shown == [(first.pk, "<b>冰箱</b>", "Pending customer")]
+    select = captured.captured_queries[0]["sql"].split(" FROM ")[0]
+    assert '"service_ticket"."subject"' in select and '"service_ticket"."description"' not in select
+    assert "customers_customer" not in select
+    assert queries.open_tickets_of(zhang, org.other_agent, fields=("id",)) == []

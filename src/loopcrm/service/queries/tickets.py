@@ -191,10 +191,14 @@ def inbox_counts(user: User, *, at: dt.datetime | None = None) -> dict[str, int]
 
 # --- the 360 page and the ticket page -------------------------------------------------------------
 
-def open_tickets_of(customer: Customer, user: User | None = None, *, limit: int = 10) -> list[Ticket]:
-    """The customer's active tickets, newest first (for the customer 360); only those `user` may see."""
+def open_tickets_of(customer: Customer, user: User | None = None, *, limit: int = 10,
+                    fields: tuple[str, ...] | None = None) -> list[Ticket]:
+    """The customer's active tickets, newest first (for the customer 360); only those `user` may see.
+    `fields`: only these columns and no joined rows (a short list that shows little)."""
     queryset = tickets_for(user, "view") if user is not None else \
         Ticket.objects.select_related("assignee", "queue", "department", "category")
+    if fields is not None:
+        queryset = queryset.select_related(None).only(*fields)
     return list(queryset.filter(customer=customer, status__in=ACTIVE_STATUSES).order_by("-opened_at", "-id")[:limit])
 
 

@@ -85,7 +85,9 @@ def customer_side(user: User, ticket: Ticket) -> CustomerSide:
         customer = get_customer_for(user, ticket.customer_id)
     except NotFound:
         return CustomerSide(customer=ticket.customer, visible=False)
-    others = [row for row in open_tickets_of(customer, user, limit=SIDEBAR_ROWS + 1) if row.pk != ticket.pk]
+    # The sidebar shows number, subject and status: no joined rows or other columns to build and read.
+    others = [row for row in open_tickets_of(customer, user, limit=SIDEBAR_ROWS + 1, fields=("id", "subject", "status"))
+              if row.pk != ticket.pk]
     return CustomerSide(
         customer=customer, visible=True, value=value_of(customer), summary=customer_order_summary(customer),
         orders=recent_orders(customer, limit=SIDEBAR_ROWS),
