@@ -13,6 +13,7 @@ tests/value/test_bulk.py.
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -238,37 +239,45 @@ def replace_values(c: _Columns, report) -> None:
                 copy.write(_staging_rows(c, slice(start, start + step)).tobytes())
                 report("write", min(start + step, total) // 2, total)
             copy.write(TRAILER)
-        # TRUNCATE and CREATE INDEX refuse while deferred foreign-key checks are pending in the transaction:
-        # run those now, and defer again (as Django declares its keys) at the end.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"TRUNCATE {table}")
-        for name, _definition in keys:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.execute(f"""
-            INSERT INTO {table} (customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, segment,
-                                 tier, vip_suggested, clv, p_alive, expected_purchases, stage, first_order_at,
-                                 last_order_at, lifetime_orders, lifetime_spend, computed_at)
-            SELECT customer_id, NULLIF(recency_days, {NO_INT}), frequency, monetary * 0.01,
-                   NULLIF(r, 0), NULLIF(f, 0), NULLIF(m, 0), ({_array(SEGMENTS)})[segment],
-                   ({_array(TIERS)})[tier], vip <> 0, CASE WHEN has_clv <> 0 THEN clv * 0.01 END,
-                   NULLIF(p_alive, 'NaN'), NULLIF(expected, 'NaN'), ({_array(STAGES)})[stage],
-                   CASE WHEN has_first <> 0 THEN first_at END, CASE WHEN has_last <> 0 THEN last_at END,
-                   lifetime_orders, lifetime_spend * 0.01, %s
-            FROM value_staging AS staged
-            -- a customer merged away since the ids were read gets no row: value rows are live customers' only
-            WHERE EXISTS (SELECT 1 FROM {customers} AS customer
-                          WHERE customer.id = staged.customer_id AND customer.merged_into_id IS NULL)
-            ORDER BY customer_id
-        """, [c.at])
-        for _name, definition in indexes:
-            cursor.execute(definition)
-        for name, definition in keys:
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        with _emptied_without_indexes(cursor, table, indexes, keys):
+            cursor.execute(f"""
+                INSERT INTO {table} (customer_id, recency_days, frequency, monetary, r_score, f_score, m_score, segment,
+                                     tier, vip_suggested, clv, p_alive, expected_purchases, stage, first_order_at,
+                                     last_order_at, lifetime_orders, lifetime_spend, computed_at)
+                SELECT customer_id, NULLIF(recency_days, {NO_INT}), frequency, monetary * 0.01,
+                       NULLIF(r, 0), NULLIF(f, 0), NULLIF(m, 0), ({_array(SEGMENTS)})[segment],
+                       ({_array(TIERS)})[tier], vip <> 0, CASE WHEN has_clv <> 0 THEN clv * 0.01 END,
+                       NULLIF(p_alive, 'NaN'), NULLIF(expected, 'NaN'), ({_array(STAGES)})[stage],
+                       CASE WHEN has_first <> 0 THEN first_at END, CASE WHEN has_last <> 0 THEN last_at END,
+                       lifetime_orders, lifetime_spend * 0.01, %s
+                FROM value_staging AS staged
+                -- a customer merged away since the ids were read gets no row: value rows are live customers' only
+                WHERE EXISTS (SELECT 1 FROM {customers} AS customer
+                              WHERE customer.id = staged.customer_id AND customer.merged_into_id IS NULL)
+                ORDER BY customer_id
+            """, [c.at])
         cursor.execute("DROP TABLE value_staging")  # ON COMMIT DROP is for failures: the caller may go on
         report("write", total, total)
+
+
+@contextmanager
+def _emptied_without_indexes(cursor, table: str, indexes: list[tuple[str, str]], keys: list[tuple[str, str]]):
+    """Empty `table` and drop its secondary indexes and constraints `keys` for a bulk load in the block; build
+    them again after it (the constraints in reverse order: a unique one before the foreign keys that need it)."""
+    # TRUNCATE and CREATE INDEX refuse while deferred foreign-key checks are pending in the transaction:
+    # run those now, and defer again (as Django declares its keys) at the end.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    cursor.execute(f"TRUNCATE {table}")
+    for name, _definition in keys:
+        cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    yield
+    for _name, definition in indexes:
+        cursor.execute(definition)
+    for name, definition in reversed(keys):
+        cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def reload(table: str, statements: list[tuple[str, list]]) -> int:
@@ -279,22 +288,12 @@ def reload(table: str, statements: list[tuple[str, list]]) -> int:
     keys = _foreign_keys(table) + _foreign_keys(table, kind="u")  # restored in reverse: unique before foreign
     rows = 0
     with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute(f"TRUNCATE {table}")
-        for name, _definition in keys:
-            cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
-        for name, _definition in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.execute("SET LOCAL work_mem = '256MB'")
-        cursor.execute("SET LOCAL jit = off")  # compiling the big joins costs more than it saves here
-        for sql, params in statements:
-            cursor.execute(sql, params)
-            rows += cursor.rowcount
-        for _name, definition in indexes:
-            cursor.execute(definition)
-        for name, definition in reversed(keys):
-            cursor.execute(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        with _emptied_without_indexes(cursor, table, indexes, keys):
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")  # compiling the big joins costs more than it saves here
+            for sql, params in statements:
+                cursor.execute(sql, params)
+                rows += cursor.rowcount
         cursor.execute(f"ANALYZE {table}")
     return rows
 
