@@ -6,6 +6,7 @@ import datetime as dt
 import itertools
 from decimal import Decimal
 
+from django.test import Client
 from django.utils import timezone
 from faker import Faker
 
@@ -93,3 +94,10 @@ def interaction(customer: Customer, *, user: User | None = None, **fields) -> In
     values = {"channel": "phone", "subject": "Call", "occurred_at": timezone.now(), "user": user}
     values.update(fields)
     return Interaction.objects.create(customer=customer, **values)
+
+
+def signed_in(user) -> Client:
+    """A test client with `user` signed in (no password round trip)."""
+    client = Client()
+    client.force_login(user)
+    return client

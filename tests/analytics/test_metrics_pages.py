@@ -13,6 +13,7 @@ from loopcrm.accounts.models import Role
 from loopcrm.analytics.metrics import dashboard as dashboards
 from tests import factories
 from tests.analytics.registry_data import build_desk
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 WEEK = {"start": "2026-03-04", "end": "2026-03-08"}
@@ -28,11 +29,6 @@ def quality(org):
     return factories.user("quality", role=Role.QUALITY_MANAGER, department=org.head, display_name="质量经理")
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
 
 def card(html: str, key: str) -> str:
     match = re.search(rf'<article class="card kpi-card" data-metric="{key}".*?</article>', html, re.S)
@@ -41,7 +37,7 @@ def card(html: str, key: str) -> str:
 
 
 def test_the_quality_manager_sees_eight_kpi_cards_coloured_by_which_way_is_better(desk, quality):
-    response = client_for(quality).get("/quality/", WEEK)
+    response = signed_in(quality).get("/quality/", WEEK)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.count('class="card kpi-card"') == 8
@@ -57,7 +53,7 @@ def test_the_quality_manager_sees_eight_kpi_cards_coloured_by_which_way_is_bette
 
 
 def test_the_dashboard_filters_through_htmx_and_answers_the_fragment(desk, quality, org):
-    response = client_for(quality).get("/quality/", {**WEEK, "department": org.sales_east.pk},
+    response = signed_in(quality).get("/quality/", {**WEEK, "department": org.sales_east.pk},
                                        HTTP_HX_REQUEST="true", HTTP_HX_TARGET="quality-results")
     html = response.content.decode()
     assert response.status_code == 200 and "<html" not in html
@@ -65,26 +61,26 @@ def test_the_dashboard_filters_through_htmx_and_answers_the_fragment(desk, quali
 
 
 def test_an_agent_sees_their_department_only(desk, org):
-    html = client_for(org.agent).get("/quality/", {"start": "2026-03-02", "end": "2026-03-08"}).content.decode()
+    html = signed_in(org.agent).get("/quality/", {"start": "2026-03-02", "end": "2026-03-08"}).content.decode()
     assert re.search(r'data-metric="ticket_volume".*?data-value>2</span>', html, re.S)
 
 
 def test_bad_dates_show_the_problem_naming_the_field(quality):
-    response = client_for(quality).get("/quality/", {"start": "2026-13-01"})
+    response = signed_in(quality).get("/quality/", {"start": "2026-13-01"})
     assert response.status_code == 400
     assert 'data-field="start"' in response.content.decode()
-    response = client_for(quality).get("/quality/metrics/csat/", {"grain": "hour"})
+    response = signed_in(quality).get("/quality/metrics/csat/", {"grain": "hour"})
     assert response.status_code == 400 and 'data-field="grain"' in response.content.decode()
 
 
 def test_the_metric_list_names_every_metric(quality):
-    html = client_for(quality).get("/quality/metrics/").content.decode()
+    html = signed_in(quality).get("/quality/metrics/").content.decode()
     assert html.count("<tr data-metric=") >= 17
     assert "/quality/metrics/closed_loop_rate/" in html
 
 
 def test_a_metric_page_has_a_trend_a_grain_switch_and_a_cut(desk, quality):
-    response = client_for(quality).get("/quality/metrics/ticket_volume/",
+    response = signed_in(quality).get("/quality/metrics/ticket_volume/",
                                        {"start": "2026-03-02", "end": "2026-03-08", "grain": "day", "by": "agent"})
     assert response.status_code == 200
     html = response.content.decode()
@@ -93,7 +89,7 @@ def test_a_metric_page_has_a_trend_a_grain_switch_and_a_cut(desk, quality):
     assert 'id="grain-switch"' in html and "grain=week" in html
     table = re.search(r'<table class="table" id="cut-table">.*?</table>', html, re.S).group(0)
     assert "王芳" in table and "Tom Baker" in table
-    weekly = client_for(quality).get("/quality/metrics/ticket_volume/",
+    weekly = signed_in(quality).get("/quality/metrics/ticket_volume/",
                                      {"start": "2026-03-02", "end": "2026-03-08", "grain": "week"},
                                      HTTP_HX_REQUEST="true", HTTP_HX_TARGET="metric-results").content.decode()
     assert "<html" not in weekly
@@ -102,10 +98,10 @@ def test_a_metric_page_has_a_trend_a_grain_switch_and_a_cut(desk, quality):
 
 
 def test_an_unknown_metric_is_404_and_a_role_without_access_403(org, quality):
-    assert client_for(quality).get("/quality/metrics/happiness/").status_code == 404
+    assert signed_in(quality).get("/quality/metrics/happiness/").status_code == 404
     seller = factories.user("seller", role=Role.SALES, department=org.sales_east)
     for path in ("/quality/", "/quality/metrics/", "/quality/metrics/csat/"):
-        assert client_for(seller).get(path).status_code == 403
+        assert signed_in(seller).get(path).status_code == 403
     assert Client().get("/quality/").status_code == 302  # to the sign-in page
 
 
@@ -114,13 +110,13 @@ def test_slots_render_what_another_app_registers(desk, quality, monkeypatch):
         "cycles", "improvement/_dashboard_cycles.html", lambda user: {"cycles": []}))
     assert "improvement/_dashboard_cycles.html" in [t for _n, t, _c in dashboards.slots_for(quality)]
     monkeypatch.setitem(dashboards.SLOTS, "signals", dashboards.Slot("signals", "improvement/_no_such_file.html"))
-    html = client_for(quality).get("/quality/", WEEK).content.decode()
+    html = signed_in(quality).get("/quality/", WEEK).content.decode()
     assert 'data-slot="cycles"' in html and "No cycle in progress." in html
     assert 'data-slot="signals"' not in html
 
 
 def test_the_dashboard_speaks_chinese(desk, quality):
-    client = client_for(quality)
+    client = signed_in(quality)
     client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/quality/"})
     html = client.get("/quality/", WEEK).content.decode()
     assert "质量看板" in html and "首次响应时间" in html and "SLA 达成率" in html

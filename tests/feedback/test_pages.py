@@ -8,6 +8,7 @@ from django.test import Client
 from loopcrm.feedback import services
 from loopcrm.feedback.models import Invitation, Survey, TextAnalysis
 from tests import factories
+from tests.factories import signed_in
 from tests.feedback.conftest import make_survey
 
 BUILDER = {
@@ -20,11 +21,6 @@ BUILDER = {
     "q-2-kind": "text", "q-2-text_en": "Anything else?", "q-2-text_zh": "还有什么建议？",
 }
 
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_builder_previews_in_chinese_then_creates_a_published_survey(org):

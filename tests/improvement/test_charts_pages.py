@@ -12,6 +12,7 @@ from loopcrm.improvement.models import ChartSignal, ControlChart
 from loopcrm.improvement.queries import charts as queries
 from loopcrm.improvement.services import charts as services
 from tests import factories
+from tests.factories import signed_in
 from tests.improvement import charts_support as data
 
 
@@ -19,11 +20,6 @@ from tests.improvement import charts_support as data
 def zhao(org):
     return data.quality_manager(org)
 
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

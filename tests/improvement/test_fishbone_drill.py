@@ -8,6 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from tests.conftest import ApiClient
+from tests.factories import signed_in
 from tests.improvement.diagram_support import cause, complaint
 
 SEPT = {"start": "2026-09-01", "end": "2026-09-30"}
@@ -105,14 +106,9 @@ def test_roles_that_may_not_see_the_engine_are_refused(org, data):
     assert client.get(reverse("web:fishbone_complaints"), {"branch": "partner", **SEPT}).status_code == 403
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
 
 def test_the_fishbone_page_links_each_count_to_its_complaints(qm, data):
-    html = client_for(qm).get(reverse("web:fishbone"), SEPT).content.decode()
+    html = signed_in(qm).get(reverse("web:fishbone"), SEPT).content.decode()
     url = reverse("web:fishbone_complaints")
     assert f'hx-get="{url}?start=2026-09-01&amp;end=2026-09-30&amp;cause_id={data["courier"].pk}"' in html
     assert f"{url}?start=2026-09-01&amp;end=2026-09-30&amp;branch=partner" in html
@@ -120,7 +116,7 @@ def test_the_fishbone_page_links_each_count_to_its_complaints(qm, data):
 
 
 def test_the_drill_answers_a_fragment_to_htmx_and_a_page_otherwise(qm, data):
-    client = client_for(qm)
+    client = signed_in(qm)
     url = reverse("web:fishbone_complaints")
     params = {"cause_id": data["courier"].pk, **SEPT}
     fragment = client.get(url, params, headers={"HX-Request": "true"})
@@ -134,13 +130,13 @@ def test_the_drill_answers_a_fragment_to_htmx_and_a_page_otherwise(qm, data):
 
 
 def test_a_bad_drill_shows_the_reason(qm, data):
-    response = client_for(qm).get(reverse("web:fishbone_complaints"), {"branch": "weather", **SEPT},
+    response = signed_in(qm).get(reverse("web:fishbone_complaints"), {"branch": "weather", **SEPT},
                                   headers={"HX-Request": "true"})
     assert response.status_code == 422
     assert "weather" in response.content.decode()
 
 
 def test_a_drill_without_a_choice_says_what_is_missing(qm, data):
-    response = client_for(qm).get(reverse("web:fishbone_complaints"), headers={"HX-Request": "true"})
+    response = signed_in(qm).get(reverse("web:fishbone_complaints"), headers={"HX-Request": "true"})
     assert response.status_code == 422
     assert "Choose one branch, one cause or the unclassified complaints." in response.content.decode()

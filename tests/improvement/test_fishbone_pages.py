@@ -9,6 +9,7 @@ from django.urls import reverse
 
 from loopcrm.improvement.models import FishbonePin, WhyNote
 from tests import factories
+from tests.factories import signed_in
 from tests.improvement.diagram_support import cause, complaint, cycle
 
 SEPT = {"start": "2026-09-01", "end": "2026-09-30"}
@@ -24,14 +25,9 @@ def data(org):
     return {"waiting": waiting}
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
 
 def test_the_page_draws_the_fishbone_and_the_counts(qm, data):
-    response = client_for(qm).get(reverse("web:fishbone"), SEPT)
+    response = signed_in(qm).get(reverse("web:fishbone"), SEPT)
     assert response.status_code == 200
     html = response.content.decode()
     assert "<svg" in html and 'class="fishbone"' in html
@@ -41,7 +37,7 @@ def test_the_page_draws_the_fishbone_and_the_counts(qm, data):
 
 
 def test_filters_answer_an_htmx_fragment(org, qm, data):
-    response = client_for(qm).get(reverse("web:fishbone"), {**SEPT, "department_id": org.service.pk},
+    response = signed_in(qm).get(reverse("web:fishbone"), {**SEPT, "department_id": org.service.pk},
                                   headers={"HX-Request": "true", "HX-Target": "fishbone-result"})
     assert response.status_code == 200
     html = response.content.decode()
@@ -50,13 +46,13 @@ def test_filters_answer_an_htmx_fragment(org, qm, data):
 
 
 def test_a_bad_filter_is_shown_on_its_field(qm, data):
-    response = client_for(qm).get(reverse("web:fishbone"), {"start": "2026-09-30", "end": "2026-09-01"})
+    response = signed_in(qm).get(reverse("web:fishbone"), {"start": "2026-09-30", "end": "2026-09-01"})
     assert response.status_code == 422
     assert response.context["form"].errors["start"]
 
 
 def test_pin_to_an_open_cycle_then_write_whys(qm, data):
-    client = client_for(qm)
+    client = signed_in(qm)
     plan = cycle(qm)
     cycle(qm, title="已关闭", phase="closed")
     page = client.get(reverse("web:fishbone"), SEPT).content.decode()
@@ -88,7 +84,7 @@ def test_roles_that_may_only_look(org, qm, data):
     pin = FishbonePin.objects.create(cycle=cycle(qm), effect="E", period_start="2026-09-01",
                                      period_end="2026-09-30", snapshot={"branches": [], "total": 0, "effect": "E"},
                                      created_at="2026-10-01T00:00Z")
-    client = client_for(org.exec)
+    client = signed_in(org.exec)
     page = client.get(reverse("web:fishbone"), SEPT).content.decode()
     assert "<svg" in page and 'id="pin-form"' not in page
     assert 'id="why-form"' not in client.get(reverse("web:fishbone_pin_detail", args=[pin.pk])).content.decode()
@@ -100,7 +96,7 @@ def test_roles_that_may_only_look(org, qm, data):
 
 def test_others_are_refused_and_strangers_sent_to_sign_in(org, data):
     seller = factories.user("seller", role="sales", department=org.sales_east)
-    assert client_for(seller).get(reverse("web:fishbone")).status_code == 403
-    assert client_for(org.admin).get(reverse("web:fishbone_pin_detail", args=[999999])).status_code == 404
+    assert signed_in(seller).get(reverse("web:fishbone")).status_code == 403
+    assert signed_in(org.admin).get(reverse("web:fishbone_pin_detail", args=[999999])).status_code == 404
     response = Client().get(reverse("web:fishbone"))
     assert response.status_code == 302 and "login" in response["Location"]

@@ -4,11 +4,11 @@ relationships edited in place through htmx, exports linked; look-only roles see 
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from loopcrm.improvement.models import LogicElement, LogicLink
 from tests import factories
+from tests.factories import signed_in
 from tests.improvement.diagram_support import need, process, survey
 
 
@@ -18,17 +18,12 @@ def live(db):
     return {"process": process("投诉处理流程", [("受理", 30)]), "survey": survey("满意度回访", "csat")}
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
 
 HX = {"HX-Request": "true", "HX-Target": "logic-workspace"}
 
 
 def test_the_page_shows_flowchart_matrix_and_exports(qm, live):
-    response = client_for(qm).get(reverse("web:logic_diagram"))
+    response = signed_in(qm).get(reverse("web:logic_diagram"))
     assert response.status_code == 200
     html = response.content.decode()
     assert 'class="logic-diagram"' in html and "投诉处理流程" in html and "满意度回访" in html
@@ -38,23 +33,23 @@ def test_the_page_shows_flowchart_matrix_and_exports(qm, live):
 
 def test_a_matrix_cell_is_set_in_place(qm, live):
     process_key = f"process:{live['process'].pk}"
-    response = client_for(qm).post(reverse("web:logic_matrix_cell"),
+    response = signed_in(qm).post(reverse("web:logic_matrix_cell"),
                                    {"need": "need:delivery", "other": process_key, "strength": "strong"}, headers=HX)
     assert response.status_code == 200
     html = response.content.decode()
     assert html.lstrip().startswith('<div id="logic-workspace">')
     assert f'data-column="{process_key}" data-strength="strong"' in html
     assert LogicLink.objects.get().strength == "strong"
-    response = client_for(qm).post(reverse("web:logic_matrix_cell"),
+    response = signed_in(qm).post(reverse("web:logic_matrix_cell"),
                                    {"need": "need:delivery", "other": process_key, "strength": ""}, headers=HX)
     assert response.status_code == 200 and not LogicLink.objects.exists()
-    response = client_for(qm).post(reverse("web:logic_matrix_cell"),
+    response = signed_in(qm).post(reverse("web:logic_matrix_cell"),
                                    {"need": "need:delivery", "other": "metric:nothing", "strength": "weak"}, headers=HX)
     assert response.status_code == 422
 
 
 def test_elements_and_relationships_are_added_edited_and_removed(qm, live):
-    client = client_for(qm)
+    client = signed_in(qm)
     response = client.post(reverse("web:logic_element_add"), {"layer": "need", "label": "安装预约方便", "note": "",
                                                               "link_to": ""}, headers=HX)
     assert response.status_code == 200 and "安装预约方便" in response.content.decode()
@@ -79,7 +74,7 @@ def test_elements_and_relationships_are_added_edited_and_removed(qm, live):
 
 
 def test_look_only_roles_see_no_forms_and_cannot_write(org, live):
-    client = client_for(org.exec)
+    client = signed_in(org.exec)
     html = client.get(reverse("web:logic_diagram")).content.decode()
     assert 'class="logic-diagram"' in html and 'id="element-form"' not in html
     assert '<select name="strength"' not in html
@@ -91,6 +86,6 @@ def test_look_only_roles_see_no_forms_and_cannot_write(org, live):
 
 def test_others_are_refused(org, live):
     seller = factories.user("seller", role="sales", department=org.sales_east)
-    assert client_for(seller).get(reverse("web:logic_diagram")).status_code == 403
-    assert client_for(org.admin).post(reverse("web:logic_element_edit", args=[999999]), {"label": "x"}).status_code \
+    assert signed_in(seller).get(reverse("web:logic_diagram")).status_code == 403
+    assert signed_in(org.admin).post(reverse("web:logic_element_edit", args=[999999]), {"label": "x"}).status_code \
         == 404

@@ -5,40 +5,35 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
 from loopcrm.loyalty import services
 from loopcrm.loyalty.models import Membership, PointsEntry
 from tests import factories
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
 
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
 
 def test_the_programme_page_shows_tiers_and_members(club, org):
-    page = client_for(org.agent).get(reverse("web:loyalty_programmes"))
+    page = signed_in(org.agent).get(reverse("web:loyalty_programmes"))
     assert page.status_code == 200
     html = page.content.decode()
     assert "会员计划 Members" in html and "金卡 Gold" in html and "dedicated agent" in html
     # An agent sees every customer's membership, Tom's of Sales East too (decision 0008); the sales rep
     # of another team neither.
-    detail = client_for(org.agent).get(reverse("web:loyalty_programme", args=[club.programme.pk])).content.decode()
+    detail = signed_in(org.agent).get(reverse("web:loyalty_programme", args=[club.programme.pk])).content.decode()
     assert "张伟" in detail and "Tom Baker" in detail
-    detail = client_for(org.east_rep).get(reverse("web:loyalty_programme", args=[club.programme.pk])).content.decode()
+    detail = signed_in(org.east_rep).get(reverse("web:loyalty_programme", args=[club.programme.pk])).content.decode()
     assert "张伟" not in detail and "Tom Baker" not in detail
 
 
 def test_the_member_page_shows_balance_tier_ledger_in_few_queries(club, org, django_assert_max_num_queries):
     for n in range(30):
         services.earn_points(club.member, points=10, idempotency_key=f"k{n}", by=None)
-    client = client_for(org.admin)
+    client = signed_in(org.admin)
     with django_assert_max_num_queries(14):
         page = client.get(reverse("web:loyalty_member", args=[club.member.pk]))
     html = page.content.decode()
@@ -55,7 +50,7 @@ def test_the_member_page_shows_balance_tier_ledger_in_few_queries(club, org, dja
 
 def test_an_agent_sees_the_page_without_forms_and_may_not_post(club, org):
     services.earn_points(club.member, points=100, idempotency_key="k", by=None)
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     page = client.get(reverse("web:loyalty_member", args=[club.member.pk]))
     assert page.status_code == 200 and 'id="redeem-form"' not in page.content.decode()
     refused = client.post(reverse("web:loyalty_redeem", args=[club.member.pk]),
@@ -65,14 +60,14 @@ def test_an_agent_sees_the_page_without_forms_and_may_not_post(club, org):
 
 
 def test_a_member_out_of_sight_is_missing(club, org):
-    client = client_for(org.east_rep)
+    client = signed_in(org.east_rep)
     assert client.get(reverse("web:loyalty_member", args=[club.tom_member.pk])).status_code == 404
     assert client.post(reverse("web:loyalty_redeem", args=[club.tom_member.pk]), {"points": "1"}).status_code == 404
 
 
 def test_redeem_through_the_page_once_even_when_submitted_twice(club, org):
     services.earn_points(club.member, points=100, idempotency_key="k", by=None)
-    client = client_for(org.admin)
+    client = signed_in(org.admin)
     url = reverse("web:loyalty_redeem", args=[club.member.pk])
     form = {"points": "30", "reason": "代金券 Voucher", "idempotency_key": "form-123"}
     first = client.post(url, form, headers={"HX-Request": "true", "HX-Target": "account"})
@@ -83,7 +78,7 @@ def test_redeem_through_the_page_once_even_when_submitted_twice(club, org):
 
 
 def test_overdrawing_through_the_page_shows_the_error_by_the_field(club, org):
-    client = client_for(org.admin)
+    client = signed_in(org.admin)
     response = client.post(reverse("web:loyalty_redeem", args=[club.member.pk]),
                            {"points": "5", "reason": "", "idempotency_key": "x1"},
                            headers={"HX-Request": "true", "HX-Target": "account"})
@@ -100,14 +95,14 @@ def test_a_statement_on_the_page(club, org):
     services.earn_points(club.member, points=300, idempotency_key="a", by=None, at=now - dt.timedelta(days=40))
     services.redeem_points(club.member, points=50, by=None, at=now - dt.timedelta(days=1))
     today = timezone.localdate()
-    response = client_for(org.exec).get(
+    response = signed_in(org.exec).get(
         reverse("web:loyalty_statement", args=[club.member.pk]),
         {"start": (today - dt.timedelta(days=30)).isoformat(), "end": today.isoformat()},
         headers={"HX-Request": "true", "HX-Target": "statement"})
     html = response.content.decode()
     assert response.status_code == 200
     assert 'data-testid="opening">300<' in html and "<strong>250</strong>" in html
-    backwards = client_for(org.exec).get(reverse("web:loyalty_statement", args=[club.member.pk]),
+    backwards = signed_in(org.exec).get(reverse("web:loyalty_statement", args=[club.member.pk]),
                                          {"start": today.isoformat(), "end": "2020-01-01"})
     assert backwards.status_code == 422
 
@@ -121,7 +116,7 @@ def test_the_pages_and_errors_speak_chinese(club, org):
         with pytest.raises(RuleViolation) as error:
             services.redeem_points(club.member, points=5, by=org.admin)
         assert error.value.message == "可用积分只有 0，申请了 5。"
-    client = client_for(org.admin)
+    client = signed_in(org.admin)
     client.cookies["django_language"] = "zh-hans"
     html = client.get(reverse("web:loyalty_member", args=[club.member.pk]), headers={"Accept-Language": "zh-hans"})
     assert "积分余额" in html.content.decode() and "兑换积分" in html.content.decode()
@@ -139,7 +134,7 @@ def test_enrol_from_the_customer_card(club, org):
     card = render_to_string("loyalty/_customer_card.html", {"customer": newcomer, "loyalty": None,
                                                              "loyalty_enrol": choices})
     assert "Not a member" in card and 'name="programme_id"' in card
-    client = client_for(org.admin)
+    client = signed_in(org.admin)
     response = client.post(reverse("web:loyalty_enrol"), {"customer_id": newcomer.pk,
                                                           "programme_id": club.programme.pk})
     member = Membership.objects.get(customer=newcomer)
@@ -147,9 +142,9 @@ def test_enrol_from_the_customer_card(club, org):
     again = client.post(reverse("web:loyalty_enrol"), {"customer_id": newcomer.pk, "programme_id": club.programme.pk})
     assert again.status_code == 302 and Membership.objects.filter(customer=newcomer).count() == 1
     enrol_tom = {"customer_id": club.tom.pk, "programme_id": club.programme.pk}
-    refused = client_for(org.agent).post(reverse("web:loyalty_enrol"), enrol_tom)
+    refused = signed_in(org.agent).post(reverse("web:loyalty_enrol"), enrol_tom)
     assert refused.status_code == 403  # Tom is in sight (decision 0008), but an agent may not enrol
-    assert client_for(org.east_rep).post(reverse("web:loyalty_enrol"), enrol_tom).status_code == 404  # out of sight
+    assert signed_in(org.east_rep).post(reverse("web:loyalty_enrol"), enrol_tom).status_code == 404  # out of sight
     assert Membership.objects.filter(customer=club.tom).count() == 1
     assert client.post(reverse("web:loyalty_enrol"), {"customer_id": "x"}).status_code == 404
 
@@ -157,6 +152,6 @@ def test_enrol_from_the_customer_card(club, org):
 @pytest.mark.parametrize(("start", "end"), [("9999-12-31", "9999-12-31"), ("0001-01-01", "2020-01-01"),
                                             ("2026-02-30", "2026-03-01"), ("", "2026-01-01"), ("x", "y")])
 def test_statement_dates_out_of_range_are_refused(club, org, start, end):
-    response = client_for(org.exec).get(reverse("web:loyalty_statement", args=[club.member.pk]),
+    response = signed_in(org.exec).get(reverse("web:loyalty_statement", args=[club.member.pk]),
                                         {"start": start, "end": end})
     assert response.status_code == 422

@@ -4,20 +4,15 @@ flowchart, and who may do what."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from loopcrm.service.models import ProcessDefinition, ProcessVersion
 from tests import factories
+from tests.factories import signed_in
 from tests.service.test_processes_helpers import repair_process
 
 pytestmark = pytest.mark.django_db
 
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def editor_data(steps: list[dict], *, initial: int = 0, note: str = "", **process) -> dict:

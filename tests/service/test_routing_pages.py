@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from loopcrm.service.models import RoutingRule
 from loopcrm.service.services import routing
 from tests import factories
+from tests.factories import signed_in
 from tests.service.test_processes_helpers import queue
 
 pytestmark = pytest.mark.django_db
 
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

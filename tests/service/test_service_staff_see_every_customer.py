@@ -9,7 +9,6 @@ of another team of Sales East still does not see him at all.
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from loopcrm.accounts.models import Role
@@ -18,14 +17,10 @@ from loopcrm.interactions.models import Interaction
 from tests import factories
 from tests.commerce.util import ok, problem
 from tests.conftest import ApiClient
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
-
-def browser(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -39,7 +34,7 @@ def li_zong(org) -> Customer:
 def test_an_agent_reads_a_sales_departments_customer(org, api_as, li_zong):
     assert (li_zong.department, org.agent.department) == (org.sales_east, org.service)
 
-    page = browser(org.agent).get(reverse("web:customer_detail", args=[li_zong.pk]))
+    page = signed_in(org.agent).get(reverse("web:customer_detail", args=[li_zong.pk]))
     assert page.status_code == 200 and "李总 Li Zong" in page.content.decode()
     body = ok(api_as("agent").get(f"customers/{li_zong.pk}"))
     assert (body["id"], body["name"]) == (li_zong.pk, "李总 Li Zong")
@@ -49,7 +44,7 @@ def test_the_ticket_sidebar_shows_the_customers_orders_and_other_open_tickets(or
     earlier = open_ticket(li_zong, subject="安装预约 Installation")
     ticket = open_ticket(li_zong, subject="冰箱不制冷 Fridge not cooling")
 
-    response = browser(org.agent).get(reverse("web:ticket_detail", args=[ticket.pk]))
+    response = signed_in(org.agent).get(reverse("web:ticket_detail", args=[ticket.pk]))
 
     assert response.status_code == 200
     side = response.context["side"]
@@ -84,8 +79,8 @@ def test_a_sales_rep_of_another_team_still_does_not_see_the_customer(org, li_zon
     problem(api.get(f"customers/{li_zong.pk}"), 404)
     problem(api.patch(f"customers/{li_zong.pk}", {"version": 1, "city": "北京市"}), 404)
     problem(api.post("interactions", {"customer_id": li_zong.pk, "channel": "phone"}), 404)
-    assert browser(retail_rep).get(reverse("web:customer_detail", args=[li_zong.pk])).status_code == 404
+    assert signed_in(retail_rep).get(reverse("web:customer_detail", args=[li_zong.pk])).status_code == 404
     assert (Interaction.objects.count(), Customer.objects.values("city", "version").get(pk=li_zong.pk)) == before
     # His own team's rep still sees him.
-    assert browser(org.east_rep).get(reverse("web:customer_detail", args=[li_zong.pk])).status_code == 200
+    assert signed_in(org.east_rep).get(reverse("web:customer_detail", args=[li_zong.pk])).status_code == 200
 

@@ -20,17 +20,13 @@ from loopcrm.service.services import sla_config
 from loopcrm.service.services import tickets as ticket_services
 from loopcrm.service.services.processes import StepSpec
 from tests import factories
+from tests.factories import signed_in
 
 pytestmark = pytest.mark.django_db
 
 INBOX = reverse("web:ticket_inbox")
 HTMX = {"HX-Request": "true"}
 
-
-def client_for(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -69,7 +65,7 @@ def desk(org, hotline_queue, zhang, open_ticket, complaint_process, sla_policy):
 # --- the inbox ----------------------------------------------------------------------------------------
 
 def test_the_agent_sees_their_own_tickets_first(org, desk):
-    response = client_for(org.agent).get(INBOX)
+    response = signed_in(org.agent).get(INBOX)
     assert response.status_code == 200
     body = response.content.decode()
     assert "冰箱不制冷" in body and "送货太慢" not in body and "发票" not in body
@@ -80,7 +76,7 @@ def test_the_agent_sees_their_own_tickets_first(org, desk):
     ("mine", {"mine"}), ("team", {"mine", "leads"}), ("unassigned", {"loose"}), ("all", {"mine", "loose", "leads"}),
 ])
 def test_each_inbox_view(org, desk, view, shown):
-    response = client_for(org.agent).get(INBOX, {"view": view})
+    response = signed_in(org.agent).get(INBOX, {"view": view})
     body = response.content.decode()
     for name, ticket in desk.items():
         assert (f'id="pick-{ticket.pk}"' in body) == (name in shown), name
@@ -88,7 +84,7 @@ def test_each_inbox_view(org, desk, view, shown):
 
 def test_breaching_soon_lists_tickets_whose_sla_runs_out(org, desk):
     # The first-response target is one hour: every unanswered ticket is due within the two-hour window.
-    response = client_for(org.agent).get(INBOX, {"view": "breaching"})
+    response = signed_in(org.agent).get(INBOX, {"view": "breaching"})
     assert response.status_code == 200
     body = response.content.decode()
     assert f'id="pick-{desk["mine"].pk}"' in body
@@ -96,7 +92,7 @@ def test_breaching_soon_lists_tickets_whose_sla_runs_out(org, desk):
 
 
 def test_filters_narrow_the_inbox_and_htmx_gets_only_the_results(org, desk):
-    response = client_for(org.agent).get(INBOX, {"view": "all", "kind": "complaint"},
+    response = signed_in(org.agent).get(INBOX, {"view": "all", "kind": "complaint"},
                                          headers={**HTMX, "HX-Target": "inbox-results"})
     body = response.content.decode()
     assert response.status_code == 200 and "<html" not in body
@@ -105,14 +101,14 @@ def test_filters_narrow_the_inbox_and_htmx_gets_only_the_results(org, desk):
 
 
 def test_a_ticket_number_finds_the_ticket(org, desk):
-    body = client_for(org.agent).get(INBOX, {"view": "all", "q": f"#{desk['leads'].pk}"}).content.decode()
+    body = signed_in(org.agent).get(INBOX, {"view": "all", "q": f"#{desk['leads'].pk}"}).content.decode()
     assert "发票" in body and "冰箱不制冷" not in body
 
 
 @pytest.mark.parametrize("params", [{"sort": "subject"}, {"priority": "9"}, {"cursor": "!!"}, {"view": "nobody"},
                                     {"q": "a\x00b"}])
 def test_filters_that_cannot_be_understood_answer_400_with_a_message(org, desk, params):
-    response = client_for(org.agent).get(INBOX, params)
+    response = signed_in(org.agent).get(INBOX, params)
     assert response.status_code == 400
     assert 'role="alert"' in response.content.decode()
 
@@ -120,7 +116,7 @@ def test_filters_that_cannot_be_understood_answer_400_with_a_message(org, desk, 
 def test_show_more_pages_with_a_cursor(org, hotline_queue, zhang, open_ticket):
     for n in range(27):
         open_ticket(zhang, subject=f"Question {n:02d}", assignee=org.agent)
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     first = client.get(INBOX)
     assert first.content.decode().count("data-ticket-row ") == 25
     cursor = first.context["page"].next_cursor
@@ -133,7 +129,7 @@ def test_the_inbox_costs_the_same_for_many_tickets(org, hotline_queue, zhang, op
                                                    django_assert_max_num_queries):
     for n in range(30):
         open_ticket(zhang, subject=f"Question {n:02d}", assignee=org.agent)
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     # session, user, department; the page's ids, its rows, their tags, their SLA clocks; the configuration
     # stamp and, the first time under it, the filter and bulk selects (categories, queues, agents) — whatever
     # the number of rows.
@@ -149,7 +145,7 @@ def test_the_inbox_costs_the_same_for_many_tickets(org, hotline_queue, zhang, op
 
 
 def test_bulk_assign_to_me_reports_each_ticket(org, desk):
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     response = client.post(reverse("web:ticket_bulk"), {
         "bulk-action": "assign_me", "bulk-ticket": [desk["loose"].pk, desk["leads"].pk], "view": "all",
     }, headers={**HTMX, "HX-Target": "inbox-results"})
@@ -163,7 +159,7 @@ def test_bulk_assign_to_me_reports_each_ticket(org, desk):
 
 
 def test_bulk_status_and_priority(org, desk):
-    client = client_for(org.lead)
+    client = signed_in(org.lead)
     ids = [desk["mine"].pk, desk["loose"].pk]
     client.post(reverse("web:ticket_bulk"), {"bulk-action": "priority", "bulk-priority": "4", "bulk-ticket": ids},
                 headers=HTMX)
@@ -174,7 +170,7 @@ def test_bulk_status_and_priority(org, desk):
 
 def test_bulk_on_tickets_out_of_reach_changes_nothing(org, desk, east_customer, east_queue):
     theirs = ticket_services.open_ticket(customer=east_customer, subject="East", by=org.other_agent, queue=east_queue)
-    response = client_for(org.agent).post(reverse("web:ticket_bulk"), {
+    response = signed_in(org.agent).post(reverse("web:ticket_bulk"), {
         "bulk-action": "priority", "bulk-priority": "4", "bulk-ticket": [theirs.pk]}, headers=HTMX)
     assert response.status_code == 200
     assert "0 tickets changed." in response.content.decode()
@@ -183,7 +179,7 @@ def test_bulk_on_tickets_out_of_reach_changes_nothing(org, desk, east_customer, 
 
 
 def test_bulk_without_a_value_is_refused(org, desk):
-    response = client_for(org.lead).post(reverse("web:ticket_bulk"), {
+    response = signed_in(org.lead).post(reverse("web:ticket_bulk"), {
         "bulk-action": "status", "bulk-ticket": [desk["mine"].pk]}, headers=HTMX)
     assert response.status_code == 422
     desk["mine"].refresh_from_db()
@@ -191,7 +187,7 @@ def test_bulk_without_a_value_is_refused(org, desk):
 
 
 def test_taking_a_ticket_from_the_inbox(org, desk):
-    response = client_for(org.agent).post(reverse("web:ticket_take", args=[desk["loose"].pk]), headers=HTMX)
+    response = signed_in(org.agent).post(reverse("web:ticket_take", args=[desk["loose"].pk]), headers=HTMX)
     assert response["HX-Redirect"] == reverse("web:ticket_detail", args=[desk["loose"].pk])
     desk["loose"].refresh_from_db()
     assert desk["loose"].assignee == org.agent
@@ -211,7 +207,7 @@ def detail_url(ticket) -> str:
 
 
 def test_the_ticket_page_shows_the_ticket_process_sla_and_customer(org, desk):
-    response = client_for(org.agent).get(detail_url(desk["loose"]))
+    response = signed_in(org.agent).get(detail_url(desk["loose"]))
     assert response.status_code == 200
     body = response.content.decode()
     assert "送货太慢" in body and "Acknowledge 受理" in body and "Apologised 已致歉" in body
@@ -221,7 +217,7 @@ def test_the_ticket_page_shows_the_ticket_process_sla_and_customer(org, desk):
 
 
 def test_an_agent_of_another_department_gets_404(org, desk):
-    client = client_for(org.other_agent)
+    client = signed_in(org.other_agent)
     ticket = desk["mine"]
     assert client.get(detail_url(ticket)).status_code == 404
     for name, data in (("ticket_reply", {"reply-body": "Hi"}), ("ticket_note", {"note-body": "Hi"}),
@@ -234,7 +230,7 @@ def test_an_agent_of_another_department_gets_404(org, desk):
 
 
 def test_the_executive_reads_but_may_not_act(org, desk):
-    client = client_for(org.exec)
+    client = signed_in(org.exec)
     ticket = desk["mine"]
     body = client.get(detail_url(ticket)).content.decode()
     assert "Send reply" not in body and "Take it" not in body
@@ -248,7 +244,7 @@ def test_the_ticket_page_costs_a_fixed_number_of_queries(org, desk, django_asser
     ticket = desk["loose"]
     for n in range(10):
         ticket_services.add_note(ticket, body=f"Note {n}", by=org.agent)
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     with django_assert_max_num_queries(24):  # the first time under the stamp: the assignee select is read
         response = client.get(detail_url(ticket))
     assert response.status_code == 200
@@ -259,7 +255,7 @@ def test_the_ticket_page_costs_a_fixed_number_of_queries(org, desk, django_asser
 
 def test_replying_through_htmx_answers_the_ticket_part(org, desk):
     ticket = desk["mine"]
-    response = client_for(org.agent).post(reverse("web:ticket_reply", args=[ticket.pk]),
+    response = signed_in(org.agent).post(reverse("web:ticket_reply", args=[ticket.pk]),
                                           {"reply-body": "您好，我们已安排上门。", "reply-then": "pending"},
                                           headers={**HTMX, "HX-Target": "ticket"})
     assert response.status_code == 200
@@ -270,7 +266,7 @@ def test_replying_through_htmx_answers_the_ticket_part(org, desk):
 
 
 def test_an_empty_reply_is_refused_in_place(org, desk):
-    response = client_for(org.agent).post(reverse("web:ticket_reply", args=[desk["mine"].pk]), {"reply-body": " "},
+    response = signed_in(org.agent).post(reverse("web:ticket_reply", args=[desk["mine"].pk]), {"reply-body": " "},
                                           headers=HTMX)
     assert response.status_code == 422
     assert not TicketMessage.objects.filter(ticket=desk["mine"], kind="reply").exists()
@@ -279,7 +275,7 @@ def test_an_empty_reply_is_refused_in_place(org, desk):
 def test_a_note_with_an_attachment(org, desk):
     ticket = desk["mine"]
     upload = SimpleUploadedFile("发票.txt", "发票号 123".encode(), content_type="text/plain")
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     response = client.post(reverse("web:ticket_note", args=[ticket.pk]),
                            {"note-body": "内部备注", "note-attachments": upload})
     assert response.status_code == 302
@@ -287,13 +283,13 @@ def test_a_note_with_an_attachment(org, desk):
     attachment = note.attachments.get()
     download = client.get(reverse("web:ticket_attachment", args=[ticket.pk, attachment.pk]))
     assert download.status_code == 200 and b"".join(download.streaming_content) == "发票号 123".encode()
-    outsider = client_for(org.other_agent).get(reverse("web:ticket_attachment", args=[ticket.pk, attachment.pk]))
+    outsider = signed_in(org.other_agent).get(reverse("web:ticket_attachment", args=[ticket.pk, attachment.pk]))
     assert outsider.status_code == 404
 
 
 def test_resolving_with_open_mandatory_steps_needs_a_reason(org, desk):
     ticket = desk["loose"]
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     url = reverse("web:ticket_status", args=[ticket.pk])
     refused = client.post(url, {"status-status": "resolved"}, headers=HTMX)
     assert refused.status_code == 422
@@ -309,7 +305,7 @@ def test_resolving_with_open_mandatory_steps_needs_a_reason(org, desk):
 
 def test_working_the_checklist_and_the_steps(org, desk):
     ticket = desk["loose"]
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     step = process_progress(ticket).current
     url = reverse("web:ticket_step", args=[ticket.pk, step.id])
     refused = client.post(url, {"op": "complete"}, headers=HTMX)
@@ -326,7 +322,7 @@ def test_working_the_checklist_and_the_steps(org, desk):
 def test_bad_step_actions_change_nothing(org, desk, data):
     ticket = desk["loose"]
     step = process_progress(ticket).current
-    response = client_for(org.agent).post(reverse("web:ticket_step", args=[ticket.pk, step.id]), data, headers=HTMX)
+    response = signed_in(org.agent).post(reverse("web:ticket_step", args=[ticket.pk, step.id]), data, headers=HTMX)
     assert response.status_code == 422
     assert process_progress(ticket).current.checklist == [("Apologised 已致歉", False),
                                                           ("Order checked 已核对订单", False)]
@@ -334,14 +330,14 @@ def test_bad_step_actions_change_nothing(org, desk, data):
 
 def test_a_step_of_another_ticket_is_404(org, desk):
     other_step = process_progress(desk["loose"]).current
-    response = client_for(org.agent).post(reverse("web:ticket_step", args=[desk["mine"].pk, other_step.id]),
+    response = signed_in(org.agent).post(reverse("web:ticket_step", args=[desk["mine"].pk, other_step.id]),
                                           {"op": "start"})
     assert response.status_code == 404
 
 
 def test_assigning_and_priority_from_the_ticket_page(org, desk):
     ticket = desk["mine"]
-    client = client_for(org.lead)
+    client = signed_in(org.lead)
     refused = client.post(reverse("web:ticket_assign", args=[ticket.pk]), {"assign-agent": org.lead.pk}, headers=HTMX)
     assert refused.status_code == 422 and "Say why" in refused.content.decode()
     client.post(reverse("web:ticket_assign", args=[ticket.pk]),
@@ -352,7 +348,7 @@ def test_assigning_and_priority_from_the_ticket_page(org, desk):
 
 
 def test_an_agent_may_take_but_not_give_away(org, desk):
-    response = client_for(org.agent).post(reverse("web:ticket_assign", args=[desk["loose"].pk]),
+    response = signed_in(org.agent).post(reverse("web:ticket_assign", args=[desk["loose"].pk]),
                                           {"assign-agent": org.lead.pk}, headers=HTMX)
     assert response.status_code == 422
     desk["loose"].refresh_from_db()
@@ -363,7 +359,7 @@ def test_an_agent_may_take_but_not_give_away(org, desk):
 
 def test_opening_a_ticket(org, hotline_queue, zhang, delivery):
     order = factories.order(zhang)
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     form = client.get(reverse("web:ticket_new"), {"pick": zhang.pk})
     assert form.status_code == 200 and order.number in form.content.decode()
     response = client.post(reverse("web:ticket_new"), {
@@ -385,34 +381,34 @@ def test_opening_a_ticket(org, hotline_queue, zhang, delivery):
 def test_a_new_ticket_with_bad_input_is_refused(org, hotline_queue, zhang, data):
     other_order = factories.order(factories.customer("别人", owner=org.agent))
     data = {key: value.format(zhang=zhang.pk, other_order=other_order.pk) for key, value in data.items()}
-    response = client_for(org.agent).post(reverse("web:ticket_new"), data)
+    response = signed_in(org.agent).post(reverse("web:ticket_new"), data)
     assert response.status_code == 422
     assert not Ticket.objects.exists()
 
 
 def test_a_customer_out_of_sight_cannot_get_a_ticket(org, zhang):
     # Agents see every customer (decision 0008); the agent's customer is out of a sales rep's sight.
-    response = client_for(org.east_rep).post(reverse("web:ticket_new"), {
+    response = signed_in(org.east_rep).post(reverse("web:ticket_new"), {
         "customer": zhang.pk, "subject": "x", "kind": "inquiry", "channel": "phone"})
     assert response.status_code == 422
     assert not Ticket.objects.exists()
 
 
 def test_the_customer_picker_searches_customers_one_may_see(org, zhang, east_customer):
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     body = client.get(reverse("web:ticket_customer_picker"), {"q": "张伟"}).content.decode()
     assert "张伟" in body and f"pick={zhang.pk}" in body
     # Sales East's customer too: an agent takes calls from every customer (decision 0008)...
     body = client.get(reverse("web:ticket_customer_picker"), {"q": "陈静"}).content.decode()
     assert "陈静" in body and f"pick={east_customer.pk}" in body
     # ...while a sales rep of another team finds neither.
-    rep = client_for(org.east_rep)
+    rep = signed_in(org.east_rep)
     assert "张伟" not in rep.get(reverse("web:ticket_customer_picker"), {"q": "张伟"}).content.decode()
     assert "陈静" not in rep.get(reverse("web:ticket_customer_picker"), {"q": "陈静"}).content.decode()
 
 
 def test_logging_a_phone_call_resolved_on_the_call(org, hotline_queue, zhang):
-    response = client_for(org.agent).post(reverse("web:ticket_phone_call"), {
+    response = signed_in(org.agent).post(reverse("web:ticket_phone_call"), {
         "customer": zhang.pk, "direction": "inbound", "kind": "inquiry", "summary": "询问保修期\n已告知两年",
         "resolve": "on"})
     ticket = Ticket.objects.get()
@@ -421,7 +417,7 @@ def test_logging_a_phone_call_resolved_on_the_call(org, hotline_queue, zhang):
 
 
 def test_someone_who_may_not_work_tickets_cannot_open_one(org, zhang):
-    response = client_for(org.exec).post(reverse("web:ticket_new"), {
+    response = signed_in(org.exec).post(reverse("web:ticket_new"), {
         "customer": zhang.pk, "subject": "x", "kind": "inquiry", "channel": "phone"})
     assert response.status_code in (403, 422)
     assert not Ticket.objects.exists()
@@ -430,7 +426,7 @@ def test_someone_who_may_not_work_tickets_cannot_open_one(org, zhang):
 # --- the team lead view -----------------------------------------------------------------------------
 
 def test_the_lead_sees_queue_load_and_workload(org, desk, django_assert_max_num_queries):
-    client = client_for(org.lead)
+    client = signed_in(org.lead)
     with django_assert_max_num_queries(12):
         response = client.get(reverse("web:team_queue"))
     assert response.status_code == 200
@@ -443,7 +439,7 @@ def test_the_lead_sees_queue_load_and_workload(org, desk, django_assert_max_num_
 
 @pytest.mark.parametrize("persona", ["agent", "other_agent", "exec"])
 def test_the_team_view_is_for_those_who_assign(org, persona):
-    assert client_for(getattr(org, persona)).get(reverse("web:team_queue")).status_code == 403
+    assert signed_in(getattr(org, persona)).get(reverse("web:team_queue")).status_code == 403
 
 
 def test_a_change_made_on_a_stale_page_is_refused_not_lost(org, desk):
@@ -452,20 +448,20 @@ def test_a_change_made_on_a_stale_page_is_refused_not_lost(org, desk):
     ticket = desk["mine"]
     seen = ticket.version
     ticket_services.set_priority(ticket, 4, by=org.lead)
-    response = client_for(org.agent).post(reverse("web:ticket_status", args=[ticket.pk]),
+    response = signed_in(org.agent).post(reverse("web:ticket_status", args=[ticket.pk]),
                                           {"status-status": "on_hold", "status-version": seen}, headers=HTMX)
     assert response.status_code == 409
     assert "changed by someone else" in response.content.decode()
     ticket.refresh_from_db()
     assert (ticket.status, ticket.priority) == ("new", 4)
-    again = client_for(org.agent).post(reverse("web:ticket_status", args=[ticket.pk]),
+    again = signed_in(org.agent).post(reverse("web:ticket_status", args=[ticket.pk]),
                                        {"status-status": "on_hold", "status-version": ticket.version}, headers=HTMX)
     assert again.status_code == 200
 
 
 def test_a_role_without_tickets_has_no_inbox(org):
     marketer = factories.user("marketer", role="marketing", department=org.head)
-    assert client_for(marketer).get(INBOX).status_code == 403
+    assert signed_in(marketer).get(INBOX).status_code == 403
 
 
 def test_the_history_names_statuses_priorities_and_people(org, desk):
@@ -473,7 +469,7 @@ def test_the_history_names_statuses_priorities_and_people(org, desk):
     ticket_services.change_status(ticket, "on_hold", by=org.agent)
     ticket_services.set_priority(ticket, 4, by=org.agent)
     ticket_services.assign(ticket, to=org.lead, by=org.lead, reason="接手")
-    body = client_for(org.agent).get(detail_url(ticket)).content.decode()
+    body = signed_in(org.agent).get(detail_url(ticket)).content.decode()
     assert "New → On hold" in body and "Normal → Urgent" in body and "王芳 → 李娜" in body
 
 
@@ -484,7 +480,7 @@ def test_the_history_names_statuses_priorities_and_people(org, desk):
 def test_a_refused_file_is_explained_next_to_the_attachments(org, desk, settings, name, content, content_type, says):
     ticket = desk["mine"]
     upload = SimpleUploadedFile(name, content, content_type=content_type)
-    response = client_for(org.agent).post(reverse("web:ticket_reply", args=[ticket.pk]),
+    response = signed_in(org.agent).post(reverse("web:ticket_reply", args=[ticket.pk]),
                                           {"reply-body": "见附件", "reply-attachments": upload}, headers=HTMX)
     assert response.status_code == 422
     form = response.context["reply_form"]
@@ -495,7 +491,7 @@ def test_a_refused_file_is_explained_next_to_the_attachments(org, desk, settings
 def test_a_file_over_the_limit_is_refused(org, desk, settings):
     settings.LOOPCRM_ATTACHMENT_MAX_BYTES = 1024
     upload = SimpleUploadedFile("大.txt", b"x" * 2048, content_type="text/plain")
-    response = client_for(org.agent).post(reverse("web:ticket_note", args=[desk["mine"].pk]),
+    response = signed_in(org.agent).post(reverse("web:ticket_note", args=[desk["mine"].pk]),
                                           {"note-body": "附件", "note-attachments": upload}, headers=HTMX)
     assert response.status_code == 422
     assert response.context["note_form"].errors.get("attachments")
@@ -503,7 +499,7 @@ def test_a_file_over_the_limit_is_refused(org, desk, settings):
 
 
 def test_a_message_is_shown_once(org, desk):
-    client = client_for(org.agent)
+    client = signed_in(org.agent)
     response = client.post(reverse("web:ticket_note", args=[desk["mine"].pk]), {"note-body": "记一下"}, follow=True)
     assert response.content.decode().count("Your note was added.") == 1
     fragment = client.post(reverse("web:ticket_note", args=[desk["mine"].pk]), {"note-body": "再记一下"},
