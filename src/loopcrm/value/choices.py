@@ -54,8 +54,16 @@ def needs_value(field: str, op: str) -> bool:
     return field != "ordered" and not (spec.kind == "date" and op in DAYS_OPS)
 
 
+def is_closed(field: str) -> bool:
+    """Whether `field`'s values are a closed set (a select), known without reading them."""
+    spec = FIELDS.get(field)
+    return spec is not None and (field in LABELLED or spec.kind in ("bool", "score")
+                                 or field in ("owner_id", "department_id", "bought_category"))
+
+
 def field_options(field: str) -> FieldOptions:
-    """The values to offer for `field`."""
+    """The values to offer for `field` (read from the database for people, categories, tags and places: call it
+    only to draw the row, not to read a submitted one)."""
     spec = FIELDS.get(field)
     if spec is None:
         return FieldOptions()

@@ -75,17 +75,14 @@ class _Several(forms.CharField):
         return super().to_python(value)
 
 
-def _value_field(options: choices.FieldOptions, *, many: bool, row: int) -> forms.CharField:
-    """A select of the field's values when they are a closed set (several for "is one of"), else a text box
-    with the field's suggestions."""
-    if options.closed:
-        listed = list(options.values)
-        widget = forms.SelectMultiple(choices=listed) if many else forms.Select(choices=[("", "—"), *listed])
-        return _Several(label=_("Value"), max_length=1000, required=False, widget=widget)
-    attrs = {"autocomplete": "off"}
-    if options.values:
-        attrs["list"] = f"segment-values-{row}"
-    return _Several(label=_("Value"), max_length=1000, required=False, widget=forms.TextInput(attrs=attrs))
+def _value_field(*, closed: bool, many: bool) -> forms.CharField:
+    """A select when the field's values are a closed set (several for "is one of"), else a text box; the values
+    and suggestions are filled in when the row is drawn (`SegmentForm.rows`)."""
+    if closed:
+        widget = forms.SelectMultiple() if many else forms.Select()
+    else:
+        widget = forms.TextInput(attrs={"autocomplete": "off"})
+    return _Several(label=_("Value"), max_length=1000, required=False, widget=widget)
 
 
 class SegmentForm(forms.Form):
@@ -104,7 +101,6 @@ class SegmentForm(forms.Form):
             name, op = self._chosen(f"field_{i}"), self._chosen(f"op_{i}")
             ops = choices.operators(name)
             op = op if op in ops else ops[0]
-            options = choices.field_options(name) if name else choices.FieldOptions()
             # Choosing a field or an operator redraws the row with that field's operators and values.
             refresh = {"data-row-refresh": "", "hx-get": reverse("web:segment_row"), "hx-target": f"#segment-row-{i}",
                        "hx-swap": "outerHTML", "hx-include": f"#segment-row-{i}", "hx-vals": json.dumps({"row": i})}
@@ -113,11 +109,11 @@ class SegmentForm(forms.Form):
             self.fields[f"op_{i}"] = forms.ChoiceField(
                 label=_("Operator"), choices=[(each, OP_LABELS[each]) for each in ops], required=False,
                 widget=forms.Select(attrs=refresh))
-            self.fields[f"value_{i}"] = _value_field(options, many=op in choices.MANY_OPS, row=i)
+            self.fields[f"value_{i}"] = _value_field(closed=choices.is_closed(name), many=op in choices.MANY_OPS)
             if not self.is_bound:
                 self._fit_initial(f"value_{i}")
             self.fields[f"days_{i}"] = forms.IntegerField(label=_("Days"), min_value=1, max_value=3650, required=False)
-            self.row_state.append({"options": options, "needs_days": choices.needs_days(name, op),
+            self.row_state.append({"name": name, "needs_days": choices.needs_days(name, op),
                                    "needs_value": choices.needs_value(name, op)})
 
     def _fit_initial(self, key: str) -> None:
@@ -135,8 +131,20 @@ class SegmentForm(forms.Form):
         return value if isinstance(value, str) else ""
 
     def rows(self) -> list[dict[str, Any]]:
-        return [{"index": i, "field": self[f"field_{i}"], "op": self[f"op_{i}"], "value": self[f"value_{i}"],
-                 "days": self[f"days_{i}"], **self.row_state[i]} for i in range(ROWS)]
+        """The rows to draw, each value box with its field's values (read here, not when a rule is only counted)."""
+        drawn = []
+        for i, state in enumerate(self.row_state):
+            options = choices.field_options(state["name"]) if state["name"] else choices.FieldOptions()
+            widget = self.fields[f"value_{i}"].widget
+            if options.closed:
+                several = isinstance(widget, forms.SelectMultiple)
+                widget.choices = list(options.values) if several else [("", "—"), *options.values]
+            elif options.values:
+                widget.attrs["list"] = f"segment-values-{i}"
+            drawn.append({"index": i, "field": self[f"field_{i}"], "op": self[f"op_{i}"], "value": self[f"value_{i}"],
+                          "days": self[f"days_{i}"], "options": options, "needs_days": state["needs_days"],
+                          "needs_value": state["needs_value"]})
+        return drawn
 
     def rule(self) -> Any:
         """The JSON rule of the filled rows (or of the advanced box); call after is_valid()."""
