@@ -43,7 +43,7 @@ def operators(field: str) -> tuple[str, ...]:
 
 def needs_days(field: str, op: str) -> bool:
     spec = FIELDS.get(field)
-    return spec is not None and (spec.kind == "purchase" or op in DAYS_OPS)
+    return spec is not None and (spec.kind in ("purchase", "activity") or op in DAYS_OPS)
 
 
 def needs_value(field: str, op: str) -> bool:
@@ -51,6 +51,8 @@ def needs_value(field: str, op: str) -> bool:
     spec = FIELDS.get(field)
     if spec is None:
         return True
+    if spec.activity is not None:
+        return bool(spec.activity.key)
     return field != "ordered" and not (spec.kind == "date" and op in DAYS_OPS)
 
 
@@ -58,7 +60,8 @@ def is_closed(field: str) -> bool:
     """Whether `field`'s values are a closed set (a select), known without reading them."""
     spec = FIELDS.get(field)
     return spec is not None and (field in LABELLED or spec.kind in ("bool", "score")
-                                 or field in ("owner_id", "department_id", "bought_category"))
+                                 or field in ("owner_id", "department_id", "bought_category")
+                                 or bool(spec.activity and spec.activity.options))
 
 
 def field_options(field: str) -> FieldOptions:
@@ -69,6 +72,9 @@ def field_options(field: str) -> FieldOptions:
         return FieldOptions()
     if field in LABELLED:
         return FieldOptions(tuple((value, str(label)) for value, label in LABELLED[field].choices), closed=True)
+    if spec.activity is not None:
+        options = spec.activity.options
+        return FieldOptions(tuple((str(value), str(label)) for value, label in options), closed=bool(options))
     if spec.kind == "bool":
         return FieldOptions((("true", _("yes")), ("false", _("no"))), closed=True)
     if spec.kind == "score":

@@ -26,6 +26,14 @@ FIELD_LABELS = {
     "recency_days": _("Days since the last order"), "bought_category": _("Bought in category (code)"),
     "bought_product": _("Bought product (id)"), "ordered": _("Ordered"),
 }
+
+
+def field_label(name: str) -> Any:
+    """The builder's label of a field, its own for fields other layers register."""
+    spec = FIELDS[name]
+    return spec.activity.label if spec.activity is not None else FIELD_LABELS[name]
+
+
 OP_LABELS = {
     "eq": _("is"), "ne": _("is not"), "in": _("is one of"), "not_in": _("is none of"), "contains": _("contains"),
     "gte": _("at least"), "lte": _("at most"), "between": _("between"), "before": _("before"),
@@ -46,7 +54,13 @@ def _number(text: str, *, integer: bool) -> Any:
 
 
 def _value(name: str, op: str, text: str, days: int | None) -> Any:
-    kind = FIELDS[name].kind
+    spec = FIELDS[name]
+    kind = spec.kind
+    if spec.activity is not None:
+        if not spec.activity.key:
+            return {"days": days}
+        numeric = all(isinstance(option, int) for option, _label in spec.activity.options)
+        return {spec.activity.key: _number(text.strip(), integer=True) if numeric else text.strip(), "days": days}
     if kind == "purchase":
         if name == "ordered":
             return {"days": days if days is not None else _number(text, integer=True)}
@@ -95,7 +109,7 @@ class SegmentForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        field_choices = [("", "—"), *((name, FIELD_LABELS[name]) for name in FIELDS)]
+        field_choices = [("", "—"), *((name, field_label(name)) for name in FIELDS)]
         self.row_state: list[dict[str, Any]] = []
         for i in range(ROWS):
             name, op = self._chosen(f"field_{i}"), self._chosen(f"op_{i}")
@@ -180,7 +194,7 @@ class SegmentForm(forms.Form):
             initial[f"field_{i}"], initial[f"op_{i}"] = item["field"], item["op"]
             if isinstance(value, dict):
                 initial[f"days_{i}"] = value.get("days")
-                value = value.get("category", value.get("product", ""))
+                value = next((str(item) for key, item in value.items() if key != "days"), "")
             elif isinstance(value, list):
                 value = [str(v) for v in value]
             elif isinstance(value, bool):

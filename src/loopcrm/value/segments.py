@@ -9,8 +9,9 @@ Fields (`FIELDS`): customer fields (kind, province, city, district, country, ind
 source_channel, is_vip, owner_id, department_id, created_at), tag, the value row (r_score, f_score,
 m_score, rfm_segment, tier, stage, vip_suggested, clv, p_alive, frequency, monetary, recency_days) and
 purchase behaviour: bought_category / bought_product ({"category": code, "days": N} / {"product": id,
-"days": N}) and ordered ({"days": N}), with ops in_last_days / not_in_last_days. An empty
-{"all": []} matches every customer. Every mistake is a RuleViolation naming where it is
+"days": N}) and ordered ({"days": N}), with ops in_last_days / not_in_last_days; and activity fields that
+higher layers register (`register_activity_field`: survey answers from feedback), valued {key: item, "days": N}.
+An empty {"all": []} matches every customer. Every mistake is a RuleViolation naming where it is
 (field "rule.all.0.value").
 """
 
@@ -22,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -49,13 +50,33 @@ TAG_OPS = ("has", "not_has")
 
 
 @dataclass(frozen=True)
+class ActivityField:
+    """A condition on what a higher layer records about customers (survey answers), registered by that layer
+    so that value never imports it. The rule's value is {key: item, "days": N}, or {"days": N} without a key;
+    `rows(op, item, since, until)` are the records (each with a customer_id) that satisfy the condition in
+    that window. An op starting with "not_" selects the customers with no such record, for the op without it."""
+
+    label: Any
+    ops: tuple[str, ...]
+    rows: Callable[[str, Any, dt.datetime, dt.datetime], QuerySet]
+    key: str = ""
+    options: tuple[tuple[Any, Any], ...] = ()  # the key's values, each with its label
+
+    def positive(self, op: str) -> str:
+        return op.removeprefix("not_")
+
+
+@dataclass(frozen=True)
 class FieldSpec:
-    kind: str  # text, choice, int, score, number, bool, date, tag, purchase
+    kind: str  # text, choice, int, score, number, bool, date, tag, purchase, activity
     lookup: str = ""
     choices: tuple[str, ...] = ()
+    activity: ActivityField | None = None
 
     @property
     def ops(self) -> tuple[str, ...]:
+        if self.activity is not None:
+            return self.activity.ops
         return {"text": TEXT_OPS, "choice": CHOICE_OPS, "int": ("eq", "ne", "in", "not_in"), "score": NUMBER_OPS,
                 "number": NUMBER_OPS, "bool": BOOL_OPS, "date": DATE_OPS, "tag": TAG_OPS,
                 "purchase": EXISTS_OPS}[self.kind]
@@ -97,6 +118,13 @@ FIELDS: dict[str, FieldSpec] = {
 
 
 VALUE = "value__"  # lookups through the customer's value row
+
+
+def register_activity_field(name: str, field: ActivityField) -> None:
+    """Offer `field` to segment rules and the builder under `name` (from the registering app's ready())."""
+    if name in FIELDS and FIELDS[name].activity is None:
+        raise ValueError(f"{name!r} is already a segment field")
+    FIELDS[name] = FieldSpec("activity", activity=field)
 
 
 class _Compiler:
@@ -273,6 +301,23 @@ class _Compiler:
             found = Exists(OrderLine.objects.filter(order__customer_id=OuterRef("pk"), **lines))
         return Q(~found) if op == "not_in_last_days" else Q(found)
 
+    def _activity(self, name, spec, op, value, path) -> Q:
+        field = spec.activity
+        expected = {field.key, "days"} - {""}
+        if not isinstance(value, dict) or set(value) != expected:
+            keys = ", ".join(sorted(expected))
+            raise self.fail(path, _("Expected an object with the keys %(keys)s.") % {"keys": keys})
+        item = None
+        if field.key:
+            item = value[field.key]
+            allowed = [option for option, _label in field.options]
+            if isinstance(item, bool) or item not in allowed:
+                raise self.fail(f"{path}.{field.key}", _("Expected one of: %(choices)s.")
+                                % {"choices": ", ".join(str(option) for option in allowed)})
+        since = self.at - dt.timedelta(days=self.days(value["days"], f"{path}.days"))
+        found = Exists(field.rows(field.positive(op), item, since, self.at).filter(customer_id=OuterRef("pk")))
+        return Q(~found) if op.startswith("not_") else Q(found)
+
     def _category_ids(self, value: Any, path: str) -> list[int]:
         ids = category_ids(self.text(value, path))
         if ids is None:
@@ -306,8 +351,8 @@ POSITIVE_OPS = ("eq", "in", "gte", "lte", "between", "contains")
 
 
 def _on_value_row_only(rule: Any) -> bool:
-    """True when every condition of `rule` is on the value row, a tag or a purchase (no customer field): tags
-    and purchases are subqueries on the customer id, which the value row carries as its key."""
+    """True when every condition of `rule` is on the value row, a tag, a purchase or an activity (no customer
+    field): those are subqueries on the customer id, which the value row carries as its key."""
     if not isinstance(rule, dict):
         return False
     for key in ("all", "any"):
@@ -317,7 +362,7 @@ def _on_value_row_only(rule: Any) -> bool:
     if "not" in rule:
         return _on_value_row_only(rule["not"])
     spec = FIELDS.get(rule.get("field")) if isinstance(rule.get("field"), str) else None
-    return spec is not None and (spec.lookup.startswith(VALUE) or spec.kind in ("tag", "purchase"))
+    return spec is not None and (spec.lookup.startswith(VALUE) or spec.kind in ("tag", "purchase", "activity"))
 
 
 def _needs_value_row(rule: dict) -> bool:
