@@ -50,8 +50,10 @@ class Customer(TimeStampedModel):
     # E.164 ("+8613800138000"); the number as it was given is kept beside it.
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
     phone_raw = models.CharField(_("phone as entered"), max_length=64, blank=True)
-    email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
-    external_id = models.CharField(_("external id"), max_length=100, blank=True, db_index=True)
+    # Plain btree indexes in Meta (equality: dedupe, matching, API filters). db_index=True would add a
+    # `varchar_pattern_ops` twin on PostgreSQL for LIKE 'prefix%', which nothing asks of these two.
+    email = models.CharField(_("email"), max_length=254, blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
     birthday = models.DateField(_("birthday"), null=True, blank=True)
     country = models.CharField(_("country"), max_length=2, default="CN", help_text=_("ISO 3166 code"))
     province = models.CharField(_("province / state"), max_length=50, blank=True)
@@ -65,11 +67,11 @@ class Customer(TimeStampedModel):
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_customers",
-        verbose_name=_("owner"),
+        verbose_name=_("owner"), db_index=False,  # customer_owner_idx (owner, -id) leads with it
     )
     department = models.ForeignKey(
         "accounts.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="customers",
-        verbose_name=_("department"),
+        verbose_name=_("department"), db_index=False,  # customer_dept_idx (department, -id) leads with it
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
     is_vip = models.BooleanField(_("VIP"), default=False)
@@ -92,6 +94,8 @@ class Customer(TimeStampedModel):
             models.Index(fields=["owner", "-id"], name="customer_owner_idx"),
             models.Index(fields=["province", "city"], name="customer_region_idx"),
             models.Index(fields=["-updated_at", "-id"], name="customer_updated_idx"),
+            models.Index(fields=["email"], name="customer_email_idx"),
+            models.Index(fields=["external_id"], name="customer_external_id_idx"),
         ]
 
     def __str__(self) -> str:
