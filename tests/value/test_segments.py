@@ -222,3 +222,30 @@ def test_only_rules_about_the_value_row_that_need_one_are_counted_on_it(org, com
                                        {"field": "city", "op": "eq", "value": "杭州市"}]}) is None
     with pytest.raises(RuleViolation):
         compile_value_rule({"field": "tier", "op": "eq", "value": "gold"})
+
+
+def test_tag_counts_read_the_links_and_leave_out_merged_customers(org, computed):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loopcrm.customers.models import Tag
+
+    # Given a tag in two spellings, a customer with both, and a merged customer whose link was left behind
+    # (merging moves tags today; an older merge or a direct write may not have)
+    upper, lower = Tag.objects.create(name="VIP"), Tag.objects.create(name="vip")
+    first, second, merged = computed.others[:3]
+    first.tags.add(upper, lower)
+    second.tags.add(lower)
+    merged.tags.add(upper)
+    Customer.objects.filter(pk=merged.pk).update(merged_into=computed.loyal)
+    live = Customer.objects.filter(merged_into__isnull=True).count()
+    has, has_not = ({"field": "tag", "op": op, "value": "Vip"} for op in ("has", "not_has"))
+    # When they are counted, Then each count is its members' and reads no customer row
+    with CaptureQueriesContext(connection) as counted:
+        count = queries.rule_count(has, at=computed.at)
+    assert count == len(members(has, computed)) == 2
+    assert not [q["sql"] for q in counted.captured_queries if 'FROM "customers_customer"' in q["sql"]]
+    assert queries.rule_count(has_not, at=computed.at) == len(members(has_not, computed)) == live - 2
+    nothing = {"field": "tag", "op": "has", "value": "no such tag"}
+    assert queries.rule_count(nothing, at=computed.at) == len(members(nothing, computed)) == 0
+    assert queries.rule_count({"field": "tag", "op": "not_has", "value": "no such tag"}, at=computed.at) == live

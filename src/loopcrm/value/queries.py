@@ -21,7 +21,7 @@ from loopcrm.customers.models import Customer
 from loopcrm.customers.queries import customers_for, get_customer_for
 from loopcrm.value import purchases, rfm
 from loopcrm.value.models import CustomerValue, ProductAssociation, Segment, Stage, Tier, ValueRun
-from loopcrm.value.segments import compile_rule, compile_value_rule, complement
+from loopcrm.value.segments import compile_rule, compile_value_rule, complement, tag_ids
 
 MAX_ID = 2**63 - 1
 
@@ -263,27 +263,44 @@ def rule_count(rule: Any, *, user: User | None = None, at: dt.datetime | None = 
 
     For someone who sees every customer (or a job): a rule only about the value row is counted on the value
     table alone (segments.compile_value_rule); one purchase condition from the recompute's purchase summary
-    (value.purchases); a negation of either as all live customers minus its complement. Anything else joins
-    the customers.
+    (value.purchases); one tag from its links (`_tag_count`); a negation of any of these as all live
+    customers minus its complement. Anything else joins the customers.
     """
     if user is None or scope_for(user, "customer", "view") == Scope.ALL:
         at = at or timezone.now()
-        on_values = compile_value_rule(rule, at=at)
-        if on_values is not None:
-            return CustomerValue.objects.filter(on_values).count()
-        count = purchases.purchase_count(rule, at=at)
+        count = _count_without_customers(rule, at)
         if count is not None:
             return count
         # A negation: every live customer minus those its complement selects, when that is counted fast.
         positive = complement(rule)
         if positive is not None:
             compile_rule(rule, at=at)  # the rule itself must be valid, not only its complement
-            on_values = compile_value_rule(positive, at=at)
-            count = (CustomerValue.objects.filter(on_values).count() if on_values is not None
-                     else purchases.purchase_count(positive, at=at))
+            count = _count_without_customers(positive, at)
             if count is not None:
                 return Customer.objects.filter(merged_into__isnull=True).count() - count
     return rule_members(rule, user=user, at=at).order_by().count()
+
+
+def _count_without_customers(rule: Any, at: dt.datetime) -> int | None:
+    """The count of `rule` over every live customer when it can be read without the customer table, else None."""
+    on_values = compile_value_rule(rule, at=at)
+    if on_values is not None:
+        return CustomerValue.objects.filter(on_values).count()
+    count = purchases.purchase_count(rule, at=at)
+    return count if count is not None else _tag_count(rule, at)
+
+
+def _tag_count(rule: Any, at: dt.datetime) -> int | None:
+    """Live customers with a tag, when `rule` is that one condition: the customers of its links less the few of
+    them merged away (found through the merged-into index), so no live customer's row is read."""
+    if not (isinstance(rule, dict) and set(rule) == {"field", "op", "value"} and rule["field"] == "tag"
+            and rule["op"] == "has"):
+        return None
+    compile_rule(rule, at=at)  # RuleViolation for a malformed value, as the plain count would raise
+    links = Customer.tags.through.objects.filter(tag_id__in=tag_ids(rule["value"]))
+    tagged = links.values("customer_id").distinct().count()
+    merged = links.filter(customer__merged_into__isnull=False).values("customer_id").distinct().count()
+    return tagged - merged
 
 
 # --- cross-sell ----------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from django.utils.translation import gettext as _
 from loopcrm.commerce.models import Order, OrderLine, Product, ProductCategory
 from loopcrm.commerce.queries import SPENDING_STATUSES
 from loopcrm.core.errors import RuleViolation
-from loopcrm.customers.models import Customer, SourceChannel
+from loopcrm.customers.models import Customer, SourceChannel, Tag
 from loopcrm.value.models import RfmSegment, Stage, Tier
 
 MAX_DEPTH = 6
@@ -275,8 +275,10 @@ class _Compiler:
         return Q(**{f"{spec.lookup}__lt" if op == "before" else f"{spec.lookup}__gte": moment})
 
     def _tag(self, name, spec, op, value, path) -> Q:
-        tagged = Customer.tags.through.objects.filter(customer_id=OuterRef("pk"),
-                                                      tag__name__iexact=self.text(value, path))
+        ids = tag_ids(self.text(value, path))
+        if not ids:
+            return Q() if op == "not_has" else Q(pk__in=[])
+        tagged = Customer.tags.through.objects.filter(customer_id=OuterRef("pk"), tag_id__in=ids)
         return Q(~Exists(tagged)) if op == "not_has" else Q(Exists(tagged))
 
     def _purchase(self, name, spec, op, value, path) -> Q:
@@ -323,6 +325,12 @@ class _Compiler:
         if ids is None:
             raise self.fail(path, _("No product category with the code %(code)s.") % {"code": repr(value)})
         return ids
+
+
+def tag_ids(name: str) -> list[int]:
+    """The ids of the tags called `name`, ignoring case. Read first so that the count's plan sees which tag it
+    is: from a join on the name the planner guessed 1,500 links for a tag with 32,000 and probed them one by one."""
+    return list(Tag.objects.filter(name__iexact=name).order_by().values_list("pk", flat=True))
 
 
 def category_ids(code: str) -> list[int] | None:
@@ -390,7 +398,7 @@ def compile_value_rule(rule: Any, *, at: dt.datetime | None = None) -> Q | None:
     return _Compiler(at or timezone.now(), on_values=True).node(rule, "rule", 0)
 
 
-NEGATED_OPS = {"ne": "eq", "not_in": "in", "not_in_last_days": "in_last_days"}
+NEGATED_OPS = {"ne": "eq", "not_in": "in", "not_in_last_days": "in_last_days", "not_has": "has"}
 
 
 def complement(rule: Any) -> Any | None:
@@ -402,6 +410,6 @@ def complement(rule: Any) -> Any | None:
     if set(rule) == {"not"}:
         return rule["not"]
     spec = FIELDS.get(rule["field"]) if isinstance(rule.get("field"), str) else None
-    if spec is not None and spec.kind != "tag" and rule.get("op") in NEGATED_OPS:
+    if spec is not None and rule.get("op") in NEGATED_OPS:
         return {**rule, "op": NEGATED_OPS[rule["op"]]}
     return None
