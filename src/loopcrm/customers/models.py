@@ -92,7 +92,10 @@ class Customer(TimeStampedModel):
         indexes = [
             models.Index(fields=["department", "-id"], name="customer_dept_idx"),
             models.Index(fields=["owner", "-id"], name="customer_owner_idx"),
-            models.Index(fields=["province", "city"], name="customer_region_idx"),
+            # Live customers only, carrying the id (PostgreSQL INCLUDE): a region filter or a region joined
+            # with value rows (a segment count) is read from the index alone, not from the table's pages.
+            models.Index(fields=["province", "city"], include=["id"], condition=models.Q(merged_into__isnull=True),
+                         name="customer_live_region_idx"),
             models.Index(fields=["-updated_at", "-id"], name="customer_updated_idx"),
             models.Index(fields=["email"], name="customer_email_idx"),
             models.Index(fields=["external_id"], name="customer_external_id_idx"),
