@@ -64,7 +64,8 @@ def test_a_user_reads_themselves_and_a_colleague(api_as, org):
     me = ok(api_as("agent").get("users/me"))
     assert me["username"] == "agent" and me["name"] == "王芳" and me["role"] == "agent"
     # Decision 0008: an agent views every customer, changes only their own.
-    assert me["scopes"]["customer"] == {"change": "own", "delete": "none", "merge": "none", "view": "all"}
+    assert me["scopes"]["customer"] == {"change": "own", "delete": "none", "merge": "none", "privacy": "none",
+                                            "view": "all"}
     assert ok(api_as("exec").get("users/me"))["scopes"]["customer"]["change"] == "none"
     assert ok(api_as("agent").get(f"users/{org.other_agent.pk}"))["name"] == "Tom Baker"
     problem(api_as("agent").get("users/987654"), 404)

@@ -28,11 +28,12 @@ NONE, OWN, TEAM, DEPT, ALL = Scope.NONE, Scope.OWN, Scope.TEAM, Scope.DEPARTMENT
 # role -> object type -> action -> scope. "customer" covers orders and interactions too, which are
 # seen through their customer; "directory" is users and departments. "ticket" rows are scoped by
 # assignee and department; "service_config" is SLA policies, calendars, routing, processes, queues;
-# "feedback" is survey answers and verbatims (own = about tickets one handled); "transfer" is bulk
+# "feedback" is survey answers and verbatims (own = about tickets one handled); a customer's "privacy"
+# action is answering their requests about their personal data (a copy of everything held); "transfer" is bulk
 # import and export (export still only reaches rows the user may view).
 DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
     Role.ADMINISTRATOR: {
-        "customer": {"view": ALL, "change": ALL, "delete": ALL, "merge": ALL},
+        "customer": {"view": ALL, "change": ALL, "delete": ALL, "merge": ALL, "privacy": ALL},
         "product": {"view": ALL, "change": ALL},
         "directory": {"view": ALL, "change": ALL},
         "ticket": {"view": ALL, "change": ALL, "assign": ALL},
@@ -46,7 +47,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": ALL},
     },
     Role.MANAGER: {
-        "customer": {"view": ALL, "change": DEPT, "delete": DEPT, "merge": DEPT},
+        "customer": {"view": ALL, "change": DEPT, "delete": DEPT, "merge": DEPT, "privacy": DEPT},
         "product": {"view": ALL, "change": ALL},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": DEPT, "change": DEPT, "assign": DEPT},
@@ -60,7 +61,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": ALL},
     },
     Role.TEAM_LEAD: {
-        "customer": {"view": ALL, "change": TEAM, "delete": NONE, "merge": TEAM},
+        "customer": {"view": ALL, "change": TEAM, "delete": NONE, "merge": TEAM, "privacy": NONE},
         "product": {"view": ALL, "change": NONE},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": DEPT, "change": DEPT, "assign": DEPT},
@@ -74,7 +75,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": TEAM},
     },
     Role.AGENT: {
-        "customer": {"view": ALL, "change": OWN, "delete": NONE, "merge": NONE},
+        "customer": {"view": ALL, "change": OWN, "delete": NONE, "merge": NONE, "privacy": NONE},
         "product": {"view": ALL, "change": NONE},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": DEPT, "change": DEPT, "assign": NONE},
@@ -88,7 +89,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": NONE},
     },
     Role.SALES: {
-        "customer": {"view": TEAM, "change": OWN, "delete": NONE, "merge": NONE},
+        "customer": {"view": TEAM, "change": OWN, "delete": NONE, "merge": NONE, "privacy": NONE},
         "product": {"view": ALL, "change": NONE},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": OWN, "change": OWN, "assign": NONE},
@@ -102,7 +103,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": NONE, "change": NONE},
     },
     Role.MARKETING: {
-        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE},
+        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE, "privacy": NONE},
         "product": {"view": ALL, "change": ALL},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": NONE, "change": NONE, "assign": NONE},
@@ -116,7 +117,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": NONE},
     },
     Role.QUALITY_MANAGER: {
-        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE},
+        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE, "privacy": NONE},
         "product": {"view": ALL, "change": NONE},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": ALL, "change": NONE, "assign": NONE},
@@ -130,7 +131,7 @@ DEFAULT_SCOPES: dict[str, dict[str, dict[str, Scope]]] = {
         "improvement": {"view": ALL, "change": ALL},
     },
     Role.EXECUTIVE: {
-        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE},
+        "customer": {"view": ALL, "change": NONE, "delete": NONE, "merge": NONE, "privacy": NONE},
         "product": {"view": ALL, "change": NONE},
         "directory": {"view": ALL, "change": NONE},
         "ticket": {"view": ALL, "change": NONE, "assign": NONE},

@@ -19,6 +19,8 @@ _DENIED = {  # translated when raised
     "change": gettext_noop("You may see customer #%(id)s but your role may not change it."),
     "delete": gettext_noop("You may see customer #%(id)s but your role may not delete it."),
     "merge": gettext_noop("You may see customer #%(id)s but your role may not merge it."),
+    "privacy": gettext_noop("You may see customer #%(id)s but your role may not handle its personal-data "
+                            "requests."),
 }
 
 

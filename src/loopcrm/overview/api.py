@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from django.http import JsonResponse
 from ninja import Query, Router
 
 from loopcrm.core.api import COMMON_ERRORS
 from loopcrm.feedback.queries import LatestScores
+from loopcrm.overview.personal_data import download_name, personal_data
 from loopcrm.overview.queries import customer_360
 from loopcrm.overview.schemas import Customer360Out, Customer360Params
 from loopcrm.value.queries import ValuePanel
@@ -37,6 +39,19 @@ def get_customer_360(request, customer_id: int, params: Query[Customer360Params]
         "value": _value(bundle.value),
         "loyalty": asdict(bundle.loyalty) if bundle.loyalty is not None else None,
     }
+
+
+@router.get("/{customer_id}/personal-data", response={200: None, **COMMON_ERRORS}, url_name="customer_personal_data",
+            summary="Everything held about one customer (a data subject's copy)",
+            description="One JSON document (format loopcrm-personal-data/1): the profile and the records merged "
+                        "into it, contacts, every consent decision, orders with lines, interactions, tickets with "
+                        "messages and attachment names, survey invitations and answers, feedback and its analysis, "
+                        "loyalty points and tier changes, the value row and the audit trail. Needs the customer "
+                        "\"privacy\" permission; the export is audited.")
+def get_personal_data(request, customer_id: int):
+    response = JsonResponse(personal_data(request.user, customer_id), json_dumps_params={"ensure_ascii": False})
+    response["Content-Disposition"] = f'attachment; filename="{download_name(customer_id)}"'
+    return response
 
 
 def _scores(scores: LatestScores | None) -> dict[str, Any] | None:

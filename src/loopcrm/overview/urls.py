@@ -1,4 +1,4 @@
-"""The customer 360° page, included into the "web" namespace by loopcrm.web.urls."""
+"""The customer 360° page and its personal-data download, included into the "web" namespace by loopcrm.web.urls."""
 
 from django.urls import path
 
@@ -6,4 +6,5 @@ from loopcrm.overview import views
 
 urlpatterns = [
     path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
+    path("customers/<int:customer_id>/personal-data/", views.customer_personal_data, name="customer_personal_data"),
 ]

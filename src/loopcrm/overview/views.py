@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -15,6 +15,7 @@ from loopcrm.core.pages import domain_pages
 from loopcrm.customers.forms import ConsentForm, ContactForm
 from loopcrm.customers.queries import consent_history, customers_for
 from loopcrm.interactions.forms import InteractionForm
+from loopcrm.overview.personal_data import download_name, personal_data
 from loopcrm.overview.queries import customer_360
 
 CONSENT_HISTORY_SHOWN = 50
@@ -46,5 +47,17 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "contact_form": ContactForm() if can_change else None,
         # Logging a touch needs only to see the customer and a role that is not read-only.
         "log_form": InteractionForm(contacts=bundle.contacts) if can(request.user, "customer", "change") else None,
+        "can_export_personal_data": can(request.user, "customer", "privacy"),
     }
     return render(request, "customers/customer_360.html", context)
+
+
+@login_required
+@domain_pages
+@require_http_methods(["GET"])
+def customer_personal_data(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Everything held about the customer, downloaded as one JSON file (a data subject's request for a copy)."""
+    document = personal_data(request.user, customer_id)
+    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 2})
+    response["Content-Disposition"] = f'attachment; filename="{download_name(customer_id)}"'
+    return response
