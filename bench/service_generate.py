@@ -658,7 +658,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from loopcrm.service import config_stamp
 
-    config_stamp.install(connection)  # what migrations 0002 and 0006 do: the stamp row and its triggers
+    config_stamp.install(connection)  # what migrations 0002, 0006 and 0007 do: the stamp row and its triggers
     report: dict = {"schema_seconds": round(time.perf_counter() - started, 1)}
     now = timezone.now().replace(microsecond=0)
     clock = Clock(now)

@@ -34,12 +34,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--language", default="zh-hans")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--queries", action="store_true", help="print the SQL of one request")
+    parser.add_argument("--callees", action="append", default=[],
+                        help="with --profile: also print what functions matching this name call (repeatable)")
     args = parser.parse_args(argv)
     people = pick_people(args.database_url, args.seed)
     setup_django(args.database_url)
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     from loopcrm.accounts.models import User
 
@@ -53,8 +55,18 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(3):
                 response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
-            with CaptureQueriesContext(connection) as captured:
+            # Counted by an execute wrapper: each request's start empties connection.queries (reset_queries),
+            # so CaptureQueriesContext around a request through the test client sees none.
+            captured: list[str] = []
+
+            def count(execute, sql, params, many, context, captured=captured):
+                captured.append(sql)
+                return execute(sql, params, many, context)
+
+            with connection.execute_wrapper(count):
                 client.get(path)
+            if args.queries:
+                print("\n".join(f"  {n + 1:2d}. {sql[:300]}" for n, sql in enumerate(captured)))
             profiler = cProfile.Profile() if args.profile else None
             cpu, wall = time.process_time(), time.perf_counter()
             if profiler:
@@ -66,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                 profiler.disable()
             cpu = (time.process_time() - cpu) / args.requests * 1000
             wall = (time.perf_counter() - wall) / args.requests * 1000
-            print(f"{path:<36} {len(captured.captured_queries):3d} queries  client CPU {cpu:6.1f} ms/request  "
+            print(f"{path:<36} {len(captured):3d} queries  client CPU {cpu:6.1f} ms/request  "
                   f"wall {wall:6.1f} ms  {len(response.content) // 1024} KiB  load {os.getloadavg()[0]:.1f}",
                   flush=True)
             if profiler:
@@ -74,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                 stats = pstats.Stats(profiler, stream=buffer)
                 stats.sort_stats("cumulative").print_stats(30)
                 stats.sort_stats("tottime").print_stats(15)
+                for name in args.callees:
+                    stats.sort_stats("cumulative").print_callees(name)
                 print(buffer.getvalue())
     finally:
         client.logout()

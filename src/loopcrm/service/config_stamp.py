@@ -1,7 +1,7 @@
 """Database triggers that replace the configuration stamp's token after every write to a configuration table.
 
-Used by migrations 0002 and 0006 (and by `install(connection)` for a database built without migrations, such as the
-benchmarks'). PostgreSQL: one statement-level trigger per table and one plpgsql function; SQLite: row-level
+Used by migrations 0002, 0006 and 0007 (and by `install(connection)` for a database built without migrations, such
+as the benchmarks'). PostgreSQL: one statement-level trigger per table and one plpgsql function; SQLite: row-level
 triggers for insert, update and delete. Both upsert row 1 of service_configstamp, so a flushed table
 gets its row back. Re-running `install` is harmless (CREATE OR REPLACE / IF NOT EXISTS).
 
@@ -16,7 +16,8 @@ STAMP_TABLE = "service_configstamp"
 
 # table -> the columns whose update counts (None: any column). A queue's round-robin pointer moves on every
 # ticket and is not configuration. People and queue membership count because the workbench's selects (agents,
-# queues) are cached per stamp; a sign-in (last_login) or an agent's availability does not.
+# queues) are cached per stamp; a sign-in (last_login) or an agent's availability does not. Canned replies count
+# because the ticket page keeps each person's list per stamp.
 TABLES: dict[str, tuple[str, ...] | None] = {
     "service_ticketcategory": None,
     "service_routingrule": None,
@@ -30,6 +31,7 @@ TABLES: dict[str, tuple[str, ...] | None] = {
     "accounts_department": None,
     "accounts_user": ("username", "first_name", "last_name", "display_name", "is_active", "role", "department_id"),
     "service_queue_members": None,
+    "service_cannedreply": None,
 }
 
 _PG_FUNCTION = """

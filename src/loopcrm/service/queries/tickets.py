@@ -11,13 +11,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from loopcrm.accounts.models import Team, User
-from loopcrm.accounts.permissions import can, scope_filter
+from loopcrm.accounts.permissions import Scope, can, scope_filter, scope_for
 from loopcrm.core.errors import NotFound, PermissionDenied
 from loopcrm.core.pagination import Page, paginate
 from loopcrm.customers.models import Customer
@@ -32,6 +32,7 @@ from loopcrm.service.models import (
     TicketEvent,
     TicketMessage,
 )
+from loopcrm.service.queries.config import stamped_list
 
 MAX_ID = 2**63 - 1
 ACTIVE_STATUSES = (Ticket.Status.NEW, Ticket.Status.OPEN, Ticket.Status.PENDING, Ticket.Status.ON_HOLD,
@@ -59,11 +60,19 @@ def tickets_for(user: User, action: str = "view") -> QuerySet[Ticket]:
 
 
 def get_ticket_for(user: User, ticket_id: int, action: str = "view", *, field: str = "ticket_id") -> Ticket:
-    """One ticket for `action`, tags prefetched. NotFound out of view scope; PermissionDenied when seen
-    but not open to `action`."""
+    """One ticket for `action`, tags and followers prefetched. NotFound out of view scope; PermissionDenied when
+    seen but not open to `action`."""
+    return _one(tickets_for(user, action).prefetch_related("tags", "followers"), user, ticket_id, action, field)
+
+
+def _one(queryset: QuerySet[Ticket], user: User, ticket_id: int, action: str, field: str) -> Ticket:
+    """The ticket `ticket_id` of `queryset` (tickets_for(user, action) narrowed or widened), else the answer
+    get_ticket_for gives."""
     if isinstance(ticket_id, bool) or not isinstance(ticket_id, int) or not 0 < ticket_id <= MAX_ID:
         raise NotFound(_("No ticket #%(id)s.") % {"id": ticket_id}, field=field)
-    ticket = tickets_for(user, action).prefetch_related("tags", "followers").filter(pk=ticket_id).first()
+    # Not .first(): its ORDER BY and LIMIT cost more to build than the one row by primary key they would order.
+    found = list(queryset.filter(pk=ticket_id))
+    ticket = found[0] if found else None
     if ticket is not None:
         return ticket
     if action != "view" and tickets_for(user, "view").filter(pk=ticket_id).exists():
@@ -216,9 +225,9 @@ class TicketDetail:
     events: list[TicketEvent]
     attachments: list[Attachment]
     tags: list = field(default_factory=list)
-    followers: list[User] = field(default_factory=list)
     may_change: bool = False
     may_assign: bool = False
+    order_number: str | None = None
 
 
 def messages_of(ticket: Ticket, *, include_notes: bool = True) -> QuerySet[TicketMessage]:
@@ -237,17 +246,32 @@ def attachments_of(ticket: Ticket) -> QuerySet[Attachment]:
     return Attachment.objects.filter(message__ticket=ticket).select_related("uploaded_by").order_by("id")
 
 
+def may(user: User, ticket: Ticket, action: str) -> bool:
+    """Whether `user` may `action` (change, assign) a ticket they have read through tickets_for(user, "view").
+
+    No query when the answer follows from the scopes: the same scope for `action` as for viewing gives the
+    same filter, which the ticket has just passed, and "all" passes everything.
+    """
+    scope = scope_for(user, "ticket", action)
+    if scope == Scope.NONE:
+        return False
+    if scope in (Scope.ALL, scope_for(user, "ticket", "view")):
+        return True
+    return Ticket.objects.filter(_scope(user, action), pk=ticket.pk).exists()
+
+
 def ticket_detail(user: User, ticket_id: int) -> TicketDetail:
-    """The ticket with its conversation (and attachments), event log, tags and followers: 6 queries."""
-    ticket = get_ticket_for(user, ticket_id)
+    """The ticket (with its order's number, not the order) and its tags, conversation (and attachments) and
+    event log: 5 queries, and one more to know whether the user may change it when their role's scope for
+    changing is narrower than for viewing and not "all"."""
+    queryset = tickets_for(user, "view").annotate(order_number=F("order__number")).prefetch_related("tags")
+    ticket = _one(queryset, user, ticket_id, "view", "ticket_id")
     messages = list(messages_of(ticket))
     attachments = [attachment for message in messages for attachment in message.attachments.all()]
-    change = _scope(user, "change")  # Q() for everything: no query needed to know
-    may_change = change is not None and (not change or Ticket.objects.filter(change, pk=ticket.pk).exists())
     return TicketDetail(
         ticket=ticket, messages=messages, events=list(events_of(ticket)), attachments=attachments,
-        tags=list(ticket.tags.all()), followers=list(ticket.followers.all()), may_change=may_change,
-        may_assign=can(user, "ticket", "assign"),
+        tags=list(ticket.tags.all()), may_change=may(user, ticket, "change"),
+        may_assign=can(user, "ticket", "assign"), order_number=ticket.order_number,
     )
 
 
@@ -297,6 +321,15 @@ def canned_replies_for(user: User, action: str = "view") -> QuerySet[CannedReply
         return queryset
     ids = [int(part) for part in (user.department.path.strip("/").split("/") if user.department_id else []) if part]
     return queryset.filter(Q(department__isnull=True) | Q(department_id__in=ids), is_active=True)
+
+
+def canned_reply_list(user: User, stamp: str | None) -> list[CannedReply]:
+    """canned_replies_for(user) as a list kept per process under the configuration stamp (`stamp`, the
+    database's now), which moves on any change to canned replies, departments or people: the composer's
+    select costs no query while they stay as they are. Shared by every caller: read the rows, never change them."""
+    path = user.department.path if user.department_id is not None else None
+    key = ("canned-replies", _config(user, "view"), can(user, "service_config", "change"), path)
+    return stamped_list(stamp, key, lambda: canned_replies_for(user))
 
 
 def _get(queryset: QuerySet, user_queryset_view: QuerySet, pk: int, *, what: str, field: str):

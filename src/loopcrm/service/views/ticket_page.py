@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django import forms
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from loopcrm.accounts.models import User
-from loopcrm.accounts.permissions import can
+from loopcrm.accounts.permissions import Scope, can, scope_for
 from loopcrm.accounts.queries import users_for
 from loopcrm.commerce.models import Order
 from loopcrm.commerce.queries import OrderSummary, customer_order_summary, get_order_for, recent_orders
@@ -46,7 +47,7 @@ from loopcrm.service.queries.config import current_stamp, stamped_list
 from loopcrm.service.queries.processes import get_ticket_step, process_progress
 from loopcrm.service.queries.sla import ticket_clocks
 from loopcrm.service.queries.tickets import (
-    canned_replies_for,
+    canned_reply_list,
     get_attachment_for,
     get_category_for,
     get_ticket_for,
@@ -81,10 +82,17 @@ class CustomerSide:
 
 
 def customer_side(user: User, ticket: Ticket) -> CustomerSide:
-    try:
-        customer = get_customer_for(user, ticket.customer_id)
-    except NotFound:
-        return CustomerSide(customer=ticket.customer, visible=False)
+    if scope_for(user, "customer", "view") == Scope.ALL:
+        # customers_for(user) is then every customer not merged away: the ticket's customer, read with the
+        # ticket, answers without reading it again.
+        customer = ticket.customer
+        if customer.merged_into_id is not None:
+            return CustomerSide(customer=customer, visible=False)
+    else:
+        try:
+            customer = get_customer_for(user, ticket.customer_id)
+        except NotFound:
+            return CustomerSide(customer=ticket.customer, visible=False)
     # The sidebar shows number, subject and status: no joined rows or other columns to build and read.
     others = [row for row in open_tickets_of(customer, user, limit=SIDEBAR_ROWS + 1, fields=("id", "subject", "status"))
               if row.pk != ticket.pk]
@@ -95,7 +103,7 @@ def customer_side(user: User, ticket: Ticket) -> CustomerSide:
     )
 
 
-def agents_of(user: User, ticket: Ticket) -> Callable:
+def agents_of(user: User, ticket: Ticket, stamp: Callable[[], str | None] = current_stamp) -> Callable:
     """Who the ticket could go to: its queue's members, else the people of its department (drawn lazily, and
     kept per process under the configuration stamp, which moves when people or queue membership change)."""
     def agents():
@@ -107,7 +115,7 @@ def agents_of(user: User, ticket: Ticket) -> Callable:
         return service_forms.people(people.order_by("display_name", "username"))
     path = ticket.department.path if ticket.department_id is not None else None
     key = ("ticket-agents", can(user, "directory", "view"), ticket.queue_id, path)
-    return once(lambda: stamped_list(current_stamp(), key, agents))
+    return once(lambda: stamped_list(stamp(), key, agents))
 
 
 # --- the page ------------------------------------------------------------------------------------
@@ -117,14 +125,15 @@ def page_context(request: HttpRequest, ticket_id: int, **forms_in: forms.Form) -
     detail = ticket_detail(user, ticket_id)
     ticket = detail.ticket
     allowed = sorted(ticket_services.TRANSITIONS.get(ticket.status, ()))
+    stamp = cache(current_stamp)  # read once, and only for the lists kept under it
     context = {
         "detail": detail, "ticket": ticket, "progress": process_progress(ticket), "clocks": ticket_clocks(ticket),
         "side": customer_side(user, ticket), "may_change": detail.may_change, "may_assign": detail.may_assign,
         "is_mine": ticket.assignee_id == user.pk,
-        "canned": list(canned_replies_for(user)) if detail.may_change else [],
+        "canned": canned_reply_list(user, stamp()) if detail.may_change else [],
         "reply_form": ReplyForm(prefix="reply"), "note_form": ComposerForm(prefix="note"),
         "status_form": StatusForm(allowed=allowed, prefix="status", initial={"version": ticket.version}),
-        "assign_form": AssignForm(agents=agents_of(user, ticket), prefix="assign",
+        "assign_form": AssignForm(agents=agents_of(user, ticket, stamp), prefix="assign",
                                   initial={"agent": ticket.assignee_id, "version": ticket.version}),
         "priority_form": PriorityForm(prefix="priority", initial={"priority": ticket.priority,
                                                                   "version": ticket.version}),

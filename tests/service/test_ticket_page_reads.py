@@ -1,0 +1,130 @@
+"""What the ticket page reads, and what it no longer reads again: whether the user may change the ticket and
+whether they may see its customer follow from their role's scopes without a query where the scopes decide it,
+and answer as the read doors (tickets_for, get_customer_for) would; canned replies are kept per configuration
+stamp and still show a change on the next page. The page reads a fixed number of queries.
+
+Personas (tests/conftest.py): 王芳 the agent and 李娜 the lead of Service, Tom Baker the agent of Sales East,
+陈刚 the sales rep of Sales East, exec (sees every ticket, changes none) and the administrator.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import reverse
+
+from loopcrm.accounts.models import Role
+from loopcrm.accounts.permissions import DEFAULT_SCOPES, Scope
+from loopcrm.core.errors import NotFound
+from loopcrm.customers.models import Customer
+from loopcrm.customers.queries import get_customer_for
+from loopcrm.service.models import CannedReply, Ticket
+from loopcrm.service.queries.tickets import may, tickets_for
+from loopcrm.service.services import categories as category_services
+from loopcrm.service.services import tickets as ticket_services
+from loopcrm.service.views.ticket_page import customer_side
+from tests import factories
+from tests.factories import signed_in
+
+pytestmark = pytest.mark.django_db
+
+PERSONAS = ["admin", "lead", "agent", "other_agent", "exec", "east_rep"]
+
+
+def person(org, name: str):
+    return getattr(org, name)
+
+
+@pytest.fixture
+def tickets(org, zhang, east_customer, open_ticket, east_queue) -> list[Ticket]:
+    """A hotline ticket of the agent's, an unassigned one, one of Sales East's and one of the sales rep's."""
+    return [
+        open_ticket(zhang, assignee=org.agent),
+        open_ticket(zhang, subject="送货太慢 Delivery too slow", kind="complaint"),
+        ticket_services.open_ticket(customer=east_customer, subject="East", by=org.other_agent, queue=east_queue),
+        ticket_services.open_ticket(customer=factories.customer("李总", owner=org.east_rep), subject="报价 Quote",
+                                    by=org.admin, assignee=org.east_rep, queue=None),
+    ]
+
+
+def answers_of_the_read_doors(user, ticket: Ticket) -> tuple[bool, bool]:
+    """(may change, may see the customer) as the queries of the doors answer them."""
+    may_change = tickets_for(user, "change").filter(pk=ticket.pk).exists()
+    try:
+        get_customer_for(user, ticket.customer_id)
+    except NotFound:
+        return may_change, False
+    return may_change, True
+
+
+@pytest.mark.parametrize("name", PERSONAS)
+def test_may_change_and_the_customer_are_what_the_read_doors_say(org, tickets, name):
+    user = person(org, name)
+    for ticket in tickets_for(user, "view").filter(pk__in=[t.pk for t in tickets]):
+        assert (may(user, ticket, "change"), customer_side(user, ticket).visible) == \
+            answers_of_the_read_doors(user, ticket), (name, ticket.subject)
+
+
+@pytest.mark.parametrize("name", ["lead", "agent"])
+def test_a_narrower_change_scope_than_view_scope_is_asked_of_the_database(org, tickets, name):
+    # given roles that see every ticket but change only their department's (not a default role)
+    scopes = {role: {kind: dict(actions) for kind, actions in table.items()} for role, table in DEFAULT_SCOPES.items()}
+    for role in (Role.TEAM_LEAD, Role.AGENT, Role.EXECUTIVE):
+        scopes[role]["ticket"] = {"view": Scope.ALL, "change": Scope.DEPARTMENT, "assign": Scope.NONE}
+    with override_settings(LOOPCRM_SCOPES=scopes):
+        user = person(org, name)
+        seen = list(tickets_for(user, "view").filter(pk__in=[t.pk for t in tickets]))
+        assert len(seen) == len(tickets)
+        answers = [may(user, ticket, "change") for ticket in seen]
+        assert answers == [tickets_for(user, "change").filter(pk=ticket.pk).exists() for ticket in seen]
+        assert True in answers and False in answers  # Sales East's ticket is seen, not changed
+
+
+def test_a_customer_merged_away_is_not_shown_beside_the_ticket(org, tickets):
+    ticket = tickets[0]
+    survivor = factories.customer("张伟 (merged)", owner=org.agent)
+    Customer.objects.filter(pk=ticket.customer_id).update(merged_into=survivor)  # as a merge leaves it
+    ticket = tickets_for(org.agent).get(pk=ticket.pk)
+    assert not customer_side(org.agent, ticket).visible
+    assert answers_of_the_read_doors(org.agent, ticket)[1] is False
+
+
+def canned_titles(client: Client, ticket: Ticket) -> list[str]:
+    html = client.get(reverse("web:ticket_detail", args=[ticket.pk])).content.decode()
+    select = re.search(r'<select id="canned-reply"[^>]*>(.*?)</select>', html, re.S)
+    return re.findall(r"<option value=\"\d+\"[^>]*>([^<]*)</option>", select.group(1)) if select else []
+
+
+def test_canned_replies_kept_per_stamp_still_show_each_change(org, tickets):
+    client = signed_in(org.agent)
+    ticket = tickets[0]
+    assert canned_titles(client, ticket) == []
+    greeting = category_services.create_canned_reply(title="问候 Greeting", body="您好", by=org.admin)
+    visit = category_services.create_canned_reply(title="上门 Visit", body="明天上门", department=org.service,
+                                                  by=org.admin)
+    category_services.create_canned_reply(title="East only", body="x", department=org.sales_east, by=org.admin)
+    assert canned_titles(client, ticket) == ["上门 Visit", "问候 Greeting"]
+    category_services.update_canned_reply(visit, by=org.admin, changes={"is_active": False})
+    assert canned_titles(client, ticket) == ["问候 Greeting"]
+    CannedReply.objects.filter(pk=greeting.pk).update(title="您好 Hello")  # behind the services' back
+    assert canned_titles(client, ticket) == ["您好 Hello"]
+    CannedReply.objects.filter(pk=greeting.pk).delete()
+    assert canned_titles(client, ticket) == []
+
+
+@pytest.mark.parametrize("name", ["agent", "admin"])
+def test_the_ticket_page_reads_a_fixed_number_of_queries(org, tickets, name, django_assert_max_num_queries):
+    ticket = tickets[0]
+    ticket_services.add_reply(ticket, body="您好，已收到。", by=org.agent)
+    category_services.create_canned_reply(title="问候 Greeting", body="您好", by=org.admin)
+    client = signed_in(person(org, name))
+    page = reverse("web:ticket_detail", args=[ticket.pk])
+    assert client.get(page).status_code == 200  # the selects kept under the stamp are drawn once
+    # session, user, department; the ticket, its tags, messages, attachments, events, process, SLA clocks; the
+    # customer's open tickets, value, orders summary, recent orders, interactions; the configuration stamp. Not:
+    # may the user change it, the customer again, their tags, the ticket's followers, the canned replies.
+    with django_assert_max_num_queries(16):
+        response = client.get(page)
+    assert response.status_code == 200 and "问候 Greeting" in response.content.decode()
