@@ -128,3 +128,23 @@ def test_the_ticket_page_reads_a_fixed_number_of_queries(org, tickets, name, dja
     with django_assert_max_num_queries(16):
         response = client.get(page)
     assert response.status_code == 200 and "问候 Greeting" in response.content.decode()
+
+
+def test_a_process_steps_kept_per_stamp_show_a_renamed_step_and_department(org, zhang, open_ticket):
+    from loopcrm.accounts.models import Department
+    from loopcrm.service.models import ProcessStep
+    from loopcrm.service.services import processes as process_services
+    from loopcrm.service.services.processes import StepSpec
+
+    definition = process_services.create_definition(key="complaint", name="Complaint 投诉处理",
+                                                    ticket_kind="complaint", by=org.admin)
+    process_services.publish_version(definition, by=org.admin, steps=[
+        StepSpec(key="ack", name="Acknowledge 受理", target_minutes=30, responsible_department=org.service)])
+    ticket = open_ticket(zhang, kind="complaint", assignee=org.agent)
+    client = signed_in(org.agent)
+    page = reverse("web:ticket_detail", args=[ticket.pk])
+    assert "Acknowledge 受理" in client.get(page).content.decode()
+    ProcessStep.objects.filter(key="ack").update(name="Register 登记")  # behind the services' back
+    Department.objects.filter(pk=org.service.pk).update(name="客服部 Care")
+    html = client.get(page).content.decode()
+    assert "Register 登记" in html and "Acknowledge 受理" not in html and "客服部 Care ·" in html

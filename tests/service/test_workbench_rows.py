@@ -8,6 +8,7 @@ ticket, SLA clocks and a subject full of markup characters, and compared after f
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pytest
 from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
 from loopcrm.service.services import sla_config
 from loopcrm.service.services import tickets as ticket_services
@@ -144,3 +145,60 @@ def test_the_field_tags_give_the_markup_of_the_field_and_error_includes(org, ope
         Context({"f": failed[1]}))
     assert 'class="field has-error"' in Template("{% load workbench %}{% form_field f %}").render(
         Context({"f": failed[0]["status"]}))
+
+
+STEPS_REFERENCE = (Path(__file__).parent / "ticket_steps_reference.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_process_steps_tag_gives_the_markup_of_the_steps_loop(org, open_ticket, language):
+    # given a complaint process whose steps are done, under way late, waiting and left out, with checklists ticked
+    # and not, a responsible department and role, a field still to fill in and names full of markup
+    from loopcrm.service.models import TicketStep
+    from loopcrm.service.services import processes as process_services
+    from loopcrm.service.services.processes import StepSpec
+
+    definition = process_services.create_definition(key="complaint", name="Complaint <投诉>",
+                                                    ticket_kind="complaint", by=org.admin)
+    process_services.publish_version(definition, by=org.admin, steps=[
+        StepSpec(key="ack", name="Acknowledge <受理>", target_minutes=30, responsible_department=org.service,
+                 checklist=["Apologised & \"sorry\"", "<b>Order</b> checked"]),
+        StepSpec(key="investigate", name="Investigate 调查", target_minutes=1, responsible_role="team_lead",
+                 checklist=["Photos 照片"], required_fields=["root_cause", "corrective_action"]),
+        StepSpec(key="visit", name="Visit <上门>", target_minutes=120, is_mandatory=False),
+        StepSpec(key="follow-up", name="Follow up 回访", target_minutes=60, is_mandatory=False),
+        StepSpec(key="close", name="Close 结案", target_minutes=15),
+    ])
+    ticket = open_ticket(factories.customer("张伟", owner=org.agent), kind="complaint", assignee=org.agent)
+    steps = {row.step.key: row for row in TicketStep.objects.filter(ticket_process__ticket=ticket)}
+    process_services.tick_checklist(steps["ack"], index=0, by=org.agent)
+    process_services.tick_checklist(steps["ack"], index=1, by=org.agent)
+    process_services.complete_step(steps["ack"], by=org.agent)
+    steps["investigate"].refresh_from_db()
+    if steps["investigate"].status == TicketStep.Status.PENDING:
+        process_services.start_step(steps["investigate"], by=org.agent)
+    # three hours under way on a one-minute target
+    TicketStep.objects.filter(pk=steps["investigate"].pk).update(started_at=timezone.now() - dt.timedelta(hours=3))
+    process_services.tick_checklist(steps["investigate"], index=0, by=org.agent)
+    process_services.skip_step(steps["follow-up"], by=org.agent)
+    for who in (org.agent, org.exec):  # the agent works it; exec reads it
+        client = Client(HTTP_ACCEPT_LANGUAGE=language)
+        client.force_login(who)
+
+        # when the page is drawn
+        response = client.get(reverse("web:ticket_detail", args=[ticket.pk]))
+
+        # then the steps are the markup the template loop gave, with user text as text
+        assert response.status_code == 200
+        context = {name: response.context[name] for name in ("progress", "ticket", "may_change", "csrf_token")}
+        assert context["may_change"] is (who == org.agent)
+        assert {step.status for step in context["progress"].steps} == {"done", "active", "pending", "skipped"}
+        with translation.override(language):
+            built = Template("{% load workbench %}{% process_steps progress ticket may_change %}").render(
+                Context(context))
+            expected = Template(STEPS_REFERENCE).render(Context(context))
+        assert folded(built) == folded(expected)
+        assert folded(built) in folded(response.content.decode())
+        assert "<b>" not in built and "&lt;受理&gt;" in built
+        assert "is-late" in built and 'class="help warn"' in built and "step-skipped" in built
+        assert ('name="csrfmiddlewaretoken"' in built) is ('role="checkbox"' in built) is (who == org.agent)

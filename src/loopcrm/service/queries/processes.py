@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db.models import Prefetch, QuerySet
@@ -14,6 +15,7 @@ from loopcrm.accounts.permissions import can
 from loopcrm.core.errors import NotFound
 from loopcrm.service.flowchart import FlowStep
 from loopcrm.service.models import ProcessDefinition, ProcessStep, ProcessVersion, Ticket, TicketProcess, TicketStep
+from loopcrm.service.queries.config import current_stamp, stamped_list
 
 MAX_ID = 2**63 - 1
 OPEN_STEP = (TicketStep.Status.PENDING, TicketStep.Status.ACTIVE)
@@ -163,49 +165,91 @@ def missing_fields(ticket: Ticket, names: list[str]) -> list[str]:
     return missing
 
 
-def process_progress(ticket: Ticket, *, at: dt.datetime | None = None) -> ProcessProgress | None:
+@dataclass(frozen=True)
+class VersionSteps:
+    """A published version as a ticket's progress reads it: its process's name and number, and its steps by id
+    (each with its responsible department joined)."""
+
+    definition_id: int
+    process_name: str
+    number: int
+    steps: dict[int, ProcessStep]
+
+
+def version_steps(version_id: int, stamp: str | None) -> VersionSteps:
+    """The version's steps, kept per process under the configuration stamp `stamp` (which moves on any change to
+    processes, versions, steps and departments): a ticket page reads only its own progress. Shared by every
+    caller: read the rows, never change them."""
+    def read() -> list[VersionSteps]:
+        version = ProcessVersion.objects.select_related("definition").get(pk=version_id)
+        steps = ProcessStep.objects.filter(version_id=version_id).select_related("responsible_department")
+        return [VersionSteps(definition_id=version.definition_id, process_name=version.definition.name,
+                             number=version.number, steps={step.pk: step for step in steps})]
+    return stamped_list(stamp, ("process-version", version_id), read)[0]
+
+
+_PROGRESS_COLUMNS = (
+    "version_id", "started_at", "steps__id", "steps__step_id", "steps__position", "steps__status",
+    "steps__started_at", "steps__completed_at", "steps__duration_minutes", "steps__checklist_state",
+    "steps__completed_by_id", "steps__completed_by__display_name", "steps__completed_by__first_name",
+    "steps__completed_by__last_name", "steps__completed_by__username",
+)
+
+
+def process_progress(ticket: Ticket, *, at: dt.datetime | None = None,
+                     stamp: Callable[[], str | None] = current_stamp) -> ProcessProgress | None:
     """Per step of the ticket's process: status, elapsed minutes, target and over/under; None without a process.
 
-    Two queries: the process with its version and definition, then the steps with their definitions.
+    One query: the ticket's process with its steps' progress and who finished each; the steps' definitions come
+    from the copy kept under the configuration stamp (`version_steps`, read with `stamp()`).
     """
-    at = at or timezone.now()
-    process = (TicketProcess.objects.select_related("version__definition").filter(ticket_id=ticket.pk).first())
-    if process is None:
+    rows = list(TicketProcess.objects.filter(ticket_id=ticket.pk).order_by("steps__position")
+                .values(*_PROGRESS_COLUMNS))
+    if not rows:
         return None
+    at = at or timezone.now()
     from loopcrm.accounts.models import Role
 
     roles = dict(Role.choices)
-    rows = (TicketStep.objects.filter(ticket_process=process)
-            .select_related("step__responsible_department", "completed_by").order_by("position"))
+    statuses = dict(TicketStep.Status.choices)
+    version = version_steps(rows[0]["version_id"], stamp())
     steps = []
     for row in rows:
-        step = row.step
+        if row["steps__id"] is None:  # a process without steps
+            continue
+        step = version.steps[row["steps__step_id"]]
+        status, started_at, completed_at = row["steps__status"], row["steps__started_at"], row["steps__completed_at"]
         elapsed = None
-        if row.started_at is not None:
-            elapsed = (row.duration_minutes if row.duration_minutes is not None and row.completed_at is not None
-                       else step_minutes(row.started_at, row.completed_at or at))
+        if started_at is not None:
+            duration = row["steps__duration_minutes"]
+            elapsed = (duration if duration is not None and completed_at is not None
+                       else step_minutes(started_at, completed_at or at))
         over = None if elapsed is None else elapsed > step.target_minutes
-        ticked = set(row.checklist_state or [])
-        missing = missing_fields(ticket, step.required_fields or []) if row.status in OPEN_STEP else []
+        ticked = set(row["steps__checklist_state"] or [])
+        missing = missing_fields(ticket, step.required_fields or []) if status in OPEN_STEP else []
         checks_pass = not missing and all(index in ticked for index in range(len(step.checklist or [])))
         done_by_resolving = step.start_on_status == Ticket.Status.RESOLVED or (
             step.complete_on_status == Ticket.Status.RESOLVED and checks_pass)
+        completed_by = ""
+        if row["steps__completed_by_id"] is not None:  # as str(user) names them
+            completed_by = str(User(username=row["steps__completed_by__username"],
+                                    display_name=row["steps__completed_by__display_name"],
+                                    first_name=row["steps__completed_by__first_name"],
+                                    last_name=row["steps__completed_by__last_name"]))
         steps.append(StepProgress(
-            id=row.pk, key=step.key, name=step.name, position=row.position, status=row.status,
-            status_label=str(row.get_status_display()), is_mandatory=step.is_mandatory,
+            id=row["steps__id"], key=step.key, name=step.name, position=row["steps__position"], status=status,
+            status_label=str(statuses.get(status, status)), is_mandatory=step.is_mandatory,
             responsible_role=str(roles.get(step.responsible_role, step.responsible_role)),
             responsible_department=step.responsible_department.name if step.responsible_department else "",
-            started_at=row.started_at, completed_at=row.completed_at,
-            completed_by=str(row.completed_by) if row.completed_by else "",
+            started_at=started_at, completed_at=completed_at, completed_by=completed_by,
             elapsed_minutes=elapsed, target_minutes=step.target_minutes, over_target=over,
             minutes_over=max(0, (elapsed or 0) - step.target_minutes),
             checklist=[(str(item), index in ticked) for index, item in enumerate(step.checklist or [])],
             required_fields=list(step.required_fields or []),
             missing_fields=missing, done_by_resolving=done_by_resolving,
         ))
-    version = process.version
-    return ProcessProgress(definition_id=version.definition_id, process_name=version.definition.name,
-                           version_number=version.number, started_at=process.started_at, steps=steps)
+    return ProcessProgress(definition_id=version.definition_id, process_name=version.process_name,
+                           version_number=version.number, started_at=rows[0]["started_at"], steps=steps)
 
 
 # --- a ticket's steps ----------------------------------------------------------------------------------

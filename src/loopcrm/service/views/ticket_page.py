@@ -57,6 +57,7 @@ from loopcrm.service.queries.tickets import (
 from loopcrm.service.services import processes as process_services
 from loopcrm.service.services import tickets as ticket_services
 from loopcrm.service.services.attachments import Upload, open_attachment
+from loopcrm.service.templatetags.workbench import url_of
 from loopcrm.value.queries import value_of
 
 TEMPLATE = "service/workbench/ticket.html"
@@ -120,6 +121,13 @@ def agents_of(user: User, ticket: Ticket, stamp: Callable[[], str | None] = curr
 
 # --- the page ------------------------------------------------------------------------------------
 
+def ticket_urls(ticket: Ticket) -> dict[str, str]:
+    """Where the page's forms post and its links go (each URL pattern reversed once per process, not per use)."""
+    urls = {action: url_of(f"web:ticket_{action}", ticket.pk)
+            for action in ("assign", "status", "priority", "reply", "note")}
+    return {**urls, "customer": url_of("web:customer_detail", ticket.customer_id), "inbox": url_of("web:ticket_inbox")}
+
+
 def page_context(request: HttpRequest, ticket_id: int, **forms_in: forms.Form) -> dict:
     user = request.user
     detail = ticket_detail(user, ticket_id)
@@ -127,9 +135,10 @@ def page_context(request: HttpRequest, ticket_id: int, **forms_in: forms.Form) -
     allowed = sorted(ticket_services.TRANSITIONS.get(ticket.status, ()))
     stamp = cache(current_stamp)  # read once, and only for the lists kept under it
     context = {
-        "detail": detail, "ticket": ticket, "progress": process_progress(ticket), "clocks": ticket_clocks(ticket),
+        "detail": detail, "ticket": ticket, "progress": process_progress(ticket, stamp=stamp),
+        "clocks": ticket_clocks(ticket),
         "side": customer_side(user, ticket), "may_change": detail.may_change, "may_assign": detail.may_assign,
-        "is_mine": ticket.assignee_id == user.pk,
+        "is_mine": ticket.assignee_id == user.pk, "urls": ticket_urls(ticket),
         "canned": canned_reply_list(user, stamp()) if detail.may_change else [],
         "reply_form": ReplyForm(prefix="reply"), "note_form": ComposerForm(prefix="note"),
         "status_form": StatusForm(allowed=allowed, prefix="status", initial={"version": ticket.version}),
