@@ -202,3 +202,22 @@ def test_the_process_steps_tag_gives_the_markup_of_the_steps_loop(org, open_tick
         assert "<b>" not in built and "&lt;受理&gt;" in built
         assert "is-late" in built and 'class="help warn"' in built and "step-skipped" in built
         assert ('name="csrfmiddlewaretoken"' in built) is ('role="checkbox"' in built) is (who == org.agent)
+
+
+@pytest.mark.parametrize("value", [None, "", "3", 7, "<b>Tom</b> & \"Jerry\"", "多行\n文本"])
+def test_the_widgets_drawn_in_python_give_djangos_markup(value):
+    from django import forms
+    from django.utils.safestring import mark_safe
+
+    from loopcrm.service.forms import FastHiddenInput, FastTextarea, FastTextInput, MultipleFileInput
+
+    attrs = {"id": "id_x", "required": True, "disabled": False, "maxlength": 20, "aria-describedby": "id_x_helptext",
+             "placeholder": "Reason <when> & \"why\""}
+    for fast, django_widget in ((FastTextInput(), forms.TextInput()), (FastHiddenInput(), forms.HiddenInput()),
+                                (FastTextarea(attrs={"rows": 5, "data-composer": ""}),
+                                 forms.Textarea(attrs={"rows": 5, "data-composer": ""}))):
+        for shown in (value, mark_safe(value) if isinstance(value, str) else value):  # noqa: S308 - as a form may
+            assert fast.render("x", shown, attrs) == django_widget.render("x", shown, attrs), type(fast)
+            assert fast.render("x", shown) == django_widget.render("x", shown), type(fast)
+    files = MultipleFileInput()
+    assert files.render("f", None, attrs) == forms.ClearableFileInput.render(files, "f", None, attrs)
