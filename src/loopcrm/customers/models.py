@@ -76,6 +76,9 @@ class Customer(TimeStampedModel):
     tags = models.ManyToManyField(Tag, blank=True, related_name="customers", verbose_name=_("tags"))
     is_vip = models.BooleanField(_("VIP"), default=False)
     notes = models.TextField(_("notes"), blank=True)
+    # Set when the customer's personal data was erased at their request (overview.erasure): the record stays for
+    # the counts it is part of, with nothing that identifies the person, and no longer takes edits.
+    erased_at = models.DateTimeField(_("personal data erased"), null=True, blank=True)
     # Optimistic concurrency: every edit must name the version it read; a stale one is refused (409).
     version = models.PositiveIntegerField(_("version"), default=1)
     merged_into = models.ForeignKey(
@@ -177,3 +180,28 @@ class Consent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.purpose}/{self.channel}: {self.status}"
+
+
+class ErasedIdentity(models.Model):
+    """A keyed digest (HMAC-SHA-256) of a phone, email or external id whose person had their personal data erased.
+
+    Checked when a customer is created or imported, so that an erased person does not come back from an old
+    list; the digest cannot be read back into the phone or email (customers.privacy).
+    """
+
+    class Kind(models.TextChoices):
+        PHONE = "phone", _("phone")
+        EMAIL = "email", _("email")
+        EXTERNAL_ID = "external_id", _("external id")
+
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    digest = models.CharField(_("digest"), max_length=64)
+    erased_at = models.DateTimeField(_("erased"))
+
+    class Meta:
+        verbose_name = _("erased identity")
+        verbose_name_plural = _("erased identities")
+        constraints = [models.UniqueConstraint(fields=["kind", "digest"], name="erased_identity_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.digest[:12]}…"

@@ -43,6 +43,7 @@ from loopcrm.core.text import clean_line, clean_text, fold, listing
 from loopcrm.core.times import as_utc
 from loopcrm.customers.models import Consent, ContactPerson, Customer, SourceChannel, Tag
 from loopcrm.customers.normalise import normalise_email, normalise_phone
+from loopcrm.customers.privacy import refuse_erased
 
 NAME_MAX = 200
 NOTES_MAX = 10_000
@@ -409,6 +410,7 @@ def create_customer(
     if values["department"] is None:
         values["department"] = getattr(values["owner"], "department", None) or getattr(by, "department", None)
     _lock_identities({key: values[key] for key in _IDENTITIES})
+    refuse_erased(values)
     check_duplicates(values)
     customer = Customer.objects.create(**values, created_by=by if getattr(by, "pk", None) else None)
     _require_in_scope(by, customer.pk)
@@ -431,9 +433,13 @@ def update_customer(
         raise RuleViolation(_("Send the version you read, as an integer."), field="version")
     current = _lock(customer.pk)
     _ensure_live(current)
+    if current.erased_at is not None:
+        raise Conflict(_("Customer #%(id)s had their personal data erased at their request; it takes no more "
+                         "edits.") % {"id": current.pk}, field="customer_id")
     if current.version != version:
         raise _stale(current, version)
     values = _clean_customer(changes, country=changes.get("country") or current.country)
+    refuse_erased({key: value for key, value in values.items() if key in _IDENTITIES})
     tag_names = values.pop("tags", None)
     changed = {key: value for key, value in values.items() if _value_of(current, key) != _value_of_input(value)}
     # The number as entered is part of the phone: audited on its own only when the E.164 form stays.

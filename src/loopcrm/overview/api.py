@@ -8,11 +8,12 @@ from typing import Any
 from django.http import JsonResponse
 from ninja import Query, Router
 
-from loopcrm.core.api import COMMON_ERRORS
+from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS
 from loopcrm.feedback.queries import LatestScores
+from loopcrm.overview.erasure import erase_customer
 from loopcrm.overview.personal_data import download_name, personal_data
 from loopcrm.overview.queries import customer_360
-from loopcrm.overview.schemas import Customer360Out, Customer360Params
+from loopcrm.overview.schemas import Customer360Out, Customer360Params, ErasureIn, ErasureOut
 from loopcrm.value.queries import ValuePanel
 
 router = Router()
@@ -52,6 +53,18 @@ def get_personal_data(request, customer_id: int):
     response = JsonResponse(personal_data(request.user, customer_id), json_dumps_params={"ensure_ascii": False})
     response["Content-Disposition"] = f'attachment; filename="{download_name(customer_id)}"'
     return response
+
+
+@router.post("/{customer_id}/erase", response={200: ErasureOut, **WRITE_ERRORS}, url_name="erase_customer",
+             summary="Erase a customer's personal data (at their request)",
+             description="Overwrites what identifies the person — in the customer and merged records, contacts, "
+                         "interactions, tickets and their messages, attachments, mail addresses, survey words, "
+                         "feedback, staged import rows and audit values — and keeps every count (orders, tickets, "
+                         "scores, points). Their phone, email and external id go on the suppression list. Cannot "
+                         "be undone. Needs the customer \"privacy\" permission; audited with the reason.")
+def erase(request, customer_id: int, payload: ErasureIn):
+    result = erase_customer(request.user, customer_id, reason=payload.reason)
+    return {"customer_id": result.customer_id, "erased_at": result.erased_at, "counts": result.counts}
 
 
 def _scores(scores: LatestScores | None) -> dict[str, Any] | None:

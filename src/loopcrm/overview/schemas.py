@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from loopcrm.commerce.schemas import OrderOut
 from loopcrm.core.api import PageOut
@@ -82,3 +82,16 @@ class Customer360Params(Schema):
         None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$", description="Cursor of the interactions page."
     )
     limit: int | None = Field(None, ge=1, description="Interactions per page; at most 200.")
+
+
+class ErasureIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500,
+                        description="Why: the request's reference (a ticket number, say), without personal data.")
+
+
+class ErasureOut(Schema):
+    customer_id: int
+    erased_at: dt.datetime
+    counts: dict[str, int] = Field(description="Records overwritten, per kind.")

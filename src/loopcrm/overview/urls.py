@@ -7,4 +7,5 @@ from loopcrm.overview import views
 urlpatterns = [
     path("customers/<int:customer_id>/", views.customer_detail, name="customer_detail"),
     path("customers/<int:customer_id>/personal-data/", views.customer_personal_data, name="customer_personal_data"),
+    path("customers/<int:customer_id>/erase/", views.customer_erase, name="customer_erase"),
 ]

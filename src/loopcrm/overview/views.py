@@ -10,11 +10,13 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from loopcrm.accounts.permissions import can
-from loopcrm.core.errors import NotFound
+from loopcrm.core.errors import NotFound, RuleViolation
 from loopcrm.core.pages import domain_pages
 from loopcrm.customers.forms import ConsentForm, ContactForm
-from loopcrm.customers.queries import consent_history, customers_for
+from loopcrm.customers.queries import consent_history, customers_for, get_customer_for
 from loopcrm.interactions.forms import InteractionForm
+from loopcrm.overview.erasure import erase_customer
+from loopcrm.overview.forms import ErasureForm
 from loopcrm.overview.personal_data import download_name, personal_data
 from loopcrm.overview.queries import customer_360
 
@@ -61,3 +63,21 @@ def customer_personal_data(request: HttpRequest, customer_id: int) -> HttpRespon
     response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 2})
     response["Content-Disposition"] = f'attachment; filename="{download_name(customer_id)}"'
     return response
+
+
+@login_required
+@domain_pages
+@require_http_methods(["GET", "POST"])
+def customer_erase(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """Erase the customer's personal data at their request, after a reason and a confirmation."""
+    customer = get_customer_for(request.user, customer_id, action="privacy")
+    form = ErasureForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            erase_customer(request.user, customer.pk, reason=form.cleaned_data["reason"])
+        except RuleViolation as error:
+            form.add_error("reason" if error.field == "reason" else None, error.message)
+        else:
+            messages.success(request, _("The customer's personal data was erased."))
+            return redirect("web:customer_detail", customer.pk)
+    return render(request, "overview/customer_erase.html", {"customer": customer, "form": form})
