@@ -134,6 +134,10 @@ def test_the_person_is_not_added_again(org, zhang):
     erased = Customer.objects.get(pk=zhang.pk)
     with pytest.raises(Conflict):
         customer_services.update_customer(erased, by=org.admin, version=erased.version, changes={"name": "张伟"})
+    # nor is a duplicate merged into it (its empty fields would be filled from the duplicate)
+    duplicate = factories.customer("张伟", kind="organisation", phone="+8613800138002")
+    with pytest.raises(Conflict):
+        customer_services.merge_customers(keep=erased, duplicate=duplicate, by=org.admin)
 
 
 def test_who_may_erase_and_what_they_must_say(org, zhang):

@@ -321,6 +321,11 @@ def _ensure_live_pk(pk: int) -> None:
         raise _merged(pk, merged_into)
 
 
+def _erased(pk: int) -> Conflict:
+    return Conflict(_("Customer #%(id)s had their personal data erased at their request; it takes no more edits.")
+                    % {"id": pk}, field="customer_id")
+
+
 def _stale(customer: Customer, version: int) -> Conflict:
     return Conflict(
         _("Customer #%(id)s was changed by someone else since you read it (you sent version %(sent)s; "
@@ -434,8 +439,7 @@ def update_customer(
     current = _lock(customer.pk)
     _ensure_live(current)
     if current.erased_at is not None:
-        raise Conflict(_("Customer #%(id)s had their personal data erased at their request; it takes no more "
-                         "edits.") % {"id": current.pk}, field="customer_id")
+        raise _erased(current.pk)
     if current.version != version:
         raise _stale(current, version)
     values = _clean_customer(changes, country=changes.get("country") or current.country)
@@ -544,6 +548,8 @@ def merge_customers(*, keep: Customer, duplicate: Customer, by: User | None, at:
     keep, duplicate = rows[keep.pk], rows[duplicate.pk]
     _ensure_live(keep)
     _ensure_live(duplicate)
+    if keep.erased_at is not None:  # filling its empty fields from the duplicate would identify the person again
+        raise _erased(keep.pk)
     if keep.kind != duplicate.kind:
         raise RuleViolation(
             _("Customer #%(duplicate)s is a %(duplicate_kind)s and #%(keep)s a %(keep_kind)s: only customers of "
