@@ -129,6 +129,12 @@ def test_the_person_is_not_added_again(org, zhang):
         assert refused.value.field == field and "erased at their request" in refused.value.message
     assert ErasedIdentity.objects.count() == 3
     assert "13800138000" not in str(list(ErasedIdentity.objects.values_list("digest", flat=True)))
+    # unless they come back by writing to us themselves: then they are served as a new customer
+    from loopcrm.service.services.intake import find_or_create_sender
+
+    sender = find_or_create_sender(email="zhang.wei@example.com", name="张伟", department=None, channel="email",
+                                   at=timezone.now())
+    assert sender.customer.pk != zhang.pk and sender.customer.email == "zhang.wei@example.com"
     # someone else is still welcome, and the erased record takes no edits
     customer_services.create_customer(by=org.admin, name="张伟", phone="13800138001")
     erased = Customer.objects.get(pk=zhang.pk)

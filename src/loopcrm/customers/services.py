@@ -399,8 +399,12 @@ def create_customer(
     notes: str = "",
     is_vip: bool = False,
     at: dt.datetime | None = None,
+    came_back: bool = False,
 ) -> Customer:
-    """A new customer. The owner defaults to the creator; the department to the owner's (or the creator's)."""
+    """A new customer. The owner defaults to the creator; the department to the owner's (or the creator's).
+
+    A phone, email or external id of a person whose data was erased is refused (customers.privacy), unless the
+    person `came_back` on their own (they wrote to us): then they are a customer again, by their own act."""
     _require_can_change(by)
     values = _clean_customer(
         {"name": name, "kind": kind, "phone": phone, "email": email, "external_id": external_id,
@@ -415,7 +419,8 @@ def create_customer(
     if values["department"] is None:
         values["department"] = getattr(values["owner"], "department", None) or getattr(by, "department", None)
     _lock_identities({key: values[key] for key in _IDENTITIES})
-    refuse_erased(values)
+    if not came_back:
+        refuse_erased(values)
     check_duplicates(values)
     customer = Customer.objects.create(**values, created_by=by if getattr(by, "pk", None) else None)
     _require_in_scope(by, customer.pk)

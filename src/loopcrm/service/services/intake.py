@@ -97,8 +97,9 @@ def find_or_create_sender(*, email: str, name: str, phone: str = "", department:
             return Sender(customer=customer, contact=None)
     display = name.strip() or email.split("@", 1)[0]
     source = "website" if channel == Channel.WEB_FORM else "other"
+    # Someone who writes to us is served, even if they once had their personal data erased.
     customer = create_customer(by=None, name=display[:200], email=email, phone=phone, department=department,
-                               source_channel=source, at=at)
+                               source_channel=source, at=at, came_back=True)
     return Sender(customer=customer, contact=None)
 
 
