@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from django.http import JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import Query, Router
 
 from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS
@@ -50,7 +50,13 @@ def get_customer_360(request, customer_id: int, params: Query[Customer360Params]
                         "loyalty points and tier changes, the value row and the audit trail. Needs the customer "
                         "\"privacy\" permission; the export is audited.")
 def get_personal_data(request, customer_id: int):
-    response = JsonResponse(personal_data(request.user, customer_id), json_dumps_params={"ensure_ascii": False})
+    return personal_data_response(request, customer_id)
+
+
+def personal_data_response(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The document as a JSON file to save (the API and the 360 page's download)."""
+    response = JsonResponse(personal_data(request.user, customer_id),
+                            json_dumps_params={"ensure_ascii": False, "indent": 1})
     response["Content-Disposition"] = f'attachment; filename="{download_name(customer_id)}"'
     return response
 

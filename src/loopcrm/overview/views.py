@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -15,9 +15,9 @@ from loopcrm.core.pages import domain_pages
 from loopcrm.customers.forms import ConsentForm, ContactForm
 from loopcrm.customers.queries import consent_history, customers_for, get_customer_for
 from loopcrm.interactions.forms import InteractionForm
+from loopcrm.overview.api import personal_data_response
 from loopcrm.overview.erasure import erase_customer
 from loopcrm.overview.forms import ErasureForm
-from loopcrm.overview.personal_data import download_name, personal_data
 from loopcrm.overview.queries import customer_360
 
 CONSENT_HISTORY_SHOWN = 50
@@ -59,10 +59,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
 @require_http_methods(["GET"])
 def customer_personal_data(request: HttpRequest, customer_id: int) -> HttpResponse:
     """Everything held about the customer, downloaded as one JSON file (a data subject's request for a copy)."""
-    document = personal_data(request.user, customer_id)
-    response = JsonResponse(document, json_dumps_params={"ensure_ascii": False, "indent": 2})
-    response["Content-Disposition"] = f'attachment; filename="{download_name(customer_id)}"'
-    return response
+    return personal_data_response(request, customer_id)
 
 
 @login_required
