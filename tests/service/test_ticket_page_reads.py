@@ -148,3 +148,18 @@ def test_a_process_steps_kept_per_stamp_show_a_renamed_step_and_department(org, 
     Department.objects.filter(pk=org.service.pk).update(name="客服部 Care")
     html = client.get(page).content.decode()
     assert "Register 登记" in html and "Acknowledge 受理" not in html and "客服部 Care ·" in html
+
+
+def test_people_renamed_behind_the_services_back_are_named_anew_in_history_and_conversation(org, tickets):
+    from loopcrm.accounts.models import User
+
+    ticket = tickets[0]
+    ticket_services.add_reply(ticket, body="您好，已收到。", by=org.agent)
+    client = signed_in(org.lead)
+    page = reverse("web:ticket_detail", args=[ticket.pk])
+    html = client.get(page).content.decode()
+    assert '<div class="row-sub">王芳</div>' in html and "<strong>王芳</strong>" in html  # actor, author
+    User.objects.filter(pk=org.agent.pk).update(display_name="王芳芳")
+    html = client.get(page).content.decode()
+    assert '<div class="row-sub">王芳芳</div>' in html and "<strong>王芳芳</strong>" in html
+    assert '<div class="row-sub">王芳</div>' not in html and "<strong>王芳</strong>" not in html

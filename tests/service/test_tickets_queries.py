@@ -36,10 +36,10 @@ def test_the_detail_bundle_and_the_conversation_do_not_grow_with_messages(api_as
     ticket = _busy_ticket(org, zhang, open_ticket)
     for i in range(replies):
         services.add_reply(ticket, body=f"回复 {i}", by=org.agent)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(7):  # ticket, tags, messages, attachments, events, stamp, people's names
         detail = queries.ticket_detail(org.agent, ticket.pk)
-        [m.author for m in detail.messages]
-        [e.actor for e in detail.events]
+        assert {detail.names[m.author_id] for m in detail.messages if m.author_id} == {"王芳", "李娜"}
+        assert {detail.names[e.actor_id] for e in detail.events if e.actor_id} == {"王芳", "李娜"}
     assert len(detail.attachments) == 2 and detail.may_change
     api = api_as("agent")
     for path in ("", "/messages", "/events"):

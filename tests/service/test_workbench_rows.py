@@ -97,8 +97,13 @@ def test_the_ticket_page_draws_its_history_and_conversation_as_the_loops_it_repl
     detail = context["detail"]
     assert len(detail.messages) == 5 and len(detail.events) >= 4
     with translation.override(language):
-        events = Template("{% load workbench %}{% ticket_events detail.events %}").render(Context(context))
-        messages = Template("{% load workbench %}{% ticket_messages detail.messages ticket %}").render(
+        # (as the page draws them: the people's names from detail.names, not from each row's joined user)
+        events = Template("{% load workbench %}{% ticket_events detail.events detail.names %}").render(
+            Context(context))
+        messages = Template("{% load workbench %}{% ticket_messages detail.messages ticket detail.names %}").render(
+            Context(context))
+        assert events == Template("{% load workbench %}{% ticket_events detail.events %}").render(Context(context))
+        assert messages == Template("{% load workbench %}{% ticket_messages detail.messages ticket %}").render(
             Context(context))
         assert folded(events) == folded(Template(EVENTS_REFERENCE).render(Context(context)))
         assert folded(messages) == folded(Template(MESSAGES_REFERENCE).render(Context(context)))

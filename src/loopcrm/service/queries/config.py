@@ -12,10 +12,12 @@ The rows inside are shared by every caller of the process: read them, never chan
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import connection
 
+from loopcrm.accounts.models import User
 from loopcrm.service.models import (
     BusinessCalendar,
     ConfigStamp,
@@ -129,3 +131,16 @@ def stamped_list(stamp: str | None, key: tuple, read) -> list:
             _lists.clear()
         rows = _lists[full] = list(read())
     return rows
+
+
+def people_names(stamp: str | None, ids: Iterable[int | None]) -> dict[int, str]:
+    """How each of these people is named on a page (str(user)), by id: kept per process under the configuration
+    stamp `stamp`, which moves when anyone is added or their names, activity, role or department change; the ids
+    not kept yet are read in one query. Shared by every caller: read it, never change it."""
+    names: dict[int, str] = stamped_list(stamp, ("people-names",), lambda: [{}])[0]
+    missing = {pk for pk in ids if pk is not None} - names.keys()
+    if missing:
+        for person in User.objects.filter(pk__in=missing).only("username", "display_name", "first_name",
+                                                                 "last_name"):
+            names[person.pk] = str(person)
+    return names

@@ -8,10 +8,9 @@ import datetime as dt
 
 from django import template
 from django.template.defaultfilters import capfirst, filesizeformat
-from django.template.defaultfilters import date as date_filter
 from django.urls import get_script_prefix, get_urlconf, reverse
-from django.utils import timezone
-from django.utils.formats import localize
+from django.utils import dateformat, timezone
+from django.utils.formats import get_format, localize
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
@@ -31,6 +30,16 @@ def _short(minutes: int) -> str:
     if hours:
         return _("%(hours)d h %(minutes)02d min") % {"hours": hours, "minutes": mins}
     return _("%(minutes)d min") % {"minutes": mins}
+
+
+def _dates(*names: str):
+    """`date_filter(value, name)` for datetimes already in local time, with each named format looked up once per
+    call of a tag instead of once per value ("c" is the ISO 8601 the filter gives)."""
+    formats = {name: get_format(name) for name in names}
+
+    def draw(value: dt.datetime, name: str) -> str:
+        return value.isoformat() if name == "c" else dateformat.format(value, formats[name])
+    return draw
 
 
 @register.filter
@@ -82,7 +91,7 @@ def sla_timer(clock, compact: bool = False) -> SafeString:
         text = _("%(late)s overdue") % {"late": span(clock.remaining)}
     else:
         text = _("%(left)s left") % {"left": span(clock.remaining)}
-    due = date_filter(timezone.localtime(clock.due_at), "SHORT_DATETIME_FORMAT")
+    due = dateformat.format(timezone.localtime(clock.due_at), get_format("SHORT_DATETIME_FORMAT"))
     metric = format_html('<span class="sla-metric">{}:</span> ', clock.metric_label) if not compact else ""
     return format_html(
         '<span class="sla-timer badge {}" data-sla-state="{}" title="{} · {} · {} {}">'
@@ -139,6 +148,7 @@ def inbox_rows(tickets) -> SafeString:
     vip = ('<span class="badge badge-vip"><svg class="icon" aria-hidden="true"><use href="#i-star"></use></svg>'
            f'{escape(_("VIP"))}</span>')
     unassigned = escape(_("Unassigned"))
+    date = _dates("c", "DATETIME_FORMAT")
     parts = []
     for ticket in tickets:
         pk = str(ticket.pk)
@@ -164,8 +174,8 @@ def inbox_rows(tickets) -> SafeString:
             f'{priorities.get(ticket.priority, escape(ticket.priority))}</span></td>'
             f'<td data-label="{heads["assignee"]}"><span>{assignee}{queue}</span></td>'
             f'<td data-label="{heads["sla"]}">{sla_timer(getattr(ticket, "sla_clock", None), compact=True)}</td>'
-            f'<td data-label="{heads["updated"]}" class="nowrap muted"><time datetime="{date_filter(updated, "c")}" '
-            f'title="{escape(date_filter(updated, "DATETIME_FORMAT"))}">{date_filter(updated, "m-d H:i")}</time></td>'
+            f'<td data-label="{heads["updated"]}" class="nowrap muted"><time datetime="{date(updated, "c")}" '
+            f'title="{escape(date(updated, "DATETIME_FORMAT"))}">{dateformat.format(updated, "m-d H:i")}</time></td>'
             '</tr>\n'
         )
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
@@ -176,7 +186,7 @@ def _labels(choices) -> dict[str, str]:
 
 
 @register.simple_tag
-def ticket_events(events) -> SafeString:
+def ticket_events(events, names=None) -> SafeString:
     """The ticket page's history, one `<li>` per event, built in Python like `inbox_rows`: the kind labels and
     "System" are translated once per page, not once per event.
 
@@ -185,20 +195,22 @@ def ticket_events(events) -> SafeString:
     """
     kinds = _labels(TicketEvent.Kind.choices)
     system = escape(_("System"))
+    date = _dates("c", "SHORT_DATETIME_FORMAT")
     parts = []
     for event in events:
         at = timezone.localtime(event.at)
         step = f" · {escape(event.step)}" if event.step else ""
         change = event_change(event)
         change = f' <span class="muted">{escape(change)}</span>' if change else ""
-        actor = event.actor
+        # `names`: str(user) by id, so that the events need not join their actors
+        actor = (names.get(event.actor_id) if names is not None else event.actor) if event.actor_id else None
         data = event.data if isinstance(event.data, dict) else {}
         reasons = "".join(f" · {escape(data[key])}" for key in ("reason", "override_reason") if data.get(key))
         parts.append(
             f'<li data-event="{escape(event.kind)}"><div class="row-title"><span>'
             f'{kinds.get(event.kind, escape(event.kind))}{step}{change}</span>\n'
-            f'<time class="muted nowrap" datetime="{date_filter(at, "c")}">'
-            f'{escape(date_filter(at, "SHORT_DATETIME_FORMAT"))}</time></div>\n'
+            f'<time class="muted nowrap" datetime="{date(at, "c")}">'
+            f'{escape(date(at, "SHORT_DATETIME_FORMAT"))}</time></div>\n'
             f'<div class="row-sub">{escape(str(actor)) if actor else system}{reasons}</div></li>\n'
         )
     return mark_safe("".join(parts))  # noqa: S308 - every value above is escaped
@@ -211,7 +223,7 @@ _MESSAGE_LOOK = {  # kind -> (icon class, icon, badge class)
 
 
 @register.simple_tag
-def ticket_messages(messages, ticket) -> SafeString:
+def ticket_messages(messages, ticket, names=None) -> SafeString:
     """The ticket page's conversation, one `<li>` per message with its attachments, built in Python like
     `inbox_rows` (labels translated and the attachment URL reversed once per page).
 
@@ -224,6 +236,7 @@ def ticket_messages(messages, ticket) -> SafeString:
     files_label = escape(_("Attachments"))
     file_url = escape(reverse("web:ticket_attachment", args=[ticket.pk, _MARK]))
     mark = str(_MARK)
+    date = _dates("c", "SHORT_DATETIME_FORMAT")
     parts = []
     for message in messages:
         kind = message.kind
@@ -231,7 +244,9 @@ def ticket_messages(messages, ticket) -> SafeString:
         if kind == "customer":
             who = escape(ticket.customer.name)
         else:
-            author = message.author
+            # `names`: str(user) by id, so that the messages need not join their authors
+            author = (names.get(message.author_id) if names is not None else message.author) \
+                if message.author_id else None
             who = escape(str(author)) if author else system
         at = timezone.localtime(message.created_at)
         files = "".join(
@@ -247,8 +262,8 @@ def ticket_messages(messages, ticket) -> SafeString:
             f'<svg class="icon"><use href="#i-{icon}"></use></svg>\n</span>\n<div>\n'
             f'<div class="timeline-head">\n<strong>{who}</strong>\n'
             f'<span class="badge{badge}">{kinds.get(kind, escape(kind))}</span>\n</div>\n'
-            f'<div class="timeline-meta"><time datetime="{date_filter(at, "c")}">'
-            f'{escape(date_filter(at, "SHORT_DATETIME_FORMAT"))}</time> · '
+            f'<div class="timeline-meta"><time datetime="{date(at, "c")}">'
+            f'{escape(date(at, "SHORT_DATETIME_FORMAT"))}</time> · '
             f'{channels.get(message.channel, escape(message.channel))}</div>\n'
             f'<div class="timeline-body">{escape(message.body)}</div>{files}\n</div>\n</li>\n'
         )
@@ -302,7 +317,7 @@ def form_errors(form) -> SafeString:
 
 
 def _short_datetime(value) -> str:
-    return escape(date_filter(timezone.localtime(value), "SHORT_DATETIME_FORMAT"))
+    return escape(dateformat.format(timezone.localtime(value), get_format("SHORT_DATETIME_FORMAT")))
 
 
 @register.simple_tag

@@ -130,10 +130,10 @@ def ticket_urls(ticket: Ticket) -> dict[str, str]:
 
 def page_context(request: HttpRequest, ticket_id: int, **forms_in: forms.Form) -> dict:
     user = request.user
-    detail = ticket_detail(user, ticket_id)
+    stamp = cache(current_stamp)  # read once, for the names and lists kept under it
+    detail = ticket_detail(user, ticket_id, stamp=stamp)
     ticket = detail.ticket
     allowed = sorted(ticket_services.TRANSITIONS.get(ticket.status, ()))
-    stamp = cache(current_stamp)  # read once, and only for the lists kept under it
     context = {
         "detail": detail, "ticket": ticket, "progress": process_progress(ticket, stamp=stamp),
         "clocks": ticket_clocks(ticket),
