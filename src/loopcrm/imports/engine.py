@@ -49,6 +49,7 @@ from loopcrm.customers.queries import customers_for
 from loopcrm.imports.cleaning import TAG_SEPARATOR, RowCleaner
 from loopcrm.imports.models import ImportJob, ImportRowError, OnDuplicate, StagedRow
 from loopcrm.imports.reading import FileInfo, FileProblem, iter_rows
+from loopcrm.imports.suppression import refuse_erased_rows
 
 Reason = ImportRowError.Reason
 log = logging.getLogger("loopcrm.imports")
@@ -451,6 +452,8 @@ def _prepare(job: ImportJob, *, parallel: bool) -> ImportJob:
                 batch_size=2000,
             )
             duplicates += len(found)
+        # People erased at their request stay out (customers.privacy): reported, like repeats, as invalid rows.
+        duplicates += refuse_erased_rows(job, header_of=lambda field: _header_of(job, field))
         for field in IDENTITIES:
             cursor.execute(
                 f"UPDATE {STAGED} SET action = 'pending', object_id = (SELECT MIN(c.id) FROM {CUSTOMERS} c"
