@@ -155,10 +155,18 @@ def reserve_ids(count: int) -> list[int]:
 
 
 class _Writer:
-    """Writes staged rows, each with its reserved id: one COPY per chunk on PostgreSQL (the ids are
-    taken first: no other statement may run inside a COPY), executemany elsewhere."""
+    """Writes staged rows, each with its reserved id: one COPY per WRITE_ROWS rows on PostgreSQL (the
+    ids are taken first: no other statement may run inside a COPY), executemany elsewhere.
+
+    Rows are held until WRITE_ROWS of them (five chunks) or the batch's end: each write is two round
+    trips the importer waits for, and a server busy with the cleaning workers answers each late (at
+    2,000 rows a write, 1,000 round trips took 3-4 s of a million-row staging).
+    """
+
+    WRITE_ROWS = 10_000
 
     def __init__(self) -> None:
+        self.held: list = []
         if connection.vendor == "postgresql":
             columns = ", ".join(f'"{c}"' for c in (*STAGE_COLUMNS, "object_id"))
             self.copy_sql = f"COPY {STAGED} ({columns}) FROM STDIN"
@@ -169,6 +177,13 @@ class _Writer:
 
     def write(self, staged: list) -> None:
         """Staged rows of one chunk: COPY lines on PostgreSQL, tuples elsewhere (see _clean_chunk)."""
+        self.held.extend(staged)
+        if len(self.held) >= self.WRITE_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the rows held; before anything else of the batch touches the database."""
+        staged, self.held = self.held, []
         if not staged:
             return
         ids = reserve_ids(len(staged))
@@ -317,6 +332,7 @@ def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None
                     counts["valid"] += rows - invalid
                     errors.extend(_report_line(current, *problem) for problem in problems)
                     writer.write(staged)
+                writer.flush()
                 ImportRowError.objects.bulk_create(errors, batch_size=2000)
                 ImportJob.objects.filter(pk=job.pk).update(
                     rows=F("rows") + counts["rows"], valid=F("valid") + counts["valid"],
