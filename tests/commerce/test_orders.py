@@ -330,3 +330,23 @@ def test_the_order_summary_counts_money_kept_and_is_one_query(org, shop, django_
 def test_a_customer_without_orders_has_an_empty_summary(shop):
     summary = customer_order_summary(shop.li)
     assert (summary.count, summary.total_spend, summary.first_at, summary.currency) == (0, Decimal("0.00"), None, None)
+
+
+# --- recent orders ---------------------------------------------------------------------------
+
+def test_recent_orders_point_at_the_customer_they_were_asked_for_without_joining_it(org, shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loopcrm.commerce.queries import recent_orders
+    placed = [_order(org, shop, placed_at=timezone.now() - dt.timedelta(days=days)).pk for days in (3, 1, 2)]
+    _order(org, shop) and services.create_order(by=org.admin, customer=shop.li, lines=[{"product_id": shop.mug.pk}])
+    by_id = recent_orders(shop.zhang.pk, limit=3)  # an id: the customer is joined
+    with CaptureQueriesContext(connection) as queries:
+        by_customer = recent_orders(shop.zhang, limit=3)
+    assert len(queries) == 1 and "JOIN" not in queries[0]["sql"]
+    assert [o.pk for o in by_customer] == [o.pk for o in by_id] == [by_id[0].pk, placed[1], placed[2]]
+    with CaptureQueriesContext(connection) as queries:
+        assert all(o.customer is shop.zhang for o in by_customer)
+        assert {o.customer.name for o in by_id} == {"张伟"}
+    assert len(queries) == 0

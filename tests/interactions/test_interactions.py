@@ -145,6 +145,24 @@ def test_the_timeline_is_newest_first_and_pages_without_gaps(org, people):
     assert seen == [f"{h}h" for h in range(7)]
 
 
+def test_the_timeline_without_joins_gives_the_same_touches_in_one_plain_query(org, people):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    now = timezone.now()
+    for hours in range(4):
+        factories.interaction(people["zhang"], user=org.agent, subject=f"{hours}h",
+                              occurred_at=now - dt.timedelta(hours=hours))
+    joined = timeline(people["zhang"], limit=3)
+    with CaptureQueriesContext(connection) as queries:
+        plain = timeline(people["zhang"], limit=3, joined=False)
+    assert len(queries) == 1 and "JOIN" not in queries[0]["sql"]
+    assert [(t.pk, t.subject, t.occurred_at) for t in plain.items] == [(t.pk, t.subject, t.occurred_at)
+                                                                         for t in joined.items]
+    assert plain.next_cursor == joined.next_cursor
+    assert all(t.customer is people["zhang"] for t in plain.items)
+    assert plain.items[0].user == org.agent  # still there, read when touched
+
+
 def test_the_read_door_keeps_to_the_customer_scope(org, people):
     for customer in (people["zhang"], people["li"], people["acme"]):
         factories.interaction(customer)

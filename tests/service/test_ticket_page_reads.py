@@ -163,3 +163,22 @@ def test_people_renamed_behind_the_services_back_are_named_anew_in_history_and_c
     html = client.get(page).content.decode()
     assert '<div class="row-sub">王芳芳</div>' in html and "<strong>王芳芳</strong>" in html
     assert '<div class="row-sub">王芳</div>' not in html and "<strong>王芳</strong>" not in html
+
+
+def test_the_customer_beside_the_ticket_reads_orders_and_touches_without_joins(org, tickets):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from loopcrm.commerce import services as commerce_services
+    ticket = tickets[0]
+    mug = factories.product("马克杯 Mug", price="19.99")
+    order = commerce_services.create_order(by=org.agent, customer=ticket.customer, lines=[{"product_id": mug.pk}])
+    touch = factories.interaction(ticket.customer, user=org.agent, subject="来电 Call")
+    ticket = Ticket.objects.select_related("customer").get(pk=ticket.pk)
+    with CaptureQueriesContext(connection) as captured:
+        side = customer_side(org.agent, ticket)
+    reads = [q["sql"] for q in captured if "commerce_order" in q["sql"] or "interactions_interaction" in q["sql"]
+             or "value_customervalue" in q["sql"]]
+    assert len(reads) == 4 and not [sql for sql in reads if "JOIN" in sql]
+    assert [o.pk for o in side.orders] == [order.pk] and side.orders[0].customer is ticket.customer
+    assert side.interactions[0].pk == touch.pk and side.summary.count == 0 and side.value is None

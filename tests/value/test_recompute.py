@@ -152,3 +152,14 @@ def test_merging_two_valued_customers_drops_the_duplicates_computed_row(org, sho
     services.recompute_all(at=shop.at)
     customer_services.merge_customers(keep=shop.loyal, duplicate=shop.fresh, by=org.admin)
     assert not CustomerValue.objects.filter(customer=shop.fresh).exists()
+
+
+def test_value_of_reads_one_row_by_key_without_ordering(org, shop):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    assert queries.value_of(shop.loyal) is None  # before any recompute
+    services.recompute_all(by=org.admin, at=shop.at)
+    with CaptureQueriesContext(connection) as captured:
+        row = queries.value_of(shop.loyal)
+    assert len(captured) == 1 and "ORDER BY" not in captured[0]["sql"]
+    assert row == queries.value_of(shop.loyal.pk) and row.customer_id == shop.loyal.pk and row.frequency == 7

@@ -46,9 +46,14 @@ def get_order_for(user: User, order_id: int, action: str = "view", *, with_lines
 
 def recent_orders(customer: Customer | int, *, limit: int = 10) -> list[Order]:
     """The customer's newest orders (the caller has checked it may see the customer)."""
-    customer_id = customer.pk if isinstance(customer, Customer) else customer
-    return list(Order.objects.filter(customer_id=customer_id).select_related("customer")
-                .order_by("-placed_at", "-id")[:limit])
+    if not isinstance(customer, Customer):
+        return list(Order.objects.filter(customer_id=customer).select_related("customer")
+                    .order_by("-placed_at", "-id")[:limit])
+    # The caller holds the customer: each order points at it instead of joining (and building) it again.
+    orders = list(Order.objects.filter(customer_id=customer.pk).order_by("-placed_at", "-id")[:limit])
+    for order in orders:
+        order.customer = customer
+    return orders
 
 
 def products_for(user: User) -> QuerySet[Product]:

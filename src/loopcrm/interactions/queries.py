@@ -36,11 +36,17 @@ def get_interaction_for(user: User, interaction_id: int, action: str = "view") -
     return interaction
 
 
-def timeline(customer: Customer, *, cursor: str | None = None, limit: int | None = 25) -> Page[Interaction]:
-    """One page of `customer`'s touches, newest first. The caller has already checked it may see them."""
+def timeline(customer: Customer, *, cursor: str | None = None, limit: int | None = 25,
+             joined: bool = True) -> Page[Interaction]:
+    """One page of `customer`'s touches, newest first. The caller has already checked it may see them.
+
+    `joined=False` leaves out the author, contact and order (read lazily if touched): for a caller that shows
+    only the touches' own columns, such as the ticket page's sidebar.
+    """
     # The caller holds the customer: no need to join it again for every row.
-    related = [name for name in _RELATED if name != "customer" and not name.startswith("customer__")]
-    rows = Interaction.objects.filter(customer=customer).select_related(*related)
+    rows = Interaction.objects.filter(customer=customer)
+    if joined:
+        rows = rows.select_related(*[name for name in _RELATED if not name.startswith("customer")])
     page = paginate(rows, sort=TIMELINE_SORT, allowed=(TIMELINE_SORT,), cursor=cursor, limit=limit)
     for row in page.items:
         row.customer = customer

@@ -37,7 +37,9 @@ def value_of(customer: Customer | int) -> CustomerValue | None:
 
     For routing and the 360 page: the caller has already checked that the user may see the customer.
     """
-    return CustomerValue.objects.filter(customer_id=_customer_id(customer)).first()
+    # By primary key: at most one row, so no ORDER BY (as .first() would add) to build or run.
+    rows = list(CustomerValue.objects.filter(pk=_customer_id(customer))[:1])
+    return rows[0] if rows else None
 
 
 def tier_of(customer: Customer | int) -> str | None:

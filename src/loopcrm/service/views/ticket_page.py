@@ -100,7 +100,7 @@ def customer_side(user: User, ticket: Ticket) -> CustomerSide:
     return CustomerSide(
         customer=customer, visible=True, value=value_of(customer), summary=customer_order_summary(customer),
         orders=recent_orders(customer, limit=SIDEBAR_ROWS),
-        interactions=timeline(customer, limit=SIDEBAR_ROWS).items, open_tickets=others[:SIDEBAR_ROWS],
+        interactions=timeline(customer, limit=SIDEBAR_ROWS, joined=False).items, open_tickets=others[:SIDEBAR_ROWS],
     )
 
 
