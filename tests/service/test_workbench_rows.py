@@ -207,6 +207,9 @@ def test_the_process_steps_tag_gives_the_markup_of_the_steps_loop(org, open_tick
         assert "<b>" not in built and "&lt;受理&gt;" in built
         assert "is-late" in built and 'class="help warn"' in built and "step-skipped" in built
         assert ('name="csrfmiddlewaretoken"' in built) is ('role="checkbox"' in built) is (who == org.agent)
+        if who == org.exec:  # a ticked item is read out as done, not as a completion date (完成时间)
+            done = {"en": "(done)", "zh-hans": "(已完成)"}[language]
+            assert built.count(f'<span class="sr-only"> {done}</span>') == 3 and "完成时间" not in built
 
 
 @pytest.mark.parametrize("value", [None, "", "3", 7, "<b>Tom</b> & \"Jerry\"", "多行\n文本"])

@@ -14,6 +14,7 @@ from django.utils.formats import get_format, localize
 from django.utils.html import conditional_escape, escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from loopcrm.service.models import Ticket, TicketEvent, TicketMessage
 
@@ -382,7 +383,7 @@ def process_steps(context, progress, ticket, may_change) -> SafeString:
     """
     csrf = csrf_input(context)
     mandatory = escape(_("mandatory"))
-    done = escape(_("done"))
+    done = escape(pgettext("checklist item", "done"))  # read out after a ticked item: not a date ("finished")
     still = escape(_("Still to fill in:"))
     skip = escape(_("Skip"))
     parts = []
