@@ -74,3 +74,24 @@ def test_open_tickets_of_with_fields_reads_only_those_columns(org, zhang, open_t
     assert '"service_ticket"."subject"' in select and '"service_ticket"."description"' not in select
     assert "customers_customer" not in select
     assert queries.open_tickets_of(zhang, org.other_agent, fields=("id",)) == []
+
+
+@pytest.mark.django_db
+def test_the_detail_reads_each_messages_files_in_one_plain_query(org, zhang, open_ticket):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    ticket = _busy_ticket(org, zhang, open_ticket)
+    services.add_reply(ticket, body="两个文件", by=org.agent,
+                       attachments=[Upload("c.txt", "text/plain", b"c"), Upload("d.txt", "text/plain", b"d")])
+    with CaptureQueriesContext(connection) as captured:
+        detail = queries.ticket_detail(org.agent, ticket.pk)
+    reads = [q["sql"] for q in captured if "service_attachment" in q["sql"]]
+    assert len(reads) == 1 and "JOIN" not in reads[0]
+    # each message's files are the ones its manager gives, in the same order, and nothing more is read for them
+    with CaptureQueriesContext(connection) as captured:
+        listed = {m.pk: [f.filename for f in m.attachment_list] for m in detail.messages}
+    assert len(captured) == 0
+    assert listed == {m.pk: [f.filename for f in m.attachments.order_by("id")] for m in detail.messages}
+    assert [f.filename for f in detail.attachments] == ["a.txt", "b.txt", "c.txt", "d.txt"]
+    bare = queries.ticket_detail(org.agent, open_ticket(zhang).pk)
+    assert bare.attachments == [] and all(m.attachment_list == [] for m in bare.messages)

@@ -269,9 +269,16 @@ def ticket_detail(user: User, ticket_id: int, *, stamp: Callable[[], str | None]
     `people_names` under the configuration stamp (`stamp()`), not from a join per message and event."""
     queryset = tickets_for(user, "view").annotate(order_number=F("order__number"))
     ticket = _one(queryset, user, ticket_id, "view", "ticket_id")
-    messages = list(TicketMessage.objects.filter(ticket=ticket).prefetch_related(
-        Prefetch("attachments", queryset=Attachment.objects.order_by("id"))).order_by("created_at", "id"))
-    attachments = [attachment for message in messages for attachment in message.attachments.all()]
+    messages = list(TicketMessage.objects.filter(ticket=ticket).order_by("created_at", "id"))
+    # Each message's files as a plain list (`attachment_list`, read by the conversation tag): one query by the
+    # messages' ids, none without messages, and no prefetch machinery (a related manager and queryset per message).
+    files: dict[int, list[Attachment]] = {message.pk: [] for message in messages}
+    if files:
+        for attachment in Attachment.objects.filter(message_id__in=list(files)).order_by("id"):
+            files[attachment.message_id].append(attachment)
+    for message in messages:
+        message.attachment_list = files[message.pk]
+    attachments = [attachment for message in messages for attachment in message.attachment_list]
     events = list(TicketEvent.objects.filter(ticket=ticket).order_by("at", "id"))
     names = people_names(stamp(), [*(message.author_id for message in messages), *(event.actor_id for event in events)])
     return TicketDetail(

@@ -253,7 +253,7 @@ def ticket_messages(messages, ticket, names=None) -> SafeString:
         files = "".join(
             f'<li><a href="{file_url.replace(mark, str(file.pk))}" download>{escape(file.filename)}</a> '
             f'<span class="muted">{escape(filesizeformat(file.size))}</span></li>'
-            for file in message.attachments.all())
+            for file in _files_of(message))
         if files:
             files = f'\n<ul class="attachments" aria-label="{files_label}">\n{files}\n</ul>'
         parts.append(
@@ -370,6 +370,12 @@ def url_of(name: str, *ids: int) -> str:
 def _step_form(action: str, csrf: str, fields: str, button: str) -> str:
     return (f'<form method="post" action="{action}" hx-post="{action}" hx-target="#ticket" hx-swap="outerHTML" '
             f'class="inline">\n{csrf}{fields}\n{button}\n</form>\n')
+
+
+def _files_of(message) -> list:
+    """A message's attachments: the plain list ticket_detail read for all messages at once, else the manager's."""
+    files = getattr(message, "attachment_list", None)
+    return files if files is not None else list(message.attachments.all())
 
 
 @register.simple_tag(takes_context=True)
