@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.stats import rankdata
 
 HIGH, MEDIUM, LOW = "high", "medium", "low"
 TIERS = (HIGH, MEDIUM, LOW)
@@ -107,6 +106,8 @@ def tiers(basis, rule: TierRule) -> np.ndarray:
         out[basis >= rule.medium] = MEDIUM
         out[basis >= rule.high] = HIGH
         return out
+    from scipy.stats import rankdata  # here, not at import (see rfm)
+
     position = rankdata(-basis, method="min")  # 1 = best
     out[position <= np.floor(n * (rule.high + rule.medium) + 1e-9)] = MEDIUM
     out[position <= np.floor(n * rule.high + 1e-9)] = HIGH
@@ -119,6 +120,8 @@ def vip_suggestions(basis, share: float) -> np.ndarray:
     n = basis.size
     if n == 0 or share <= 0:
         return np.zeros(n, dtype=bool)
+    from scipy.stats import rankdata
+
     position = rankdata(-basis, method="min")
     return (position <= np.floor(n * share + 1e-9)) & (basis > 0)
 
