@@ -11,6 +11,7 @@ import json
 import pytest
 from django.utils import timezone
 
+from loopcrm.accounts.models import Role
 from loopcrm.core.models import AuditEntry
 from loopcrm.customers import services as customer_services
 from loopcrm.customers.models import Tag
@@ -118,6 +119,10 @@ def test_the_360_page_offers_the_download_to_those_who_may(org, zhang):
     agent = factories.signed_in(org.agent)
     assert "personal-data" not in agent.get(f"/customers/{zhang.pk}/").content.decode()
     assert agent.get(f"/customers/{zhang.pk}/personal-data/").status_code == 403
+    # a manager handles the requests of their own department only: Sales East's sees 张伟 without the button
+    manager = factories.user("east_manager", role=Role.MANAGER, department=org.sales_east)
+    page = factories.signed_in(manager).get(f"/customers/{zhang.pk}/")
+    assert page.status_code == 200 and "personal-data" not in page.content.decode()
 
 
 def test_a_long_history_costs_the_same_queries(org, zhang):

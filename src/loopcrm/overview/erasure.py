@@ -20,7 +20,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -76,9 +77,8 @@ def erase_customer(user: User, customer_id: int, *, reason: str, at: dt.datetime
         counts["suppressed identities"] = suppress(
             Customer.objects.filter(pk__in=ids).values("phone", "email", "external_id"), at=at)
         files = _erase_records(ids, counts)
-        for pk in ids:
-            Customer.objects.filter(pk=pk).update(name=f"#{pk}", erased_at=at, updated_at=at, **CUSTOMER_FIELDS)
-        counts["customers"] = len(ids)
+        counts["customers"] = Customer.objects.filter(pk__in=ids).update(name=_number_sign(), erased_at=at,
+                                                                          updated_at=at, **CUSTOMER_FIELDS)
         # By type and id: the record's name is what was just erased.
         audit.record(action=AuditEntry.Action.ERASE, object_type=Customer._meta.label_lower, object_id=customer.pk,
                      by=user, at=at, note=reason, changes={"records": counts})
@@ -91,8 +91,7 @@ def _erase_records(ids: list[int], counts: dict[str, int]) -> list:
     once the transaction commits (a rollback must not lose them)."""
     contacts = ContactPerson.objects.filter(organisation_id__in=ids)
     contact_ids = list(contacts.values_list("pk", flat=True))
-    counts["contacts"] = sum(ContactPerson.objects.filter(pk=pk).update(
-        name=f"#{pk}", title="", phone="", phone_raw="", email="", notes="") for pk in contact_ids)
+    counts["contacts"] = contacts.update(name=_number_sign(), title="", phone="", phone_raw="", email="", notes="")
     counts["consent notes"] = Consent.objects.filter(customer_id__in=ids).exclude(note="").update(note="")
     counts["interactions"] = Interaction.objects.filter(customer_id__in=ids).update(subject="", body="")
     counts["order notes"] = Order.objects.filter(customer_id__in=ids).exclude(notes="").update(notes="")
@@ -125,10 +124,16 @@ def _erase_records(ids: list[int], counts: dict[str, int]) -> list:
     return files
 
 
+def _number_sign() -> Concat:
+    """"#<id>", the name an erased record keeps (one UPDATE for every row, each with its own id)."""
+    return Concat(Value("#"), Cast("pk", CharField()))
+
+
 def _erase_audit(condition: Q) -> int:
     """Keep who changed which field when; drop the values (and the record's name)."""
-    erased = 0
-    for entry in AuditEntry.objects.filter(condition).only("pk", "changes"):
-        changes = {key: "[erased]" for key in entry.changes} if isinstance(entry.changes, dict) else {}
-        erased += AuditEntry.objects.filter(pk=entry.pk).update(changes=changes, object_repr="")
-    return erased
+    entries = list(AuditEntry.objects.filter(condition).only("pk", "changes"))
+    for entry in entries:
+        entry.changes = {key: "[erased]" for key in entry.changes} if isinstance(entry.changes, dict) else {}
+        entry.object_repr = ""
+    AuditEntry.objects.bulk_update(entries, ["changes", "object_repr"], batch_size=500)
+    return len(entries)

@@ -49,7 +49,9 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "contact_form": ContactForm() if can_change else None,
         # Logging a touch needs only to see the customer and a role that is not read-only.
         "log_form": InteractionForm(contacts=bundle.contacts) if can(request.user, "customer", "change") else None,
-        "can_export_personal_data": can(request.user, "customer", "privacy"),
+        # The role's privacy scope may not reach this customer (a manager's is their department).
+        "can_export_personal_data": can(request.user, "customer", "privacy")
+        and customers_for(request.user, "privacy").filter(pk=customer.pk).exists(),
     }
     return render(request, "customers/customer_360.html", context)
 
