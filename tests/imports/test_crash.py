@@ -197,3 +197,58 @@ def test_kill_during_a_moving_in_import_then_resume_brings_indexes_and_keys_back
     job = services.run_job(job, by=org.admin)
     _check_complete(job)
     assert (engine._secondary_indexes(), engine._foreign_keys()) == (indexes, keys)
+
+
+@pytest.mark.parametrize("name", ["duplicates.csv", "customers_300.csv", "bad_rows.csv"])
+def test_the_repeat_check_from_digests_matches_the_check_on_the_staged_rows(upload, org, name):
+    from loopcrm.imports import engine
+
+    # Given a file prepared from the staged rows alone (as after a resumed staging)
+    by_rows = upload(name)
+    engine.stage(by_rows, Path(by_rows.file.path), services._file_info(by_rows))
+    by_rows = engine.prepare(by_rows)
+    # When the same file is validated in one go (the digests kept while staging are used)
+    by_digests = services.validate_job(upload(name))
+    # Then the report lines and the staged rows' actions are the same
+    assert (by_rows.valid, by_rows.invalid, by_rows.matched) == (by_digests.valid, by_digests.invalid,
+                                                                  by_digests.matched)
+    assert _report_and_rows(by_rows) == _report_and_rows(by_digests)
+
+
+def test_rows_whose_identity_hashes_collide_are_told_apart_by_their_values(upload, org):
+    from array import array
+
+    from loopcrm.imports import engine
+    from loopcrm.imports.digests import IdentityDigests
+
+    # Given a staged file, and digests in which every row's identities hash alike
+    expected = upload("duplicates.csv")
+    engine.stage(expected, Path(expected.file.path), services._file_info(expected))
+    expected = engine.prepare(expected)
+    job = upload("duplicates.csv")
+    job = engine.stage(job, Path(job.file.path), services._file_info(job))
+    rows = list(StagedRow.objects.filter(job=job).values_list("row", flat=True))
+    digests = IdentityDigests()
+    digests.start(from_the_first_row=True)
+    digests.add((array("q", rows), *(array("q", [7] * len(rows)) for _identity in range(3))))
+    digests.finish()
+    assert digests.complete and len(digests) == job.valid  # so prepare takes them
+    # When the repeats are checked with them
+    job = engine.prepare(job, digests=digests)
+    # Then only rows whose values are the same are reported, as without digests
+    assert _report_and_rows(job) == _report_and_rows(expected)
+    assert job.errors.filter(reason="duplicate_in_file").exists()
+
+
+def test_digests_of_a_resumed_staging_are_not_used():
+    from loopcrm.imports.digests import IdentityDigests, add_row, digest_part
+
+    # Given digests started past the first row (a staging resumed after a crash)
+    digests = IdentityDigests()
+    digests.start(from_the_first_row=False)
+    part = digest_part()
+    add_row(part, 9, {"phone": "+8613800000001"})
+    digests.add(part)
+    digests.finish()
+    # Then they hold nothing and are not complete
+    assert not digests.complete and len(digests) == 0

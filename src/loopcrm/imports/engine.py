@@ -47,6 +47,7 @@ from loopcrm.customers import services as customer_services
 from loopcrm.customers.models import Customer
 from loopcrm.customers.queries import customers_for
 from loopcrm.imports.cleaning import TAG_SEPARATOR, RowCleaner
+from loopcrm.imports.digests import IDENTITIES, IdentityDigests, add_row, digest_part
 from loopcrm.imports.models import ImportJob, ImportRowError, OnDuplicate, StagedRow
 from loopcrm.imports.reading import FileInfo, FileProblem, iter_rows
 from loopcrm.imports.suppression import refuse_erased_rows
@@ -59,7 +60,6 @@ CUSTOMERS = Customer._meta.db_table
 STAGE_COLUMNS = ("job_id", "row", "kind", "name", "phone", "phone_raw", "email", "external_id", "birthday",
                  "country", "province", "city", "district", "street", "postal_code", "industry", "source_channel",
                  "is_vip", "notes", "tags", "action")
-IDENTITIES = ("external_id", "phone", "email")
 # Fields an update or merge may change (never the kind: a person with contacts cannot become one).
 UPDATABLE = ("name", "phone", "email", "external_id", "birthday", "country", "province", "city", "district",
              "street", "postal_code", "industry", "source_channel", "is_vip", "notes")
@@ -202,6 +202,24 @@ def _report_line(job: ImportJob, row: int, column: str, value: str, reason: str,
                           message=message[:500])
 
 
+_REPORT_COLUMNS = ("job_id", "row", "column", "value", "reason", "message")
+
+
+def save_report_lines(lines: list[ImportRowError]) -> None:
+    """Store report lines: one COPY on PostgreSQL (a bulk_create costs 20 µs a line in the ORM, and a
+    big file has tens of thousands), bulk_create elsewhere."""
+    if not lines:
+        return
+    if connection.vendor != "postgresql":
+        ImportRowError.objects.bulk_create(lines, batch_size=2000)
+        return
+    table = ImportRowError._meta.db_table
+    columns = ", ".join(connection.ops.quote_name(column) for column in _REPORT_COLUMNS)
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for line in lines:
+            copy.write_row((line.job_id, line.row, line.column, line.value, line.reason, line.message))
+
+
 # Rows are cleaned in worker processes when the file is big enough to pay for them (PERFORMANCE.md:
 # cleaning, not COPY, is the per-row cost); small files stay in this process.
 PARALLEL_FROM_BYTES = int(os.environ.get("LOOPCRM_IMPORT_PARALLEL_FROM_BYTES", str(8 * 1024 * 1024)))
@@ -228,8 +246,9 @@ def _init_worker(headers: list[str], targets: list[str], unmapped: str) -> None:
 
 
 # What a chunk of rows comes back as: (rows, last row number, staged rows — COPY lines on PostgreSQL,
-# tuples elsewhere —, report lines as (row, column, value, reason, message), invalid rows).
-Outcome = tuple[int, int, list, list[tuple[int, str, str, str, str]], int]
+# tuples elsewhere —, report lines as (row, column, value, reason, message), invalid rows, the valid
+# rows' identity digests).
+Outcome = tuple[int, int, list, list[tuple[int, str, str, str, str]], int, tuple]
 
 
 def _clean_chunk(job_id: int, chunk: list[tuple[int, list[str]]], copy_text: bool,
@@ -239,6 +258,7 @@ def _clean_chunk(job_id: int, chunk: list[tuple[int, list[str]]], copy_text: boo
     staged: list = []
     errors: list[tuple[int, str, str, str, str]] = []
     invalid = 0
+    digests = digest_part()
     for number, cells in chunk:
         cleaned = clean(cells)
         if cleaned.problems:
@@ -247,7 +267,8 @@ def _clean_chunk(job_id: int, chunk: list[tuple[int, list[str]]], copy_text: boo
         else:
             staged.append(_copy_line(job_id, number, cleaned.values) if copy_text
                           else _staged_tuple(job_id, number, cleaned.values))
-    return len(chunk), chunk[-1][0], staged, errors, invalid
+            add_row(digests, number, cleaned.values)
+    return len(chunk), chunk[-1][0], staged, errors, invalid, digests
 
 
 def _chunks_of_rows(rows: Iterator[tuple[int, list[str]]], skip_through: int,
@@ -294,14 +315,17 @@ def _cleaned(job: ImportJob, path: Path, info: FileInfo, chunk_size: int) -> Ite
 
 
 def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None,
-          progress: Progress | None = None) -> ImportJob:
+          progress: Progress | None = None, digests: IdentityDigests | None = None) -> ImportJob:
     """Read, clean and store the file's rows past `job.staged_through`, in committed batches.
 
     A batch is whole chunks of rows (`size` rows, or the first chunk past it when `size` is not a
-    multiple of the chunk); it commits with its last row as `staged_through`.
+    multiple of the chunk); it commits with its last row as `staged_through`. `digests`, if given,
+    collects the rows' identity hashes for `prepare` (complete only if this call stages every row).
     """
     size = size or batch_size()
     job.refresh_from_db()
+    digests = digests if digests is not None else IdentityDigests()
+    digests.start(from_the_first_row=not job.staged_through)
     started = time.perf_counter()
     outcomes = _cleaned(job, path, info, min(_CHUNK, size))
     pending: Outcome | None = None
@@ -327,14 +351,15 @@ def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None
                         pending = outcome
                         done = False
                         break
-                    rows, last, staged, problems, invalid = outcome
+                    rows, last, staged, problems, invalid, digest = outcome
+                    digests.add(digest)
                     counts["rows"] += rows
                     counts["invalid"] += invalid
                     counts["valid"] += rows - invalid
                     errors.extend(_report_line(current, *problem) for problem in problems)
                     writer.write(staged)
                 writer.flush()
-                ImportRowError.objects.bulk_create(errors, batch_size=2000)
+                save_report_lines(errors)
                 ImportJob.objects.filter(pk=job.pk).update(
                     rows=F("rows") + counts["rows"], valid=F("valid") + counts["valid"],
                     invalid=F("invalid") + counts["invalid"], staged_through=last, staging_done=done,
@@ -344,6 +369,7 @@ def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None
             if progress:
                 progress(job)
             if done:
+                digests.finish()
                 log.info("import #%s staged %d rows in %.1fs", job.pk, job.rows, time.perf_counter() - started)
                 return job
     except FileProblem as problem:
@@ -422,17 +448,45 @@ def _repeats(sharing: dict[str, list[tuple[int, int, str]]]) -> dict[str, list[t
     return repeats
 
 
-def prepare(job: ImportJob) -> ImportJob:
-    """Mark repeats inside the file (report lines) and match the rest to live customers."""
-    # The three checks for repeats read committed staged rows only: on PostgreSQL, for a big file, they
-    # run at once on connections of their own (unless a caller's transaction hides the rows from them).
-    parallel = (connection.vendor == "postgresql" and not connection.in_atomic_block
+def _sharing_from_digests(job: ImportJob, digests: IdentityDigests) -> dict[str, list[tuple[int, int, str]]]:
+    """For each identity, the rows `_sharing` gives and perhaps more: those whose identity hashes repeat."""
+    sharing: dict[str, list[tuple[int, int, str]]] = {}
+    rows = digests.candidate_rows()
+    candidates: list[tuple] = []
+    if connection.vendor == "postgresql" and rows:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT id, row, {', '.join(IDENTITIES)} FROM {STAGED} WHERE job_id = %s"
+                           f" AND row = ANY(%s) AND action = %s", [job.pk, rows, _CREATE])
+            candidates = cursor.fetchall()
+    else:
+        for chunk in _chunks(rows):
+            candidates.extend(StagedRow.objects.filter(job=job, row__in=chunk, action=StagedRow.Action.CREATE)
+                              .values_list("id", "row", *IDENTITIES))
+    # Every row sharing a value is among the candidates; `_repeats` groups them by their real values, so
+    # a candidate there only for a colliding hash (or for another identity) stays alone and is not reported.
+    for position, field in enumerate(IDENTITIES, start=2):
+        sharing[field] = [(found[0], found[1], found[position]) for found in candidates if found[position]]
+    return sharing
+
+
+def prepare(job: ImportJob, *, digests: IdentityDigests | None = None) -> ImportJob:
+    """Mark repeats inside the file (report lines) and match the rest to live customers.
+
+    `digests` from the `stage` call that staged the whole file spare the three scans for repeats.
+    """
+    job.refresh_from_db()
+    if digests is not None and not (digests.complete and len(digests) == job.valid):
+        digests = None  # staged in more than one go (a resume): the staged rows are asked instead
+    # Without digests the three checks for repeats read committed staged rows only: on PostgreSQL, for
+    # a big file, they run at once on connections of their own (unless a caller's transaction hides
+    # the rows from them).
+    parallel = (digests is None and connection.vendor == "postgresql" and not connection.in_atomic_block
                 and _workers_for(job.file_size) >= 2)
     with transaction.atomic():
-        return _prepare(job, parallel=parallel)
+        return _prepare(job, parallel=parallel, digests=digests)
 
 
-def _prepare(job: ImportJob, *, parallel: bool) -> ImportJob:
+def _prepare(job: ImportJob, *, parallel: bool, digests: IdentityDigests | None) -> ImportJob:
     job = ImportJob.objects.select_for_update().get(pk=job.pk)
     if job.prepared:
         return job
@@ -447,7 +501,9 @@ def _prepare(job: ImportJob, *, parallel: bool) -> ImportJob:
             # each of its three processes build the whole grouping again (and spill it to disk).
             cursor.execute("SET LOCAL work_mem = '256MB'")
             cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
-        if parallel:
+        if digests is not None:
+            sharing = _sharing_from_digests(job, digests)
+        elif parallel:
             from concurrent.futures import ThreadPoolExecutor
 
             with ThreadPoolExecutor(max_workers=len(IDENTITIES) - 1, thread_name_prefix="import-prepare") as pool:
@@ -462,15 +518,14 @@ def _prepare(job: ImportJob, *, parallel: bool) -> ImportJob:
             for chunk in _chunks([pk for pk, *_rest in found]):
                 StagedRow.objects.filter(pk__in=chunk).update(action=StagedRow.Action.DUPLICATE, object_id=None)
             column = _header_of(job, field)
-            ImportRowError.objects.bulk_create(
-                [_report_line(job, row, column, value, Reason.DUPLICATE_IN_FILE,
-                              _("Same %(what)s as row %(row)d; the first row is kept.")
-                              % {"what": labels[field], "row": first}) for _pk, row, value, first in found],
-                batch_size=2000,
-            )
+            message = _("Same %(what)s as row %(row)d; the first row is kept.")
+            save_report_lines([_report_line(job, row, column, value, Reason.DUPLICATE_IN_FILE,
+                                            message % {"what": labels[field], "row": first})
+                               for _pk, row, value, first in found])
             duplicates += len(found)
         # People erased at their request stay out (customers.privacy): reported, like repeats, as invalid rows.
         duplicates += refuse_erased_rows(job, header_of=lambda field: _header_of(job, field))
+        matched = 0  # each row is matched at most once: the next identity's UPDATE skips 'pending' rows
         for field in IDENTITIES:
             cursor.execute(
                 f"UPDATE {STAGED} SET action = 'pending', object_id = (SELECT MIN(c.id) FROM {CUSTOMERS} c"
@@ -480,25 +535,27 @@ def _prepare(job: ImportJob, *, parallel: bool) -> ImportJob:
                 f" AND c.merged_into_id IS NULL)",
                 [job.pk],
             )
+            matched += max(cursor.rowcount, 0)
         # Two rows matching one customer through different identities: the first one counts.
-        cursor.execute(
-            f"SELECT s.id, s.row, s.object_id, f.first_row FROM {STAGED} s JOIN ("
-            f" SELECT object_id, MIN(row) AS first_row FROM {STAGED} WHERE job_id = %s AND action = 'pending'"
-            f" AND object_id IS NOT NULL GROUP BY object_id HAVING COUNT(*) > 1"
-            f") f ON s.object_id = f.object_id WHERE s.job_id = %s AND s.action = 'pending' AND s.row > f.first_row",
-            [job.pk, job.pk],
-        )
-        found = cursor.fetchall()
+        found = []
+        if matched > 1:
+            cursor.execute(
+                f"SELECT s.id, s.row, s.object_id, f.first_row FROM {STAGED} s JOIN ("
+                f" SELECT object_id, MIN(row) AS first_row FROM {STAGED} WHERE job_id = %s AND action = 'pending'"
+                f" AND object_id IS NOT NULL GROUP BY object_id HAVING COUNT(*) > 1"
+                f") f ON s.object_id = f.object_id WHERE s.job_id = %s AND s.action = 'pending'"
+                f" AND s.row > f.first_row",
+                [job.pk, job.pk],
+            )
+            found = cursor.fetchall()
         for chunk in _chunks([pk for pk, *_rest in found]):
             StagedRow.objects.filter(pk__in=chunk).update(action=StagedRow.Action.DUPLICATE)
-        ImportRowError.objects.bulk_create(
-            [_report_line(job, row, "", str(object_id), Reason.DUPLICATE_IN_FILE,
-                          _("Matches the same customer #%(id)s as row %(row)d; the first row is kept.")
-                          % {"id": object_id, "row": first}) for _pk, row, object_id, first in found],
-            batch_size=2000,
-        )
+        message = _("Matches the same customer #%(id)s as row %(row)d; the first row is kept.")
+        save_report_lines([_report_line(job, row, "", str(object_id), Reason.DUPLICATE_IN_FILE,
+                                        message % {"id": object_id, "row": first})
+                           for _pk, row, object_id, first in found])
         duplicates += len(found)
-    matched = StagedRow.objects.filter(job=job, action=StagedRow.Action.PENDING, object_id__isnull=False).count()
+        matched -= len(found)
     log.info("import #%s prepared in %.1fs: %d repeated inside the file, %d match customers", job.pk,
              time.perf_counter() - started, duplicates, matched)
     ImportJob.objects.filter(pk=job.pk).update(
@@ -601,8 +658,13 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _insert_new(job: ImportJob, lo: int, hi: int, by: User | None, now: dt.datetime) -> None:
-    """Rows of [lo, hi] that match nobody become customers, with the ids reserved for them when staged."""
+def _insert_new(job: ImportJob, lo: int, hi: int, by: User | None, now: dt.datetime, *,
+                idempotent: bool = False) -> None:
+    """Rows of [lo, hi] that match nobody become customers, with the ids reserved for them when staged.
+
+    `idempotent`: a row whose customer exists already (inserted by a half batch that committed before a
+    crash, see `_insert_in_two`) is passed over.
+    """
     owner_id = by.pk if by is not None else None
     department_id = getattr(by, "department_id", None)
     fields = ("kind", "name", "phone", "phone_raw", "email", "external_id", "birthday", "country", "province",
@@ -612,9 +674,30 @@ def _insert_new(job: ImportJob, lo: int, hi: int, by: User | None, now: dt.datet
             f"INSERT INTO {CUSTOMERS} (id, {', '.join(fields)}, owner_id, department_id, created_by_id, version,"
             f" created_at, updated_at, merged_into_id)"
             f" SELECT object_id, {', '.join(fields)}, %s, %s, %s, 1, %s, %s, NULL FROM {STAGED}"
-            f" WHERE job_id = %s AND row >= %s AND row <= %s AND action = 'create'",
+            f" WHERE job_id = %s AND row >= %s AND row <= %s AND action = 'create'"
+            f"{' ON CONFLICT (id) DO NOTHING' if idempotent else ''}",
             [owner_id, department_id, owner_id, now, now, job.pk, lo, hi],
         )
+
+
+def _insert_committed(job: ImportJob, lo: int, hi: int, by: User | None, now: dt.datetime) -> None:
+    with transaction.atomic():
+        _insert_new(job, lo, hi, by, now, idempotent=True)
+
+
+def _insert_in_two(job: ImportJob, lo: int, hi: int, by: User | None, now: dt.datetime, helper) -> None:
+    """The batch's new customers inserted by two connections at once, the upper half by `helper`'s.
+
+    An insert runs on one core, and on PostgreSQL two into the same table barely wait for each other.
+    The upper half commits on its own, before the batch: if the batch then fails (a crash), the
+    resume does it again, and the idempotent insert passes over the customers already there.
+    """
+    middle = (lo + hi) // 2
+    upper = helper.submit(_insert_committed, job, middle + 1, hi, by, now)
+    try:
+        _insert_new(job, lo, middle, by, now, idempotent=True)
+    finally:
+        upper.result()
 
 
 def _link_tags(job: ImportJob, lo: int, hi: int) -> None:
@@ -636,6 +719,27 @@ def merge(job: ImportJob, *, by: User | None, size: int | None = None, pause: fl
           progress: Progress | None = None) -> ImportJob:
     """Import the prepared rows past `job.checkpoint`, one committed batch at a time."""
     size = size or batch_size()
+    # Big files on PostgreSQL: a second connection inserts half of each batch (unless a caller's
+    # transaction would hide the staged rows' state from it).
+    helper = None
+    if connection.vendor == "postgresql" and not connection.in_atomic_block and _workers_for(job.file_size) >= 2:
+        from concurrent.futures import ThreadPoolExecutor
+
+        helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-merge")
+    try:
+        return _merge(job, by=by, size=size, pause=pause, progress=progress, helper=helper)
+    finally:
+        if helper is not None:
+            helper.submit(_close_own_connection).result()
+            helper.shutdown()
+
+
+def _close_own_connection() -> None:
+    connection.close()  # the calling thread's own connection (`connection` is per thread)
+
+
+def _merge(job: ImportJob, *, by: User | None, size: int, pause: float, progress: Progress | None,
+           helper) -> ImportJob:
     started = time.perf_counter()
     while True:
         with transaction.atomic():
@@ -656,7 +760,10 @@ def merge(job: ImportJob, *, by: User | None, size: int | None = None, pause: fl
             now = _now()
             if current.matched:
                 _apply_matches(current, lo, hi, by, now)
-            _insert_new(current, lo, hi, by, now)
+            if helper is not None:
+                _insert_in_two(current, lo, hi, by, now, helper)
+            else:
+                _insert_new(current, lo, hi, by, now)
             if "tags" in current.mapping.get("targets", []) or current.unmapped == "tags":
                 _link_tags(current, lo, hi)
             counts = dict(StagedRow.objects.filter(job=current, row__gte=lo, row__lte=hi)

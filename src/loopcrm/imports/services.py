@@ -252,6 +252,7 @@ def validate_job(job: ImportJob, *, size: int | None = None, progress: engine.Pr
         ImportJob.objects.filter(pk=job.pk).update(message=" ".join(problems))
         job.refresh_from_db()
         return job
+    digests = engine.IdentityDigests()  # kept while staging, for the repeat check
     if not job.staging_done:
         try:
             info = _file_info(job)
@@ -260,13 +261,13 @@ def validate_job(job: ImportJob, *, size: int | None = None, progress: engine.Pr
             job.refresh_from_db()
             return job
         if job.kind == ImportKind.CUSTOMERS:
-            job = engine.stage(job, Path(job.file.path), info, size=size, progress=progress)
+            job = engine.stage(job, Path(job.file.path), info, size=size, progress=progress, digests=digests)
         else:
             job = records.stage(job, Path(job.file.path), info, by=job.created_by, size=size, progress=progress)
         if job.status != Status.VALIDATING:
             return job
     if job.kind == ImportKind.CUSTOMERS:
-        job = engine.prepare(job)
+        job = engine.prepare(job, digests=digests)
     ImportJob.objects.filter(pk=job.pk, status=Status.VALIDATING).update(status=Status.VALIDATED,
                                                                          updated_at=timezone.now())
     job.refresh_from_db()
