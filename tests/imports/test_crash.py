@@ -252,3 +252,39 @@ def test_digests_of_a_resumed_staging_are_not_used():
     digests.finish()
     # Then they hold nothing and are not complete
     assert not digests.complete and len(digests) == 0
+
+
+class _Crash(BaseException):
+    """Stops the importer like a kill would: not an error it catches and records."""
+
+
+def test_a_batch_whose_upper_half_committed_before_a_crash_resumes_exactly(upload, org, monkeypatch):
+    import threading
+
+    from loopcrm.imports import engine
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a second connection inserts half of each batch on PostgreSQL only")
+    # Given a big-file import (the second connection inserts the upper half of each batch)
+    monkeypatch.setenv("LOOPCRM_IMPORT_PARALLEL_FROM_BYTES", "1")
+    monkeypatch.setenv("LOOPCRM_IMPORT_WORKERS", "2")
+    job = services.commit_job(services.validate_job(upload("customers_300.csv")), by=org.admin)
+    real_insert = engine._insert_new
+
+    def insert(*args, **kwargs):
+        if threading.current_thread() is threading.main_thread():
+            raise _Crash
+        return real_insert(*args, **kwargs)
+
+    # When the importer stops in its first batch of 100 rows, after the other connection committed its half
+    monkeypatch.setattr(engine, "_insert_new", insert)
+    with pytest.raises(_Crash):
+        services.run_job(job, by=org.admin, size=100)
+    job.refresh_from_db()
+    upper = StagedRow.objects.filter(job=job, row__gte=52, row__lte=101, action="create")
+    assert job.status == "importing" and job.checkpoint == 0 and job.created == 0
+    assert Customer.objects.count() == upper.count() > 0
+    # Then the resume inserts every other row once, and counts each customer once
+    monkeypatch.setattr(engine, "_insert_new", real_insert)
+    job = services.run_job(job, by=org.admin, size=100)
+    _check_complete(job)
