@@ -90,7 +90,7 @@ def test_a_phone_fragment_uses_the_phone_trigram_index(plan):
 
 def test_an_international_phone_prefix_uses_an_index_on_phone(plan):
     text = plan("+86 138 0000")
-    assert "customer_phone_trgm_idx" in text or "customers_customer_phone_01182399_like" in text
+    assert "customer_phone_trgm_idx" in text or "customer_phone_idx" in text
 
 
 def test_an_email_fragment_uses_the_email_trigram_index(plan):

@@ -47,8 +47,9 @@ class Customer(TimeStampedModel):
 
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices, default=Kind.PERSON)
     name = models.CharField(_("name"), max_length=200)
-    # E.164 ("+8613800138000"); the number as it was given is kept beside it.
-    phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
+    # E.164 ("+8613800138000"); the number as it was given is kept beside it. One btree in Meta serves both
+    # equality and search's prefixes (PostgreSQL: varchar_pattern_ops; migration 0007).
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
     phone_raw = models.CharField(_("phone as entered"), max_length=64, blank=True)
     # Plain btree indexes in Meta (equality: dedupe, matching, API filters). db_index=True would add a
     # `varchar_pattern_ops` twin on PostgreSQL for LIKE 'prefix%', which nothing asks of these two.
@@ -100,6 +101,7 @@ class Customer(TimeStampedModel):
             models.Index(fields=["province", "city"], include=["id"], condition=models.Q(merged_into__isnull=True),
                          name="customer_live_region_idx"),
             models.Index(fields=["-updated_at", "-id"], name="customer_updated_idx"),
+            models.Index(fields=["phone"], name="customer_phone_idx", opclasses=["varchar_pattern_ops"]),
             models.Index(fields=["email"], name="customer_email_idx"),
             models.Index(fields=["external_id"], name="customer_external_id_idx"),
         ]
