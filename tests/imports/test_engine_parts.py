@@ -50,3 +50,23 @@ def test_repeats_are_taken_identity_by_identity_and_a_row_set_aside_no_longer_co
         "phone": [(16, 6, "+8613800000001", 1)],
         "email": [(15, 5, "a@example.com", 4)],
     }
+
+
+@pytest.mark.django_db
+def test_reserved_ids_are_a_run_or_else_each_id_taken():
+    from django.db import connection
+
+    # Given the customer id sequence as it is
+    first = list(engine.reserve_ids(3))
+    # Then three ids in one run come back
+    assert len(first) == 3 and first == list(range(first[0], first[0] + 3))
+    if connection.vendor != "postgresql":
+        return
+    # When the sequence does not give a run (here: it steps by 2, as it may when ids are shared out)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence('customers_customer', 'id')")
+        sequence = cursor.fetchone()[0]
+        cursor.execute(f"ALTER SEQUENCE {sequence} INCREMENT BY 2")
+    stepped = list(engine.reserve_ids(3))
+    # Then each id taken is given, none twice and none before the last run
+    assert stepped == [stepped[0], stepped[0] + 2, stepped[0] + 4] and stepped[0] > first[-1]

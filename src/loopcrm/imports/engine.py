@@ -5,15 +5,18 @@
    — PostgreSQL through `COPY`, SQLite through batched `executemany` — as `create` with a
    customer id reserved for them (the sequence; SQLite: `sqlite_sequence`), with the report lines
    of bad rows. Every batch commits together with `job.staged_through`, so a crash re-reads the
-   file past that row and stores nothing twice.
+   file past that row and stores nothing twice. The cleaning also hands back a hash of each valid
+   row's identities (imports.digests) for step 2.
 2. **Prepare** (one transaction): rows repeating an external id, phone or email of an earlier row
-   of the file become report lines ("duplicate inside the file"); the others are matched to live
+   of the file become report lines ("duplicate inside the file"; found from the hashes when one
+   run staged the whole file, else by grouping the staged rows); the others are matched to live
    customers (external id first, then phone, then email — all three are indexed) and become
    `pending` with the matched customer's id. After this no two rows to create or update share an
    identity, so no row can match a customer this import creates. A `create` row's id is used only
    when the merge reaches its row: until then it is reserved, and after a cancel it stays unused.
 3. **Merge**: row ranges in batches; each batch — new customers inserted with `INSERT … SELECT`
-   under their reserved ids (no write to the staged rows),
+   under their reserved ids (no write to the staged rows; for big files on PostgreSQL half of them
+   by a second connection),
    matched ones skipped, updated (`UPDATE … FROM`, the file's non-empty values win) or merged
    (only the customer's empty fields filled, notes appended, as `customers.services` merges do),
    their before-image kept on the staged row — commits with `job.checkpoint` in the same
@@ -32,7 +35,7 @@ import datetime as dt
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,11 +128,12 @@ def _copy_line(job_id: int, row: int, values: dict[str, Any]) -> str:
     return line
 
 
-def reserve_ids(count: int) -> list[int]:
-    """`count` customer ids no one else will be given, taken now (inside the staging transaction).
+def reserve_ids(count: int) -> Sequence[int]:
+    """`count` customer ids no one else will be given: one per row of a chunk, taken as the chunk is
+    handed out for cleaning, so the cleaning writes each valid row's staged text whole.
 
     They are recorded on the staged rows, so the merge inserts with them and the undo knows them
-    without writing to the staged rows again. Ids of rows that turn out to be duplicates or
+    without writing to the staged rows again. Ids of rows that turn out to be invalid, duplicates or
     matches are never used (gaps, as a rolled-back insert leaves).
     """
     if count <= 0:
@@ -138,9 +142,15 @@ def reserve_ids(count: int) -> list[int]:
         if connection.vendor == "postgresql":
             # The sequence is looked up once, in a subquery: as the argument of nextval() the name
             # lookup (pg_get_serial_sequence, then text to regclass) ran once per id, 7x the cost.
-            cursor.execute(f"SELECT nextval(seq) FROM (SELECT pg_get_serial_sequence('{CUSTOMERS}', 'id')::regclass"
-                           f" AS seq OFFSET 0) AS sequence, generate_series(1, %s)", [count])
-            return [value for (value,) in cursor.fetchall()]
+            # Unless another session took ids meanwhile they are one run: its ends are sent, not each id
+            # (a million ids as rows cost the importer 0.5 s to read).
+            cursor.execute(
+                f"WITH taken AS (SELECT nextval(seq) AS id FROM (SELECT pg_get_serial_sequence('{CUSTOMERS}', 'id')"
+                f"::regclass AS seq OFFSET 0) AS sequence, generate_series(1, %s))"
+                f" SELECT MIN(id), MAX(id), CASE WHEN MAX(id) - MIN(id) + 1 = COUNT(*) THEN NULL"
+                f" ELSE string_agg(id::text, ',' ORDER BY id) END FROM taken", [count])
+            first, last, scattered = cursor.fetchone()
+            return range(first, last + 1) if scattered is None else [int(pk) for pk in scattered.split(",")]
         # SQLite: AUTOINCREMENT gives max(sqlite_sequence, max(id)) + 1, so raising the sequence
         # reserves the block; the IMMEDIATE transaction holds the write lock until it commits.
         cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [CUSTOMERS])
@@ -151,22 +161,22 @@ def reserve_ids(count: int) -> list[int]:
             cursor.execute("UPDATE sqlite_sequence SET seq = %s WHERE name = %s", [base + count, CUSTOMERS])
         else:
             cursor.execute("INSERT INTO sqlite_sequence (name, seq) VALUES (%s, %s)", [CUSTOMERS, base + count])
-        return list(range(base + 1, base + count + 1))
+        return range(base + 1, base + count + 1)
 
 
 class _Writer:
-    """Writes staged rows, each with its reserved id: one COPY per WRITE_ROWS rows on PostgreSQL (the
-    ids are taken first: no other statement may run inside a COPY), executemany elsewhere.
+    """Writes staged rows: one COPY per WRITE_ROWS rows on PostgreSQL, executemany elsewhere.
 
-    Rows are held until WRITE_ROWS of them (two chunks) or the batch's end: each write is two round
-    trips the importer waits for, and a server busy with the cleaning workers answers each late (at
-    2,000 rows a write, 1,000 round trips took 3-4 s of a million-row staging).
+    Rows are held until WRITE_ROWS of them (two chunks) or the batch's end: each write is a round trip
+    the importer waits for, and a server busy with the cleaning workers answers each late (at 2,000
+    rows a write, 1,000 round trips took 3-4 s of a million-row staging).
     """
 
     WRITE_ROWS = 4_000
 
     def __init__(self) -> None:
         self.held: list = []
+        self.count = 0
         if connection.vendor == "postgresql":
             columns = ", ".join(f'"{c}"' for c in (*STAGE_COLUMNS, "object_id"))
             self.copy_sql = f"COPY {STAGED} ({columns}) FROM STDIN"
@@ -175,26 +185,26 @@ class _Writer:
             marks = ", ".join(["%s"] * (len(STAGE_COLUMNS) + 1))
             self.sql = f"INSERT INTO {STAGED} ({', '.join(STAGE_COLUMNS)}, object_id) VALUES ({marks})"
 
-    def write(self, staged: list) -> None:
-        """Staged rows of one chunk: COPY lines on PostgreSQL, tuples elsewhere (see _clean_chunk)."""
-        self.held.extend(staged)
-        if len(self.held) >= self.WRITE_ROWS:
+    def write(self, staged: str | list, count: int) -> None:
+        """`count` staged rows of one chunk: COPY text on PostgreSQL, tuples elsewhere (see _clean_chunk)."""
+        if count:
+            self.held.append(staged)
+            self.count += count
+        if self.count >= self.WRITE_ROWS:
             self.flush()
 
     def flush(self) -> None:
         """Write the rows held; before anything else of the batch touches the database."""
-        staged, self.held = self.held, []
-        if not staged:
+        held, self.held, self.count = self.held, [], 0
+        if not held:
             return
-        ids = reserve_ids(len(staged))
         with connection.cursor() as cursor:
             if self.copy_sql:
                 with cursor.cursor.copy(self.copy_sql) as copy:
-                    for start in range(0, len(staged), 1000):  # in pieces: one block's text at a time
-                        copy.write("".join([f"{line}\t{pk}\n" for line, pk in zip(
-                            staged[start:start + 1000], ids[start:start + 1000], strict=True)]))
+                    for text in held:
+                        copy.write(text)
             else:
-                cursor.executemany(self.sql, [(*values, pk) for values, pk in zip(staged, ids, strict=True)])
+                cursor.executemany(self.sql, [row for rows in held for row in rows])
 
 
 def _report_line(job: ImportJob, row: int, column: str, value: str, reason: str, message: str) -> ImportRowError:
@@ -245,30 +255,33 @@ def _init_worker(headers: list[str], targets: list[str], unmapped: str) -> None:
     _worker_cleaner = RowCleaner(headers, targets, unmapped=unmapped)
 
 
-# What a chunk of rows comes back as: (rows, last row number, staged rows — COPY lines on PostgreSQL,
-# tuples elsewhere —, report lines as (row, column, value, reason, message), invalid rows, the valid
-# rows' identity digests).
-Outcome = tuple[int, int, list, list[tuple[int, str, str, str, str]], int, tuple]
+# What a chunk of rows comes back as: (rows, last row number, staged rows — one COPY text on PostgreSQL,
+# tuples elsewhere, each with its reserved id —, report lines as (row, column, value, reason, message),
+# invalid rows, the valid rows' identity digests).
+Outcome = tuple[int, int, str | list, list[tuple[int, str, str, str, str]], int, tuple]
 
 
-def _clean_chunk(job_id: int, chunk: list[tuple[int, list[str]]], copy_text: bool,
+def _clean_chunk(job_id: int, chunk: list[tuple[int, list[str]]], ids: Sequence[int], copy_text: bool,
                  cleaner: RowCleaner | None = None) -> Outcome:
+    """Clean a chunk of rows; the valid ones are staged with the customer id reserved for their place
+    in the chunk (`ids`: one per row, the invalid rows' unused)."""
     cleaner = cleaner or _worker_cleaner
     clean = cleaner.clean
     staged: list = []
     errors: list[tuple[int, str, str, str, str]] = []
     invalid = 0
     digests = digest_part()
-    for number, cells in chunk:
+    for (number, cells), pk in zip(chunk, ids, strict=True):
         cleaned = clean(cells)
         if cleaned.problems:
             invalid += 1
             errors.extend((number, p.column, p.value, p.reason, p.message) for p in cleaned.problems)
         else:
-            staged.append(_copy_line(job_id, number, cleaned.values) if copy_text
-                          else _staged_tuple(job_id, number, cleaned.values))
+            staged.append(f"{_copy_line(job_id, number, cleaned.values)}\t{pk}\n" if copy_text
+                          else (*_staged_tuple(job_id, number, cleaned.values), pk))
             add_row(digests, number, cleaned.values)
-    return len(chunk), chunk[-1][0], staged, errors, invalid, digests
+    # One string for the chunk's COPY text: it goes back to the importer as one piece, not 2,000.
+    return len(chunk), chunk[-1][0], "".join(staged) if copy_text else staged, errors, invalid, digests
 
 
 def _chunks_of_rows(rows: Iterator[tuple[int, list[str]]], skip_through: int,
@@ -295,7 +308,7 @@ def _cleaned(job: ImportJob, path: Path, info: FileInfo, chunk_size: int) -> Ite
     if not workers:
         cleaner = RowCleaner(job.headers, targets, unmapped=job.unmapped)
         for chunk in chunks:
-            yield _clean_chunk(job.pk, chunk, copy_text, cleaner)
+            yield _clean_chunk(job.pk, chunk, reserve_ids(len(chunk)), copy_text, cleaner)
         return
     import multiprocessing
 
@@ -304,7 +317,7 @@ def _cleaned(job: ImportJob, path: Path, info: FileInfo, chunk_size: int) -> Ite
     try:
         window: collections.deque = collections.deque()
         for chunk in chunks:  # a bounded window keeps memory flat: the pool never reads ahead of it
-            window.append(pool.apply_async(_clean_chunk, (job.pk, chunk, copy_text)))
+            window.append(pool.apply_async(_clean_chunk, (job.pk, chunk, reserve_ids(len(chunk)), copy_text)))
             if len(window) >= 3 * workers:
                 yield window.popleft().get()
         while window:
@@ -357,7 +370,7 @@ def stage(job: ImportJob, path: Path, info: FileInfo, *, size: int | None = None
                     counts["invalid"] += invalid
                     counts["valid"] += rows - invalid
                     errors.extend(_report_line(current, *problem) for problem in problems)
-                    writer.write(staged)
+                    writer.write(staged, rows - invalid)
                 writer.flush()
                 save_report_lines(errors)
                 ImportJob.objects.filter(pk=job.pk).update(
