@@ -15,6 +15,7 @@ from django.utils import timezone
 from loopcrm.feedback import services
 from loopcrm.feedback.models import Invitation, Survey, SurveyKind, Trigger
 from loopcrm.feedback.services.invitations import make_token
+from loopcrm.service.models import Ticket
 from tests import factories
 
 NOW = dt.datetime(2026, 11, 2, 2, 0, tzinfo=dt.UTC)
@@ -97,3 +98,24 @@ def sent_invitation(survey: Survey, customer, *, at: dt.datetime = NOW, **source
 
 def now() -> dt.datetime:
     return timezone.now()
+
+
+def answered(survey, customer, score, *, agent=None, department=None, at=None, comment=""):
+    """One complete answer, given through the token as a customer would."""
+    at = at or timezone.now()
+    ticket = None
+    if agent is not None:
+        ticket = Ticket.objects.create(subject="咨询", customer=customer, assignee=agent, department=department,
+                                       status=Ticket.Status.RESOLVED, opened_at=at - dt.timedelta(days=1),
+                                       resolved_at=at - dt.timedelta(hours=2))
+    invitation = services.invite(survey, customer, trigger=Trigger.MANUAL, send_after=at - dt.timedelta(hours=1),
+                                 at=at - dt.timedelta(hours=1),
+                                 source=services.invitations.Source(ticket=ticket))
+    assert invitation.status == Invitation.Status.SCHEDULED, invitation.suppressed_reason
+    invitation = services.invitations.send_invitation(invitation, at=at - dt.timedelta(hours=1))
+    token = services.invitations.make_token(invitation)
+    rating, comment_question = survey.current_version.questions.all()[:2]
+    answers = {f"q{rating.pk}": score}
+    if comment:
+        answers[f"q{comment_question.pk}"] = comment
+    return services.save_answers(token, answers, submit=True, at=at)

@@ -7,32 +7,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from loopcrm.feedback import queries, services
-from loopcrm.feedback.models import Invitation, Response, SurveyKind, Trigger
-from loopcrm.service.models import Ticket
+from loopcrm.feedback import queries
+from loopcrm.feedback.models import Response, SurveyKind
 from tests import factories
-from tests.feedback.conftest import make_survey
-
-
-def answered(survey, customer, score, *, agent=None, department=None, at=None, comment=""):
-    """One complete answer, given through the token as a customer would."""
-    at = at or timezone.now()
-    ticket = None
-    if agent is not None:
-        ticket = Ticket.objects.create(subject="咨询", customer=customer, assignee=agent, department=department,
-                                       status=Ticket.Status.RESOLVED, opened_at=at - dt.timedelta(days=1),
-                                       resolved_at=at - dt.timedelta(hours=2))
-    invitation = services.invite(survey, customer, trigger=Trigger.MANUAL, send_after=at - dt.timedelta(hours=1),
-                                 at=at - dt.timedelta(hours=1),
-                                 source=services.invitations.Source(ticket=ticket))
-    assert invitation.status == Invitation.Status.SCHEDULED, invitation.suppressed_reason
-    invitation = services.invitations.send_invitation(invitation, at=at - dt.timedelta(hours=1))
-    token = services.invitations.make_token(invitation)
-    rating, comment_question = survey.current_version.questions.all()[:2]
-    answers = {f"q{rating.pk}": score}
-    if comment:
-        answers[f"q{comment_question.pk}"] = comment
-    return services.save_answers(token, answers, submit=True, at=at)
+from tests.feedback.conftest import answered, make_survey
 
 
 @pytest.fixture

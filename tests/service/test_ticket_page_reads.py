@@ -123,9 +123,10 @@ def test_the_ticket_page_reads_a_fixed_number_of_queries(org, tickets, name, dja
     page = reverse("web:ticket_detail", args=[ticket.pk])
     assert client.get(page).status_code == 200  # the selects kept under the stamp are drawn once
     # session, user, department; the ticket, its tags, messages, attachments, events, process, SLA clocks; the
-    # customer's open tickets, value, orders summary, recent orders, interactions; the configuration stamp. Not:
-    # may the user change it, the customer again, their tags, the ticket's followers, the canned replies.
-    with django_assert_max_num_queries(16):
+    # customer's open tickets, value, orders summary, recent orders, interactions; the configuration stamp; the
+    # satisfaction card's two (the answer about this ticket, the customer's latest). Not: may the user change it,
+    # the customer again, their tags, the ticket's followers, the canned replies.
+    with django_assert_max_num_queries(18):
         response = client.get(page)
     assert response.status_code == 200 and "问候 Greeting" in response.content.decode()
 

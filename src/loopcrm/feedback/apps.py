@@ -26,9 +26,10 @@ class FeedbackConfig(AppConfig):
         # (Django's collector sends it inside the deleting transaction, also for QuerySet.delete()), so the
         # daily roll-up is counted down in the same transaction. Not business flow: derived counters, like an
         # index; the nightly check repairs anything that bypassed the ORM.
-        from loopcrm.feedback import segment_fields
+        from loopcrm.feedback import segment_fields, ticket_panel
         from loopcrm.feedback.models import Invitation, Response
 
         segment_fields.register()  # satisfaction as conditions of value's segment rules
+        ticket_panel.register()  # the ticket page's satisfaction card
         pre_delete.connect(_uncount_response, sender=Response, dispatch_uid="feedback_uncount_response")
         pre_delete.connect(_uncount_invitation, sender=Invitation, dispatch_uid="feedback_uncount_invitation")

@@ -43,6 +43,7 @@ from loopcrm.service.forms import (
     once,
 )
 from loopcrm.service.models import Ticket
+from loopcrm.service.panels import ticket_panels
 from loopcrm.service.queries.config import current_stamp, stamped_list
 from loopcrm.service.queries.processes import get_ticket_step, process_progress
 from loopcrm.service.queries.sla import ticket_clocks
@@ -134,10 +135,12 @@ def page_context(request: HttpRequest, ticket_id: int, **forms_in: forms.Form) -
     detail = ticket_detail(user, ticket_id, stamp=stamp)
     ticket = detail.ticket
     allowed = sorted(ticket_services.TRANSITIONS.get(ticket.status, ()))
+    side = customer_side(user, ticket)
     context = {
         "detail": detail, "ticket": ticket, "progress": process_progress(ticket, stamp=stamp),
         "clocks": ticket_clocks(ticket),
-        "side": customer_side(user, ticket), "may_change": detail.may_change, "may_assign": detail.may_assign,
+        "side": side, "panels": ticket_panels(user, ticket, customer_visible=side.visible),
+        "may_change": detail.may_change, "may_assign": detail.may_assign,
         "is_mine": ticket.assignee_id == user.pk, "urls": ticket_urls(ticket),
         "canned": canned_reply_list(user, stamp()) if detail.may_change else [],
         "reply_form": ReplyForm(prefix="reply"), "note_form": ComposerForm(prefix="note"),
