@@ -137,6 +137,16 @@ def test_rollback_keeps_customers_that_gained_orders(upload, run, org):
     assert "1 kept" in job.message
 
 
+def test_rollback_keeps_customers_under_a_legal_hold(upload, run, org):
+    from loopcrm.customers import holds
+
+    job = run(upload("customers_utf8.csv", dry_run=False))
+    holds.place_legal_hold(org.admin, Customer.objects.get(name="张伟").pk, reason="诉讼 2026-沪-0173")
+    job = services.rollback_job(job, by=org.admin)
+    assert list(Customer.objects.values_list("name", flat=True)) == ["张伟"]
+    assert "1 kept" in job.message
+
+
 def test_cancel_before_import_writes_nothing_and_can_not_be_committed(upload, run, org):
     job = run(upload("customers_utf8.csv"))
     job = services.cancel_job(job, by=org.admin)

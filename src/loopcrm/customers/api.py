@@ -12,9 +12,9 @@ from ninja import Header, Query, Router, Status
 
 from loopcrm.accounts.queries import departments_for, users_for
 from loopcrm.core.api import COMMON_ERRORS, WRITE_ERRORS, PageOut, Problem
-from loopcrm.core.errors import RuleViolation
+from loopcrm.core.errors import NotFound, RuleViolation
 from loopcrm.core.pagination import Page, paginate
-from loopcrm.customers import queries, services
+from loopcrm.customers import holds, queries, services
 from loopcrm.customers.filters import CustomerFilter
 from loopcrm.customers.schemas import (
     ConsentIn,
@@ -25,6 +25,8 @@ from loopcrm.customers.schemas import (
     CustomerIn,
     CustomerOut,
     CustomerPatch,
+    LegalHoldIn,
+    LegalHoldOut,
     ListParams,
     MergeIn,
 )
@@ -197,3 +199,33 @@ def consent_history(request, customer_id: int, params: Query[ListParams]):
 def record_consent(request, customer_id: int, payload: ConsentIn):
     customer = queries.get_customer_for(request.user, customer_id, "change")
     return Status(201, services.record_consent(customer, by=request.user, **payload.model_dump()))
+
+
+# --- legal hold ----------------------------------------------------------------------------------
+
+HOLD = ("Needs the customer \"privacy\" permission (administrators; managers for their department). While a hold "
+        "stands the customer's personal data cannot be erased, and the customer cannot be deleted or merged away.")
+
+
+@router.get("/{customer_id}/legal-hold", response={200: LegalHoldOut, **COMMON_ERRORS}, url_name="legal_hold",
+            summary="The customer's legal hold (404 when there is none)", description=HOLD)
+def get_legal_hold(request, customer_id: int):
+    hold = holds.legal_hold_of(request.user, customer_id)
+    if hold is None:
+        raise NotFound(_("Customer #%(id)s is not under a legal hold.") % {"id": customer_id}, field="customer_id")
+    return hold
+
+
+@router.post("/{customer_id}/legal-hold", response={201: LegalHoldOut, **WRITE_ERRORS}, url_name="place_legal_hold",
+             summary="Place a legal hold on a customer", description=f"{HOLD} 409 when one stands already. Audited "
+                                                                       "with the reason.")
+def place_legal_hold(request, customer_id: int, payload: LegalHoldIn):
+    return Status(201, holds.place_legal_hold(request.user, customer_id, reason=payload.reason))
+
+
+@router.post("/{customer_id}/legal-hold/lift", response={204: None, **WRITE_ERRORS}, url_name="lift_legal_hold",
+             summary="Lift a customer's legal hold", description=f"{HOLD} 404 when there is none. Audited with the "
+                                                                   "reason and the hold that was lifted.")
+def lift_legal_hold(request, customer_id: int, payload: LegalHoldIn):
+    holds.lift_legal_hold(request.user, customer_id, reason=payload.reason)
+    return Status(204, None)

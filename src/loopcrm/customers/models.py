@@ -207,3 +207,27 @@ class ErasedIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.digest[:12]}…"
+
+
+class LegalHold(models.Model):
+    """A customer whose records must be kept as they are — a lawsuit, a regulator's inquiry, an audit.
+
+    While it stands the customer's personal data cannot be erased, the customer cannot be deleted or merged
+    away, and no retention rule may touch their records (customers.holds). Lifting it deletes this row; the
+    audit trail keeps who placed and lifted it, when and why.
+    """
+
+    # PROTECT: a delete that went round the services (the admin, an import's undo) still cannot remove them.
+    customer = models.OneToOneField(Customer, on_delete=models.PROTECT, related_name="legal_hold",
+                                    verbose_name=_("customer"))
+    reason = models.CharField(_("reason"), max_length=500)
+    placed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+", verbose_name=_("placed by"))
+    placed_at = models.DateTimeField(_("placed"))
+
+    class Meta:
+        verbose_name = _("legal hold")
+        verbose_name_plural = _("legal holds")
+
+    def __str__(self) -> str:
+        return f"legal hold on customer {self.customer_id}"

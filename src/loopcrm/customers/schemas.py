@@ -213,3 +213,15 @@ class MergeIn(Input):
 class ListParams(Schema):
     cursor: str | None = Field(None, max_length=500, pattern=r"^[A-Za-z0-9_=-]*$")
     limit: int | None = Field(None, ge=1, description="At most 200; larger values are capped.")
+
+
+class LegalHoldIn(Input):
+    reason: _text(500, min_length=1,  # type: ignore[valid-type]
+                  description="Why: the case, inquiry or request it is for, without personal data.")
+
+
+class LegalHoldOut(Schema):
+    customer_id: int
+    reason: str
+    placed_by: int | None = Field(None, alias="placed_by_id")
+    placed_at: dt.datetime

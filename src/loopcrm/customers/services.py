@@ -41,6 +41,7 @@ from loopcrm.core.choices import Channel
 from loopcrm.core.errors import Conflict, NotFound, PermissionDenied, RuleViolation
 from loopcrm.core.text import clean_line, clean_text, fold, listing
 from loopcrm.core.times import as_utc
+from loopcrm.customers.holds import refuse_if_held
 from loopcrm.customers.models import Consent, ContactPerson, Customer, SourceChannel, Tag
 from loopcrm.customers.normalise import normalise_email, normalise_phone
 from loopcrm.customers.privacy import refuse_erased
@@ -513,6 +514,7 @@ def delete_customer(customer: Customer, *, by: User | None, version: int | None 
     current = _lock(customer.pk)
     if version is not None and current.version != version:
         raise _stale(current, version)
+    refuse_if_held([current.pk], "delete")
     blockers, cascaded = [], {}
     for rel in _relations():
         if rel.many_to_many:
@@ -555,6 +557,7 @@ def merge_customers(*, keep: Customer, duplicate: Customer, by: User | None, at:
     _ensure_live(duplicate)
     if keep.erased_at is not None:  # filling its empty fields from the duplicate would identify the person again
         raise _erased(keep.pk)
+    refuse_if_held([duplicate.pk], "merge", field="duplicate_id")  # it would become a tombstone
     if keep.kind != duplicate.kind:
         raise RuleViolation(
             _("Customer #%(duplicate)s is a %(duplicate_kind)s and #%(keep)s a %(keep_kind)s: only customers of "

@@ -30,6 +30,7 @@ from loopcrm.commerce.models import Order
 from loopcrm.core import audit
 from loopcrm.core.errors import RuleViolation
 from loopcrm.core.models import AuditEntry
+from loopcrm.customers.holds import refuse_if_held
 from loopcrm.customers.models import Consent, ContactPerson, Customer
 from loopcrm.customers.privacy import suppress
 from loopcrm.customers.queries import get_customer_for
@@ -72,6 +73,7 @@ def erase_customer(user: User, customer_id: int, *, reason: str, at: dt.datetime
         customer = get_customer_for(user, customer_id, action="privacy")
         customer = Customer.objects.select_for_update().get(pk=customer.pk)
         ids = [customer.pk, *Customer.objects.filter(merged_into=customer).values_list("pk", flat=True)]
+        refuse_if_held(ids, "erase")  # a legal obligation to keep the records comes first
         result = Erasure(customer_id=customer.pk, erased_at=at)
         counts = result.counts
         counts["suppressed identities"] = suppress(

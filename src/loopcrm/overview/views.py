@@ -10,14 +10,15 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from loopcrm.accounts.permissions import can
-from loopcrm.core.errors import NotFound, RuleViolation
+from loopcrm.core.errors import Conflict, NotFound, RuleViolation
 from loopcrm.core.pages import domain_pages
+from loopcrm.customers import holds
 from loopcrm.customers.forms import ConsentForm, ContactForm
 from loopcrm.customers.queries import consent_history, customers_for, get_customer_for
 from loopcrm.interactions.forms import InteractionForm
 from loopcrm.overview.api import personal_data_response
 from loopcrm.overview.erasure import erase_customer
-from loopcrm.overview.forms import ErasureForm
+from loopcrm.overview.forms import ErasureForm, LegalHoldForm
 from loopcrm.overview.queries import customer_360
 
 CONSENT_HISTORY_SHOWN = 50
@@ -53,6 +54,7 @@ def customer_detail(request: HttpRequest, customer_id: int) -> HttpResponse:
         "can_export_personal_data": can(request.user, "customer", "privacy")
         and customers_for(request.user, "privacy").filter(pk=customer.pk).exists(),
     }
+    context["legal_hold"] = holds.held_ids([customer.pk]) if context["can_export_personal_data"] else set()
     return render(request, "customers/customer_360.html", context)
 
 
@@ -80,3 +82,27 @@ def customer_erase(request: HttpRequest, customer_id: int) -> HttpResponse:
             messages.success(request, _("The customer's personal data was erased."))
             return redirect("web:customer_detail", customer.pk)
     return render(request, "overview/customer_erase.html", {"customer": customer, "form": form})
+
+
+@login_required
+@domain_pages
+@require_http_methods(["GET", "POST"])
+def customer_legal_hold(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The customer's legal hold: who placed it, when and why; place one, or lift it, with a reason."""
+    hold = holds.legal_hold_of(request.user, customer_id)  # NotFound / PermissionDenied outside the privacy scope
+    expect = "lift" if hold is not None else "place"
+    form = LegalHoldForm(request.POST or None, initial={"expect": expect})
+    if request.method == "POST" and form.is_valid():
+        place = form.cleaned_data["expect"] == "place"
+        try:
+            if place:
+                holds.place_legal_hold(request.user, customer_id, reason=form.cleaned_data["reason"])
+            else:
+                holds.lift_legal_hold(request.user, customer_id, reason=form.cleaned_data["reason"])
+        except (RuleViolation, Conflict, NotFound) as error:  # placed or lifted meanwhile by someone else
+            form.add_error("reason" if error.field == "reason" else None, error.message)
+        else:
+            messages.success(request, _("The legal hold was placed.") if place else _("The legal hold was lifted."))
+            return redirect("web:customer_detail", customer_id)
+    customer = hold.customer if hold is not None else get_customer_for(request.user, customer_id, action="privacy")
+    return render(request, "overview/customer_legal_hold.html", {"customer": customer, "hold": hold, "form": form})
