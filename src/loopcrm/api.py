@@ -22,6 +22,7 @@ from loopcrm.improvement.api import router as improvement_router
 from loopcrm.interactions.api import router as interactions_router
 from loopcrm.loyalty.api import router as loyalty_router
 from loopcrm.overview.api import router as overview_router
+from loopcrm.overview.retention_api import router as retention_router
 from loopcrm.service.api import router as service_router
 from loopcrm.value.api import router as value_router
 
@@ -56,6 +57,7 @@ api.add_router("/v1/customers", customers_router, tags=["customers"])
 api.add_router("/v1/", commerce_router, tags=["commerce"])
 api.add_router("/v1/interactions", interactions_router, tags=["interactions"])
 api.add_router("/v1/customers", overview_router, tags=["customers"])
+api.add_router("/v1/retention", retention_router, tags=["privacy"])
 api.add_router("/v1/", service_router, tags=["service"])
 api.add_router("/v1/", feedback_router, tags=["feedback"])
 api.add_router("/v1/", value_router, tags=["value"])

@@ -31,6 +31,8 @@ JOBS: tuple[Job, ...] = (
     Job("metrics-rollup-rebuild", "loopcrm.analytics.tasks.rebuild_rollup", Daily(hour=3, minute=45)),
     # Improvement: control charts re-evaluated on yesterday's data.
     Job("control-charts", "loopcrm.improvement.tasks.evaluate_control_charts", Daily(hour=4, minute=0)),
+    # Privacy: the retention rules that are on (overview.retention), nightly.
+    Job("retention-rules", "loopcrm.overview.retention.apply_retention", Daily(hour=4, minute=30)),
 )
 
 

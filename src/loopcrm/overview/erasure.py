@@ -78,14 +78,22 @@ def erase_customer(user: User, customer_id: int, *, reason: str, at: dt.datetime
         counts = result.counts
         counts["suppressed identities"] = suppress(
             Customer.objects.filter(pk__in=ids).values("phone", "email", "external_id"), at=at)
-        files = _erase_records(ids, counts)
-        counts["customers"] = Customer.objects.filter(pk__in=ids).update(name=_number_sign(), erased_at=at,
-                                                                          updated_at=at, **CUSTOMER_FIELDS)
+        files = erase_customers(ids, at=at, counts=counts)
         # By type and id: the record's name is what was just erased.
         audit.record(action=AuditEntry.Action.ERASE, object_type=Customer._meta.label_lower, object_id=customer.pk,
                      by=user, at=at, note=reason, changes={"records": counts})
         transaction.on_commit(lambda: [stored.delete(save=False) for stored in files])
     return result
+
+
+def erase_customers(ids: list[int], *, at: dt.datetime, counts: dict[str, int]) -> list:
+    """Overwrite customers `ids` and every record about them (inside the caller's transaction); returns the files
+    to delete once it commits. No permission check, no suppression, no audit: the callers' (a person's request
+    above, a retention rule in overview.retention)."""
+    files = _erase_records(ids, counts)
+    counts["customers"] = Customer.objects.filter(pk__in=ids).update(name=_number_sign(), erased_at=at,
+                                                                      updated_at=at, **CUSTOMER_FIELDS)
+    return files
 
 
 def _erase_records(ids: list[int], counts: dict[str, int]) -> list:

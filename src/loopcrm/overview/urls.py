@@ -9,4 +9,5 @@ urlpatterns = [
     path("customers/<int:customer_id>/personal-data/", views.customer_personal_data, name="customer_personal_data"),
     path("customers/<int:customer_id>/erase/", views.customer_erase, name="customer_erase"),
     path("customers/<int:customer_id>/legal-hold/", views.customer_legal_hold, name="customer_legal_hold"),
+    path("privacy/retention/", views.retention_rules, name="retention_rules"),
 ]

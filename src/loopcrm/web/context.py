@@ -39,6 +39,7 @@ NAVIGATION = [
     ("web:routing_rule_list", _("Routing rules"), "arrow-right", _("Settings")),
     ("web:process_list", _("Service processes"), "check", _("Settings")),
     ("web:import_list", _("Imports"), "arrow-in", _("Settings")),
+    ("web:retention_rules", _("Data retention"), "shield", _("Settings")),
 ]
 
 
