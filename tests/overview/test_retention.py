@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from loopcrm.accounts.models import Role
-from loopcrm.core.errors import PermissionDenied, RuleViolation
+from loopcrm.core.errors import Conflict, PermissionDenied, RuleViolation
 from loopcrm.core.models import AuditEntry
 from loopcrm.customers import holds
 from loopcrm.customers import services as customer_services
@@ -151,6 +151,12 @@ def test_finished_imports_lose_their_file_and_staged_rows(org, django_capture_on
     assert not jobs["old"].file and not default_storage.exists(stored)
     assert not StagedRow.objects.filter(job=jobs["old"]).exists()
     assert jobs["recent"].file and StagedRow.objects.filter(job=jobs["recent"]).exists()
+    # The old import can no longer be undone, and says why; the recent one still can
+    from loopcrm.imports import services as import_services
+
+    with pytest.raises(Conflict, match="can no longer be undone"):
+        import_services.rollback_job(jobs["old"], by=org.admin)
+    assert import_services.rollback_job(jobs["recent"], by=org.admin).status == "rolled_back"
 
 
 def test_inactive_customers_are_erased_but_may_come_back(org, people):

@@ -351,6 +351,10 @@ def cancel_job(job: ImportJob, *, by: User | None) -> ImportJob:
     return job
 
 
+# Set on a job's options (ISO time) when a retention rule removed its file and staged rows.
+PURGED = "rows_removed_at"
+
+
 @transaction.atomic
 def rollback_job(job: ImportJob, *, by: User | None) -> ImportJob:
     """Undo an import: delete the customers it created, restore the ones it changed."""
@@ -360,6 +364,9 @@ def rollback_job(job: ImportJob, *, by: User | None) -> ImportJob:
         raise Conflict(_("Import #%(id)s is %(status)s; only a finished, failed or cancelled import can be "
                          "rolled back.") % {"id": job.pk, "status": job.get_status_display().lower()},
                        field="status")
+    if job.options.get(PURGED):  # its staged rows, the undo record, went with a retention rule (overview.retention)
+        raise Conflict(_("Import #%(id)s can no longer be undone: its rows were removed under the data retention "
+                         "rules on %(date)s.") % {"id": job.pk, "date": job.options[PURGED][:10]}, field="status")
     if job.kind == ImportKind.CUSTOMERS:
         result = engine.undo(job)
         message = _("Rolled back: %(deleted)d customers deleted, %(restored)d restored, %(kept)d kept because "

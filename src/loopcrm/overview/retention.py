@@ -38,6 +38,7 @@ from loopcrm.core.models import AuditEntry
 from loopcrm.customers.models import Customer, LegalHold
 from loopcrm.feedback.models import Answer, Feedback, Response, TextAnalysis
 from loopcrm.imports.models import ImportJob, ImportRowError, StagedRecord, StagedRow
+from loopcrm.imports.services import PURGED
 from loopcrm.interactions.models import Interaction
 from loopcrm.overview.erasure import ERASED, FINISHED_IMPORTS, PERSONAL_EVENT_FIELDS, erase_customers
 from loopcrm.overview.models import RetentionRule
@@ -166,6 +167,11 @@ def _import_files(cutoff: dt.datetime, counts: dict[str, int], preview: bool) ->
     counts["import files"] = with_file.update(file="")
     counts["staged import rows"] = staged.delete()[0] + records.delete()[0]
     counts["report values"] = values.update(value="")
+    # The undo reads the staged rows: the job says why it can no longer be undone (a handful of jobs a night).
+    marked = [job for job in jobs.only("pk", "options") if not job.options.get(PURGED)]
+    for job in marked:
+        job.options = {**job.options, PURGED: timezone.now().isoformat()}
+    ImportJob.objects.bulk_update(marked, ["options"])
     return files
 
 
