@@ -49,7 +49,8 @@ def test_a_hold_is_placed_and_lifted_with_reasons_and_audited(org, zhang):
     assert entries[1].changes["hold"]["reason"] == REASON
 
 
-@pytest.mark.parametrize("reason, message", [("", "Say why"), ("   ", "Say why"), ("x" * 501, "At most 500")])
+@pytest.mark.parametrize("reason, message", [("", "Say why"), ("   ", "Say why"), ("x" * 501, "At most 500"),
+                                             ("case\x00 17", "NUL")])
 def test_a_hold_needs_a_reason_of_reasonable_length(org, zhang, reason, message):
     with pytest.raises(RuleViolation, match=message):
         holds.place_legal_hold(org.admin, zhang.pk, reason=reason)

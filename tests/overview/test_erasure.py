@@ -150,6 +150,8 @@ def test_who_may_erase_and_what_they_must_say(org, zhang):
     assert ApiClient(org.agent).post(f"customers/{zhang.pk}/erase", json={"reason": "PR"}).status_code == 403
     assert ApiClient(org.east_rep).post(f"customers/{zhang.pk}/erase", json={"reason": "PR"}).status_code == 404
     assert ApiClient(org.admin).post(f"customers/{zhang.pk}/erase", json={"reason": ""}).status_code == 422
+    nul = ApiClient(org.admin).post(f"customers/{zhang.pk}/erase", json={"reason": "PR\x0019"})
+    assert nul.status_code == 422 and "NUL" in nul.json()["detail"]  # not a database error (500)
     assert Customer.objects.get(pk=zhang.pk).name == "张伟"  # nothing happened
     done = ApiClient(org.admin).post(f"customers/{zhang.pk}/erase", json={"reason": "PR-19"})
     assert done.status_code == 200, done.content

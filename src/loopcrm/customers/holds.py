@@ -21,6 +21,7 @@ from loopcrm.accounts.models import User
 from loopcrm.core import audit
 from loopcrm.core.errors import Conflict, NotFound, RuleViolation
 from loopcrm.core.models import AuditEntry
+from loopcrm.core.text import clean_line
 from loopcrm.customers.models import Customer, LegalHold
 from loopcrm.customers.queries import get_customer_for
 
@@ -29,12 +30,14 @@ AUDITED_AS = LegalHold._meta.label_lower
 
 
 def _reason(reason: str) -> str:
-    reason = (reason or "").strip()
+    reason = clean_line(reason, field="reason", max_length=MAX_REASON)
     if not reason:
         raise RuleViolation(_("Say why (the case or request it is for), without personal data."), field="reason")
-    if len(reason) > MAX_REASON:
-        raise RuleViolation(_("At most %(n)s characters.") % {"n": MAX_REASON}, field="reason")
     return reason
+
+
+def _since(hold: LegalHold) -> str:
+    return formats.date_format(timezone.localtime(hold.placed_at), "SHORT_DATE_FORMAT")
 
 
 def held_ids(customer_ids: list[int]) -> set[int]:
@@ -56,8 +59,7 @@ def refuse_if_held(customer_ids: list[int], action: str, *, field: str = "custom
     """Conflict (409) if one of the customers is under a legal hold; `action`: "erase", "delete" or "merge"."""
     hold = LegalHold.objects.filter(customer_id__in=customer_ids).order_by("customer_id").first()
     if hold is not None:
-        date = formats.date_format(timezone.localtime(hold.placed_at), "SHORT_DATE_FORMAT")
-        raise Conflict(_(_REFUSALS[action]) % {"id": hold.customer_id, "date": date}, field=field)
+        raise Conflict(_(_REFUSALS[action]) % {"id": hold.customer_id, "date": _since(hold)}, field=field)
 
 
 def legal_hold_of(user: User, customer_id: int) -> LegalHold | None:
@@ -75,8 +77,7 @@ def place_legal_hold(user: User, customer_id: int, *, reason: str, at: dt.dateti
         existing = LegalHold.objects.filter(customer=customer).first()
         if existing is not None:
             raise Conflict(_("Customer #%(id)s is already under a legal hold (since %(date)s).")
-                           % {"id": customer.pk, "date": formats.date_format(timezone.localtime(existing.placed_at),
-                                                                          "SHORT_DATE_FORMAT")}, field="customer_id")
+                           % {"id": customer.pk, "date": _since(existing)}, field="customer_id")
         hold = LegalHold.objects.create(customer=customer, reason=reason, placed_by=user, placed_at=at)
         audit.record(action=AuditEntry.Action.CREATE, object_type=AUDITED_AS, object_id=customer.pk, by=user, at=at,
                      note=reason, changes={"customer": customer.pk})

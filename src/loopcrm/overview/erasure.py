@@ -30,6 +30,7 @@ from loopcrm.commerce.models import Order
 from loopcrm.core import audit
 from loopcrm.core.errors import RuleViolation
 from loopcrm.core.models import AuditEntry
+from loopcrm.core.text import clean_line
 from loopcrm.customers.holds import refuse_if_held
 from loopcrm.customers.models import Consent, ContactPerson, Customer
 from loopcrm.customers.privacy import suppress
@@ -63,11 +64,9 @@ class Erasure:
 def erase_customer(user: User, customer_id: int, *, reason: str, at: dt.datetime | None = None) -> Erasure:
     """Erase the personal data of `customer_id` (and of the records merged into it), if `user` may handle
     its privacy requests. `reason` says why (the request's reference), without personal data of its own."""
-    reason = (reason or "").strip()
+    reason = clean_line(reason, field="reason", max_length=MAX_REASON)
     if not reason:
         raise RuleViolation(_("Say why (the request's reference), without personal data."), field="reason")
-    if len(reason) > MAX_REASON:
-        raise RuleViolation(_("At most %(n)s characters.") % {"n": MAX_REASON}, field="reason")
     at = at or timezone.now()
     with transaction.atomic():
         customer = get_customer_for(user, customer_id, action="privacy")
