@@ -118,20 +118,24 @@ def _interactions(cutoff: dt.datetime, counts: dict[str, int], preview: bool) ->
 
 def _closed_tickets(cutoff: dt.datetime, counts: dict[str, int], preview: bool) -> list:
     tickets = _not_held(Ticket.objects.filter(status=Ticket.Status.CLOSED, closed_at__lt=cutoff), "customer_id")
-    ids = list(tickets.exclude(subject=ERASED, description="").values_list("pk", flat=True))
-    attachments = Attachment.objects.filter(message__ticket_id__in=ids)
+    due = tickets.exclude(subject=ERASED, description="")
+    # A subquery, not a list of ids: years of closed tickets may be hundreds of thousands. The tickets go last,
+    # since overwriting them takes them out of `due`.
+    attachments = Attachment.objects.filter(message__ticket__in=due.values("pk"))
     if preview:
-        counts["tickets"] = len(ids)
+        counts["tickets"] = due.count()
         counts["attachments"] = attachments.count()
         return []
-    files = [attachment.file for attachment in attachments if attachment.file]
-    counts["tickets"] = Ticket.objects.filter(pk__in=ids).update(subject=ERASED, description="")
-    counts["ticket messages"] = TicketMessage.objects.filter(ticket_id__in=ids).update(body=ERASED, in_reply_to="")
+    files = [attachment.file for attachment in attachments.only("pk", "file") if attachment.file]
     counts["attachments"] = attachments.delete()[0]
-    counts["ticket events"] = TicketEvent.objects.filter(ticket_id__in=ids, field__in=PERSONAL_EVENT_FIELDS).update(
-        old="", new="")
-    counts["mails in"] = InboundMail.objects.filter(ticket_id__in=ids).update(from_address="", subject="")
-    counts["mails out"] = OutboundMail.objects.filter(ticket_message__ticket_id__in=ids).update(to_address="")
+    counts["ticket messages"] = TicketMessage.objects.filter(ticket__in=due.values("pk")).update(body=ERASED,
+                                                                                               in_reply_to="")
+    counts["ticket events"] = TicketEvent.objects.filter(ticket__in=due.values("pk"),
+                                                         field__in=PERSONAL_EVENT_FIELDS).update(old="", new="")
+    counts["mails in"] = InboundMail.objects.filter(ticket__in=due.values("pk")).update(from_address="", subject="")
+    counts["mails out"] = OutboundMail.objects.filter(ticket_message__ticket__in=due.values("pk")).update(
+        to_address="")
+    counts["tickets"] = due.update(subject=ERASED, description="")
     return files
 
 
