@@ -208,6 +208,10 @@ def test_the_page_sets_a_rule_and_applies_after_a_confirmation(org, people):
     page = reverse("web:retention_rules")
     text = client.get(page).content.decode()
     assert text.count('<tr data-category=') == 5
+    for days in ("5", "many"):  # too short, not a number: said on the page, nothing saved
+        refused = client.post(page, {"category": "interactions", "keep_days": days, "is_active": "1"})
+        assert refused.status_code == 200 and 'role="alert"' in refused.content.decode()
+        assert not RetentionRule.objects.get(category="interactions").is_active
     response = client.post(page, {"category": "interactions", "keep_days": "365", "is_active": "1"})
     assert response.status_code == 302 and RetentionRule.objects.get(category="interactions").is_active
     refused = client.post(page, {"apply": "1"})

@@ -1,4 +1,5 @@
-"""The privacy pages' forms: erasure (why, and a confirmation that it cannot be undone) and legal hold (why)."""
+"""The privacy pages' forms: erasure (why, and a confirmation that it cannot be undone), legal hold (why), and the
+retention rules (a category's period and whether it is on; applying them after a confirmation)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from django.utils.translation import gettext_lazy as _
 
 from loopcrm.customers.holds import MAX_REASON as MAX_HOLD_REASON
 from loopcrm.overview.erasure import MAX_REASON
+from loopcrm.overview.models import RetentionRule
+from loopcrm.overview.retention import MAX_DAYS, MIN_DAYS
 
 
 class ErasureForm(forms.Form):
@@ -22,3 +25,13 @@ class LegalHoldForm(forms.Form):
     reason = forms.CharField(label=_("Reason"), max_length=MAX_HOLD_REASON, widget=forms.Textarea(attrs={"rows": 3}),
                              help_text=_("The case, inquiry or request it is for, without personal data."))
     expect = forms.ChoiceField(choices=[("place", "place"), ("lift", "lift")], widget=forms.HiddenInput)
+
+
+class RetentionRuleForm(forms.Form):
+    category = forms.ChoiceField(choices=RetentionRule.Category.choices, widget=forms.HiddenInput)
+    keep_days = forms.IntegerField(label=_("Keep for (days)"), min_value=MIN_DAYS, max_value=MAX_DAYS)
+    is_active = forms.BooleanField(label=_("On"), required=False)
+
+
+class RetentionApplyForm(forms.Form):
+    confirm = forms.BooleanField(error_messages={"required": _("Tick the box to confirm first.")})

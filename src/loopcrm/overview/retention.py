@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from loopcrm.accounts.models import User
 from loopcrm.accounts.permissions import Scope, scope_for
@@ -49,6 +50,18 @@ Category = RetentionRule.Category
 # wipe this week's conversations.
 DEFAULT_DAYS = {Category.INTERACTIONS: 3 * 365, Category.CLOSED_TICKETS: 3 * 365, Category.SURVEY_WORDS: 2 * 365,
                 Category.IMPORT_FILES: 90, Category.INACTIVE_CUSTOMERS: 5 * 365}
+# What each rule overwrites, as the retention page says it.
+DESCRIPTIONS = {
+    Category.INTERACTIONS: _lazy("Subject and notes of touches older than the period."),
+    Category.CLOSED_TICKETS: _lazy("Subject, description, messages, attachments and mail addresses of tickets closed "
+                                   "longer ago than the period."),
+    Category.SURVEY_WORDS: _lazy("Comments, text answers, feedback and their analyses older than the period."),
+    Category.IMPORT_FILES: _lazy("The uploaded file, staged rows and report values of imports finished longer ago "
+                                 "than the period (they can then no longer be undone)."),
+    Category.INACTIVE_CUSTOMERS: _lazy("Everything that identifies customers with no order, touch, ticket or change "
+                                       "for the period, as an erasure does (they are not put on the suppression "
+                                       "list)."),
+}
 MIN_DAYS = 30
 MAX_DAYS = 100 * 365
 CUSTOMER_BATCH = 500

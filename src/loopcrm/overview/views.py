@@ -7,7 +7,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
 from loopcrm.accounts.permissions import can
@@ -20,7 +19,7 @@ from loopcrm.interactions.forms import InteractionForm
 from loopcrm.overview import retention
 from loopcrm.overview.api import personal_data_response
 from loopcrm.overview.erasure import erase_customer
-from loopcrm.overview.forms import ErasureForm, LegalHoldForm
+from loopcrm.overview.forms import ErasureForm, LegalHoldForm, RetentionApplyForm, RetentionRuleForm
 from loopcrm.overview.queries import customer_360
 
 CONSENT_HISTORY_SHOWN = 50
@@ -110,18 +109,6 @@ def customer_legal_hold(request: HttpRequest, customer_id: int) -> HttpResponse:
     return render(request, "overview/customer_legal_hold.html", {"customer": customer, "hold": hold, "form": form})
 
 
-RETENTION_HELP = {
-    "interactions": _lazy("Subject and notes of touches older than the period."),
-    "closed_tickets": _lazy("Subject, description, messages, attachments and mail addresses of tickets closed longer "
-                            "ago than the period."),
-    "survey_words": _lazy("Comments, text answers, feedback and their analyses older than the period."),
-    "import_files": _lazy("The uploaded file, staged rows and report values of imports finished longer ago than the "
-                          "period (they can then no longer be undone)."),
-    "inactive_customers": _lazy("Everything that identifies customers with no order, touch, ticket or change for the "
-                                "period, as an erasure does (they are not put on the suppression list)."),
-}
-
-
 @login_required
 @domain_pages
 @require_http_methods(["GET", "POST"])
@@ -130,28 +117,23 @@ def retention_rules(request: HttpRequest) -> HttpResponse:
     rules = retention.rules(request.user)  # PermissionDenied (403) but for administrators
     errors: list[str] = []
     if request.method == "POST":
-        try:
-            if request.POST.get("apply"):
-                if not request.POST.get("confirm"):
-                    raise RuleViolation(_("Tick the box to confirm first."), field="confirm")
-                applied = retention.apply_rules(request.user)
-                total = sum(applied.total(category) for category in applied.counts)
-                messages.success(request, _("The retention rules were applied: %(n)s records overwritten.")
-                                 % {"n": total})
-            else:
-                category = request.POST.get("category", "")
-                try:
-                    keep_days = int(request.POST.get("keep_days", ""))
-                except ValueError:
-                    raise RuleViolation(_("Enter a whole number of days."), field="keep_days") from None
-                retention.update_rule(request.user, category, keep_days=keep_days,
-                                      is_active=bool(request.POST.get("is_active")))
-                messages.success(request, _("The retention rule was saved."))
-            return redirect("web:retention_rules")
-        except RuleViolation as error:
-            errors.append(error.message)
+        form = RetentionApplyForm(request.POST) if "apply" in request.POST else RetentionRuleForm(request.POST)
+        if form.is_valid():
+            try:
+                if isinstance(form, RetentionApplyForm):
+                    applied = retention.apply_rules(request.user)
+                    total = sum(applied.total(category) for category in applied.counts)
+                    messages.success(request, _("The retention rules were applied: %(n)s records overwritten.")
+                                     % {"n": total})
+                else:
+                    retention.update_rule(request.user, **form.cleaned_data)
+                    messages.success(request, _("The retention rule was saved."))
+                return redirect("web:retention_rules")
+            except RuleViolation as error:
+                errors.append(error.message)
+        errors += [str(message) for messages_ in form.errors.values() for message in messages_]
     preview = retention.preview(request.user)
-    rows = [{"rule": rule, "help": RETENTION_HELP[rule.category], "preview": preview.total(rule.category)}
+    rows = [{"rule": rule, "help": retention.DESCRIPTIONS[rule.category], "preview": preview.total(rule.category)}
             for rule in rules]
     return render(request, "overview/retention_rules.html", {
         "rows": rows, "errors": errors, "min_days": retention.MIN_DAYS, "max_days": retention.MAX_DAYS})
