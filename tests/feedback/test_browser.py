@@ -58,3 +58,21 @@ def test_customer_answers_nps_on_a_phone_in_chinese(org, live_server, open_page)
     desk.goto(f"{live_server.url}{inbox}?view=all")
     expect(desk.get_by_text(follow_up.ticket.subject).first).to_be_visible()
     shot(desk, "feedback-03-follow-up-in-inbox")
+
+
+def test_the_agent_sees_the_rating_of_the_ticket_beside_it(org, live_server, open_page, settings):  # noqa: F811
+    from tests import factories
+    from tests.feedback.conftest import answered
+
+    settings.LOOPCRM_SURVEY_FATIGUE_DAYS = 0
+    customer = factories.customer("刘洋", owner=org.agent, department=org.service)
+    response = answered(make_survey(org.admin, "csat"), customer, 2, agent=org.agent, department=org.service,
+                        comment="送货晚了三天")
+    page = open_page()
+    sign_in(page, live_server.url, "agent")
+    page.goto(f"{live_server.url}{reverse('web:ticket_detail', args=[response.invitation.ticket_id])}")
+    card = page.locator("#ticket-satisfaction")
+    expect(card.locator("[data-metric=csat]").first).to_have_text("CSAT 2/5")
+    expect(card.locator("[data-metric=csat]").first).to_have_class("badge badge-danger")
+    expect(card).to_contain_text("送货晚了三天")
+    shot(page, "ticket-satisfaction-card")
